@@ -1,0 +1,4 @@
+// The registry of benchmark suites; each layer adds its own file and one line here.
+import type { BenchSuite } from './lib.js';
+
+export const suites: BenchSuite[] = [];

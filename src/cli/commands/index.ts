@@ -1,0 +1,6 @@
+// The list of subcommands. Each module exports `register(program)`; add one line per command.
+import type { Command } from 'commander';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,4 @@
+// Public API of gossipfl. Each layer is re-exported from here so users never need deep imports.
+export * from './params/index.js';
+export { Rng, deriveSeed } from './util/rng.js';
+export * from './util/errors.js';

@@ -1,0 +1,45 @@
+// The metrics record written once per round (one JSON object per line of metrics.jsonl) by
+// both the simulator and the libp2p node, and read back by the report.
+
+export interface RoundMetrics {
+  /** 1-based round number. */
+  round: number;
+  /** Peers that took part in this round (trained and exchanged). */
+  activePeers: number;
+  /** Test accuracy of each live peer's own model: mean, standard deviation, min, max. Null when not evaluated this round. */
+  localAccuracyMean: number | null;
+  localAccuracyStd: number | null;
+  localAccuracyMin: number | null;
+  localAccuracyMax: number | null;
+  /** Test accuracy and loss of the average of all live peers' models (the merged model). */
+  mergedAccuracy: number | null;
+  mergedLoss: number | null;
+  /** Mean training loss over the round's local steps of all active peers. */
+  trainLoss: number;
+  /** Mean over live peers of ‖x_i − x̄‖². */
+  consensusDistance: number;
+  /** Bytes put on the wire this round, summed over peers (payload bytes as the codec produced them). */
+  bytesSent: number;
+  bytesReceived: number;
+  /** Cumulative bytes sent since round 1. */
+  bytesSentTotal: number;
+  /** Whether an exact global merge (average of all live peers) happened at the end of this round. */
+  globalMerge: boolean;
+  /** Simulated seconds since start (network model + compute model); equals wall time on the network. */
+  simSeconds: number;
+  /** Wall-clock seconds since start. */
+  wallSeconds: number;
+}
+
+export interface RunSummary {
+  rounds: number;
+  peers: number;
+  localAccuracyMean: number | null;
+  mergedAccuracy: number | null;
+  bytesSent: number;
+  wallSeconds: number;
+  backend: string;
+  /** Adapter or device description where one is known (e.g. the WebGPU adapter). */
+  device?: string;
+  config?: unknown;
+}
