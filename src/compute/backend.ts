@@ -1,0 +1,147 @@
+// Choosing and starting the tfjs backend.
+//
+//   webgpu      tfjs-backend-webgpu over Dawn's Node addon (npm `webgpu`), talking Vulkan.
+//   tensorflow  @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, only if the user installed
+//               one (it downloads libtensorflow at install time, so it is never a dependency).
+//   wasm        tfjs-backend-wasm (XNNPACK, SIMD). Fast on CPUs; has no Conv2DBackpropFilter
+//               kernel of its own (see ./wasm-kernels.ts for ours).
+//   cpu         tfjs-backend-cpu, pure JavaScript: slow, always available, every op.
+//
+// `auto` tries them in that order and takes the first that starts and runs the model's ops.
+import { createRequire } from 'node:module';
+import { tf } from './tf.js';
+import { BackendError } from '../util/errors.js';
+
+export type BackendName = 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  readonly name: BackendName;
+  /** Why this backend was chosen (for `auto`) or that it was asked for. */
+  readonly reason: string;
+  /** Adapter or device description where one is known. */
+  readonly device?: string;
+}
+
+export interface BackendRequirements {
+  /** The model needs convolution gradients (a CNN). */
+  readonly convGradients?: boolean;
+}
+
+type Attempt = { ok: true; device?: string } | { ok: false; why: string };
+
+let current: BackendInfo | undefined;
+
+/** The backend started by the last successful initBackend, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+/**
+ * Starts a backend. An explicitly named backend that cannot start is an error naming why and
+ * what to do; `auto` logs its pick through `log`.
+ */
+export async function initBackend(
+  choice: BackendChoice,
+  requirements: BackendRequirements = {},
+  log: (line: string) => void = () => {},
+): Promise<BackendInfo> {
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new BackendError(`unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
+  }
+  if (choice !== 'auto') {
+    const attempt = await tryBackend(choice, requirements);
+    if (!attempt.ok) throw new BackendError(`backend '${choice}' is not available: ${attempt.why}`);
+    current = { name: choice, reason: 'requested', ...(attempt.device ? { device: attempt.device } : {}) };
+    return current;
+  }
+  const skipped: string[] = [];
+  for (const name of ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const) {
+    const attempt = await tryBackend(name, requirements);
+    if (attempt.ok) {
+      const reason = skipped.length ? `fastest that started (skipped: ${skipped.join('; ')})` : 'fastest available';
+      current = { name, reason, ...(attempt.device ? { device: attempt.device } : {}) };
+      log(`backend: ${name}${attempt.device ? ` (${attempt.device})` : ''} — ${reason}`);
+      return current;
+    }
+    skipped.push(`${name}: ${attempt.why}`);
+  }
+  throw new BackendError(`no tfjs backend could start (${skipped.join('; ')})`);
+}
+
+async function tryBackend(name: BackendName, req: BackendRequirements): Promise<Attempt> {
+  switch (name) {
+    case 'webgpu':
+      return tryWebGpu();
+    case 'tensorflow':
+      return tryTensorflow();
+    case 'wasm':
+      return tryWasm(req);
+    case 'cpu':
+      return (await tf.setBackend('cpu')) ? { ok: true } : { ok: false, why: 'tfjs cpu backend failed to start' };
+  }
+}
+
+async function tryWasm(req: BackendRequirements): Promise<Attempt> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  const { registerWasmTrainingKernels } = await import('./wasm-kernels.js');
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) return { ok: false, why: 'the WebAssembly module failed to load' };
+  if (req.convGradients && !tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
+    return { ok: false, why: 'no Conv2DBackpropFilter kernel, so a CNN cannot train on it' };
+  }
+  return { ok: true, device: 'WebAssembly SIMD' };
+}
+
+let webgpuGlobalsInstalled = false;
+
+async function tryWebGpu(): Promise<Attempt> {
+  let gpu: { requestAdapter(): Promise<unknown> };
+  try {
+    // Dawn's addon must be on globalThis.navigator before tfjs-backend-webgpu is imported:
+    // the backend registers itself only if navigator.gpu exists at import time.
+    const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): typeof gpu; globals: object };
+    if (!webgpuGlobalsInstalled) {
+      Object.assign(globalThis, dawn.globals);
+      const nav = (globalThis as { navigator?: Record<string, unknown> }).navigator;
+      const created = dawn.create([]);
+      if (nav && typeof nav === 'object') {
+        Object.defineProperty(nav, 'gpu', { value: created, configurable: true });
+      } else {
+        Object.defineProperty(globalThis, 'navigator', { value: { gpu: created }, configurable: true, writable: true });
+      }
+      webgpuGlobalsInstalled = true;
+    }
+    gpu = (globalThis as unknown as { navigator: { gpu: typeof gpu } }).navigator.gpu;
+  } catch (err) {
+    return { ok: false, why: `Dawn's WebGPU addon did not load (${(err as Error).message.split('\n')[0]})` };
+  }
+  const adapter = (await gpu.requestAdapter()) as { info?: { description?: string; vendor?: string; device?: string } } | null;
+  if (!adapter) return { ok: false, why: 'no WebGPU adapter: this machine has no Vulkan-capable GPU (or no Vulkan loader/driver)' };
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) return { ok: false, why: 'tfjs-backend-webgpu failed to initialise on the adapter' };
+  const info = adapter.info;
+  const device = [info?.description, info?.vendor, info?.device].filter((s) => s && s.length > 0).join(' / ') || 'WebGPU adapter';
+  return { ok: true, device };
+}
+
+async function tryTensorflow(): Promise<Attempt> {
+  const require = createRequire(import.meta.url);
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(pkg);
+    } catch {
+      continue;
+    }
+    try {
+      // A variable specifier keeps bundlers and tsc from requiring the optional package.
+      await import(/* @vite-ignore */ pkg);
+      if (await tf.setBackend('tensorflow')) return { ok: true, device: pkg };
+      return { ok: false, why: `${pkg} is installed but its backend did not start` };
+    } catch (err) {
+      return { ok: false, why: `${pkg} is installed but failed to load (${(err as Error).message.split('\n')[0]})` };
+    }
+  }
+  return { ok: false, why: 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (see README: optional backends)' };
+}

@@ -1,0 +1,3 @@
+export { initBackend, currentBackend, BACKEND_CHOICES } from './backend.js';
+export type { BackendName, BackendChoice, BackendInfo, BackendRequirements } from './backend.js';
+export { tf } from './tf.js';

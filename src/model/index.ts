@@ -1,0 +1,4 @@
+export * from './zoo.js';
+export * from './optimizer.js';
+export * from './batch.js';
+export * from './trainer.js';
