@@ -9,6 +9,7 @@
 //
 // `auto` tries them in that order and takes the first that starts and runs the model's ops.
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { tf } from './tf.js';
 import { BackendError } from '../util/errors.js';
 
@@ -96,7 +97,25 @@ async function tryWasm(req: BackendRequirements): Promise<Attempt> {
 
 let webgpuGlobalsInstalled = false;
 
+/** Where a Vulkan loader may live; Dawn prints a native warning when it finds none, so we look first. */
+function hasVulkanLoader(): boolean {
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib/x86_64-linux-gnu',
+    '/usr/local/lib',
+  ];
+  if (process.platform !== 'linux') return true; // macOS/Windows: Dawn uses Metal/D3D, no loader needed
+  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
+}
+
 async function tryWebGpu(): Promise<Attempt> {
+  if (!hasVulkanLoader()) {
+    return { ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine, so no GPU is reachable through WebGPU' };
+  }
   let gpu: { requestAdapter(): Promise<unknown> };
   try {
     // Dawn's addon must be on globalThis.navigator before tfjs-backend-webgpu is imported:

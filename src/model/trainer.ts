@@ -27,10 +27,10 @@ export interface EvalResult {
   readonly samples: number;
 }
 
-/** Plain evaluation data: all inputs row-major and their labels. */
+/** Plain evaluation data (a Dataset fits): all inputs row-major and their labels. */
 export interface EvalData {
   readonly x: Float32Array;
-  readonly labels: ArrayLike<number>;
+  readonly y: ArrayLike<number>;
   readonly n: number;
 }
 
@@ -88,7 +88,7 @@ export class Trainer {
     let correct = 0;
     for (let start = 0; start < data.n; start += batchSize) {
       const size = Math.min(batchSize, data.n - start);
-      const labels = Int32Array.from({ length: size }, (_, i) => data.labels[start + i]);
+      const labels = Int32Array.from({ length: size }, (_, i) => data.y[start + i]);
       const [lossT, correctT] = tf.tidy(() => {
         const x = tf.tensor2d(data.x.subarray(start * this.featureSize, (start + size) * this.featureSize), [size, this.featureSize]);
         const y = tf.tensor1d(labels, 'int32');

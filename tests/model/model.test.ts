@@ -24,7 +24,7 @@ function separable(n: number, seed: number) {
     }
     labels[i] = s > 0 ? 1 : 0;
   }
-  return { x, labels, n, d };
+  return { x, labels, y: labels, n, d };
 }
 
 function batches(data: ReturnType<typeof separable>, size: number, seed: number): () => Batch {
@@ -148,7 +148,7 @@ describe('Trainer on the cpu backend', () => {
     const a = buildModel({ kind: 'logreg' }, [20], 2);
     const b = buildModel({ kind: 'logreg' }, [10], 2);
     const trainer = new Trainer(a, { kind: 'sgd', lr: 0.1 });
-    await expect(trainer.evaluate(cloneParams(b.init(0)), { x: new Float32Array(10), labels: [0], n: 1 })).rejects.toThrow(/layout/);
+    await expect(trainer.evaluate(cloneParams(b.init(0)), { x: new Float32Array(10), y: [0], n: 1 })).rejects.toThrow(/layout/);
     trainer.dispose();
   });
 });
