@@ -5,7 +5,7 @@ import type { Params } from '../params/index.js';
 import type { OptimizerState } from '../model/optimizer.js';
 import type { Trainer, TrainResult } from '../model/trainer.js';
 import type { PeerId } from './transport.js';
-import { BatchSampler, type LocalData } from './sampler.js';
+import { batchIterator, type BatchIterator, type Dataset } from '../data/index.js';
 
 export interface PeerInit {
   readonly id: PeerId;
@@ -13,7 +13,7 @@ export interface PeerInit {
   readonly index: number;
   readonly params: Params;
   readonly optimizer: OptimizerState;
-  readonly data: LocalData;
+  readonly data: Dataset;
   readonly batchSize: number;
   /** Seed of this peer's minibatch stream. */
   readonly batchSeed: number;
@@ -24,8 +24,8 @@ export class Peer {
   readonly index: number;
   params: Params;
   optimizer: OptimizerState;
-  readonly data: LocalData;
-  readonly sampler: BatchSampler;
+  readonly data: Dataset;
+  readonly batches: BatchIterator;
   /** Training loss of the last local round (NaN before the first). */
   lastLoss = Number.NaN;
   /** Local steps taken since the start. */
@@ -37,7 +37,7 @@ export class Peer {
     this.params = init.params;
     this.optimizer = init.optimizer;
     this.data = init.data;
-    this.sampler = new BatchSampler(init.data, init.batchSize, init.batchSeed);
+    this.batches = batchIterator(init.data, init.batchSize, init.batchSeed);
   }
 
   /** Number of training samples (the FedAvg weight). */
@@ -47,7 +47,7 @@ export class Peer {
 
   /** k local optimizer steps on this peer's own data, in place. */
   async train(trainer: Trainer, steps: number): Promise<TrainResult> {
-    const r = await trainer.train(this.params, this.optimizer, this.sampler.next, steps);
+    const r = await trainer.train(this.params, this.optimizer, this.batches.next, steps);
     this.lastLoss = r.loss;
     this.steps += r.steps;
     return r;
