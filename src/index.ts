@@ -2,3 +2,4 @@
 export * from './params/index.js';
 export { Rng, deriveSeed } from './util/rng.js';
 export * from './util/errors.js';
+export * from './data/index.js';

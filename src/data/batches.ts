@@ -38,14 +38,14 @@ export function batchIterator(ds: Dataset, batchSize: number, seed: number): Bat
   return {
     next(): DataBatch {
       for (let b = 0; b < batchSize; b++) {
+        const i = order[position++];
+        batch.x.set(ds.x.subarray(i * featureSize, (i + 1) * featureSize), b * featureSize);
+        batch.labels[b] = ds.y[i];
         if (position === ds.n) {
           rng.shuffle(order); // reshuffle in place: no allocation per epoch either
           position = 0;
           epochs++;
         }
-        const i = order[position++];
-        batch.x.set(ds.x.subarray(i * featureSize, (i + 1) * featureSize), b * featureSize);
-        batch.labels[b] = ds.y[i];
       }
       return batch;
     },
