@@ -1,0 +1,299 @@
+// How fast gossip with W reaches consensus: the second-largest eigenvalue modulus (SLEM) of W
+// and the spectral gap 1 − SLEM; for time-varying schedules, the per-round rate of the product
+// over a period.
+//
+// Everything is measured on the disagreement operator A = (I − J)·W·(I − J), J = 11ᵀ/n. Since
+// W1 = 1, A's eigenvalues are W's with the consensus eigenvalue 1 replaced by 0, so
+//   - W symmetric: A is symmetric and SLEM = max|λ(A)| exactly ('symmetric-eigen': Householder
+//     + QL for n ≤ exactLimit; 'symmetric-power': power iteration above);
+//   - otherwise: we report ‖A‖₂ = sqrt(λmax(AᵀA)), which bounds the SLEM from above and is the
+//     worst one-step shrink factor of the distance to the mean ('norm-exact' / 'norm-power').
+import { symmetricEigenvalues } from './eigen.js';
+import { binarySearch } from './graph.js';
+import type { SparseMixing } from './mixing.js';
+import { Rng } from '../util/rng.js';
+
+export type SpectralMethod = 'symmetric-eigen' | 'symmetric-power' | 'norm-exact' | 'norm-power';
+
+export interface SpectralResult {
+  /** Second-largest eigenvalue modulus (an upper bound on it for the norm methods). */
+  readonly slem: number;
+  /** 1 − slem. */
+  readonly spectralGap: number;
+  readonly method: SpectralMethod;
+  /** Power-iteration steps taken (0 for the exact methods). */
+  readonly iterations: number;
+}
+
+export interface SpectralOptions {
+  /** Largest n solved with a dense exact method (default 2000). */
+  readonly exactLimit?: number;
+  /** Relative change of the power-iteration estimate that counts as converged (default 1e-10). */
+  readonly tolerance?: number;
+  /** Power-iteration cap (default 20000). */
+  readonly maxIterations?: number;
+}
+
+export const DEFAULT_EXACT_LIMIT = 2000;
+
+/** SLEM and spectral gap of one mixing matrix. */
+export function spectralGap(w: SparseMixing, options: SpectralOptions = {}): SpectralResult {
+  const n = w.n;
+  const exactLimit = options.exactLimit ?? DEFAULT_EXACT_LIMIT;
+  const symmetric = isSymmetricMatrix(w);
+  if (n <= exactLimit) {
+    if (symmetric) {
+      const a = w.dense();
+      doubleCentre(a, n);
+      return result(maxAbs(symmetricEigenvalues(a, n)), 'symmetric-eigen', 0);
+    }
+    return result(Math.sqrt(Math.max(0, maxOf(symmetricEigenvalues(centredGramOfSparse(w), n)))), 'norm-exact', 0);
+  }
+  const op = operatorOf([w]);
+  return symmetric ? powerSymmetric(op, options) : powerNorm(op, options);
+}
+
+/** A linear map given by its action and its transpose's action. */
+export interface LinearOperator {
+  readonly n: number;
+  apply(x: Float64Array, out: Float64Array): void;
+  applyTranspose(x: Float64Array, out: Float64Array): void;
+}
+
+/** The product W_{k−1}·…·W_0 of a sequence of rounds (round 0 applied first). */
+export function operatorOf(rounds: readonly SparseMixing[]): LinearOperator {
+  const n = rounds[0].n;
+  const tmp = new Float64Array(n);
+  return {
+    n,
+    apply(x, out) {
+      out.set(x);
+      for (const w of rounds) {
+        w.multiply(out, tmp);
+        out.set(tmp);
+      }
+    },
+    applyTranspose(x, out) {
+      out.set(x);
+      for (let k = rounds.length - 1; k >= 0; k--) {
+        rounds[k].multiplyTranspose(out, tmp);
+        out.set(tmp);
+      }
+    },
+  };
+}
+
+/** The dense product W_{k−1}·…·W_0 (row-major), built by sparse-times-dense steps. */
+export function denseProduct(rounds: readonly SparseMixing[]): Float64Array {
+  const n = rounds[0].n;
+  let p = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) p[i * n + i] = 1;
+  let next = new Float64Array(n * n);
+  for (const w of rounds) {
+    // next = W·p: row i of next = W_ii·p_i + Σ_j W_ij·p_j.
+    for (let i = 0; i < n; i++) {
+      const dst = i * n;
+      const s = w.selfWeights[i];
+      for (let c = 0; c < n; c++) next[dst + c] = s * p[dst + c];
+      for (let k = w.rowStart[i]; k < w.rowStart[i + 1]; k++) {
+        const x = w.vals[k];
+        const src = w.cols[k] * n;
+        for (let c = 0; c < n; c++) next[dst + c] += x * p[src + c];
+      }
+    }
+    [p, next] = [next, p];
+  }
+  return p;
+}
+
+export interface ProductContraction {
+  /** ‖(I − J)·P·(I − J)‖₂ for the product P of the rounds. */
+  readonly contraction: number;
+  readonly method: 'norm-exact' | 'norm-power';
+  readonly iterations: number;
+}
+
+/** Largest n for which the product is formed densely and solved exactly (its Gram costs n³). */
+export const DEFAULT_PRODUCT_EXACT_LIMIT = 1000;
+
+/** The worst-case shrink of the distance to the mean over a sequence of rounds. */
+export function productContraction(rounds: readonly SparseMixing[], options: SpectralOptions = {}): ProductContraction {
+  const n = rounds[0].n;
+  if (n <= (options.exactLimit ?? DEFAULT_PRODUCT_EXACT_LIMIT)) {
+    const a = denseProduct(rounds);
+    doubleCentre(a, n);
+    const gram = gramDense(a, n);
+    return { contraction: Math.sqrt(Math.max(0, maxOf(symmetricEigenvalues(gram, n)))), method: 'norm-exact', iterations: 0 };
+  }
+  const r = powerNorm(operatorOf(rounds), options);
+  return { contraction: r.slem, method: 'norm-power', iterations: r.iterations };
+}
+
+function result(slem: number, method: SpectralMethod, iterations: number): SpectralResult {
+  return { slem, spectralGap: 1 - slem, method, iterations };
+}
+
+/** Whether W_ij = W_ji for every stored entry (to 1e-12). */
+export function isSymmetricMatrix(w: SparseMixing, tolerance = 1e-12): boolean {
+  for (let i = 0; i < w.n; i++) {
+    const row = w.row(i);
+    const back = w.outNeighbours(i);
+    if (back.length !== row.peers.length) return false;
+    for (let k = 0; k < row.peers.length; k++) {
+      const j = row.peers[k];
+      if (back[k] !== j) return false; // both ascending: the in- and out-lists must coincide
+      const rj = w.row(j);
+      if (Math.abs(rj.weights[binarySearch(rj.peers, i)] - row.weights[k]) > tolerance) return false;
+    }
+  }
+  return true;
+}
+
+/** a ← (I − J)·a·(I − J) in place: subtract row means and column means, add back the grand mean. */
+export function doubleCentre(a: Float64Array, n: number): void {
+  const rowMean = new Float64Array(n);
+  const colMean = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) {
+      const x = a[i * n + j];
+      s += x;
+      colMean[j] += x;
+    }
+    rowMean[i] = s / n;
+    total += s;
+  }
+  const grand = total / (n * n);
+  for (let j = 0; j < n; j++) colMean[j] /= n;
+  for (let i = 0; i < n; i++) {
+    const base = i * n;
+    const ri = rowMean[i] - grand;
+    for (let j = 0; j < n; j++) a[base + j] -= ri + colMean[j];
+  }
+}
+
+/**
+ * AᵀA for A = (I − J)W(I − J) from sparse W without forming a dense product:
+ * AᵀA = (I − J)·(WᵀW − c·cᵀ/n)·(I − J), c = Wᵀ1, and WᵀW accumulates row by row in
+ * Σ_i nnz_i² steps.
+ */
+function centredGramOfSparse(w: SparseMixing): Float64Array {
+  const n = w.n;
+  const g = new Float64Array(n * n);
+  const colSum = new Float64Array(n);
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let i = 0; i < n; i++) {
+    idx.length = 0;
+    val.length = 0;
+    idx.push(i);
+    val.push(w.selfWeights[i]);
+    for (let k = w.rowStart[i]; k < w.rowStart[i + 1]; k++) {
+      idx.push(w.cols[k]);
+      val.push(w.vals[k]);
+    }
+    for (let a = 0; a < idx.length; a++) {
+      colSum[idx[a]] += val[a];
+      const base = idx[a] * n;
+      for (let b = 0; b < idx.length; b++) g[base + idx[b]] += val[a] * val[b];
+    }
+  }
+  for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) g[j * n + k] -= (colSum[j] * colSum[k]) / n;
+  doubleCentre(g, n);
+  return g;
+}
+
+/** AᵀA of a dense row-major A (rows of A streamed, so every inner loop is contiguous). */
+function gramDense(a: Float64Array, n: number): Float64Array {
+  const g = new Float64Array(n * n);
+  for (let r = 0; r < n; r++) {
+    const row = r * n;
+    for (let j = 0; j < n; j++) {
+      const x = a[row + j];
+      if (x === 0) continue;
+      const dst = j * n;
+      for (let k = 0; k <= j; k++) g[dst + k] += x * a[row + k]; // lower triangle is all the solver reads
+    }
+  }
+  return g;
+}
+
+function maxAbs(xs: Float64Array): number {
+  let m = 0;
+  for (const x of xs) m = Math.max(m, Math.abs(x));
+  return m;
+}
+
+function maxOf(xs: Float64Array): number {
+  let m = -Infinity;
+  for (const x of xs) m = Math.max(m, x);
+  return m;
+}
+
+function centre(x: Float64Array): void {
+  let s = 0;
+  for (const v of x) s += v;
+  const mean = s / x.length;
+  for (let i = 0; i < x.length; i++) x[i] -= mean;
+}
+
+function normalise(x: Float64Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  const norm = Math.sqrt(s);
+  if (norm > 0) for (let i = 0; i < x.length; i++) x[i] /= norm;
+  return norm;
+}
+
+function startVector(n: number): Float64Array {
+  const rng = new Rng(0x70b0);
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.normal();
+  centre(x);
+  normalise(x);
+  return x;
+}
+
+/**
+ * max|λ| of A = (I − J)W(I − J) for symmetric W by power iteration on A: ‖A·x‖ for unit x
+ * converges to it (a ± pair of equal modulus does not stop the norm from converging).
+ */
+function powerSymmetric(op: LinearOperator, options: SpectralOptions): SpectralResult {
+  const { norm, iterations } = iterate(op, options, (x, y) => {
+    op.apply(x, y);
+    centre(y);
+  });
+  return result(norm, 'symmetric-power', iterations);
+}
+
+/** ‖A‖₂ by power iteration on AᵀA. */
+function powerNorm(op: LinearOperator, options: SpectralOptions): SpectralResult {
+  const tmp = new Float64Array(op.n);
+  const { norm, iterations } = iterate(op, options, (x, y) => {
+    op.apply(x, tmp);
+    centre(tmp);
+    op.applyTranspose(tmp, y);
+    centre(y);
+  });
+  return result(Math.sqrt(norm), 'norm-power', iterations);
+}
+
+function iterate(op: LinearOperator, options: SpectralOptions, step: (x: Float64Array, y: Float64Array) => void): { norm: number; iterations: number } {
+  const tolerance = options.tolerance ?? 1e-10;
+  const maxIterations = options.maxIterations ?? 20000;
+  let x: Float64Array = startVector(op.n);
+  let y: Float64Array = new Float64Array(op.n);
+  let prev = Infinity;
+  let norm = 0;
+  let k = 0;
+  while (k < maxIterations) {
+    step(x, y);
+    k++;
+    norm = normalise(y);
+    [x, y] = [y, x];
+    if (norm === 0 || Math.abs(norm - prev) <= tolerance * norm) break;
+    prev = norm;
+  }
+  return { norm, iterations: k };
+}
