@@ -1,0 +1,16 @@
+// Aggregation rules: pure functions from (own params, received contributions) to new params,
+// with an explicit state object for the rules that need memory. See docs/aggregation.md.
+export type { AggregationContext, AggregationRule, Contribution, StatefulAggregationRule, StatefulResult } from './types.js';
+export { validateInputs } from './validate.js';
+export { fedAvg, globalAverage } from './fedavg.js';
+export { gossipMix, WEIGHT_SUM_TOLERANCE } from './gossip.js';
+export { chocoGossip, chocoInitialState, type ChocoState } from './choco.js';
+export { varianceCorrected, VCA_DEFAULTS, type TargetVariance, type VcaOptions } from './vca.js';
+export { coordinateMedian, trimmedMean } from './coordinate.js';
+export type { RobustOptions } from './robust.js';
+export { krum, krumScores, type KrumOptions } from './krum.js';
+export { nearestNeighbourAverage } from './nna.js';
+export { fedAu, fedAuInitialState, fedAuStep, type FedAuPeerRecord, type FedAuState } from './fedau.js';
+export { fedAvgM, fedAvgMInitialState, type FedAvgMOptions, type FedAvgMState } from './fedavg-m.js';
+export { aggregationSpecSchema, parseAggregationSpec, type AggregationName, type AggregationSpec } from './spec.js';
+export { buildAggregation, type AggregationState, type Aggregator } from './build.js';
