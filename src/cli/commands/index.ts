@@ -6,3 +6,4 @@ export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   train,];
+import { register as topology } from './topology.js'; commands.push(topology);
