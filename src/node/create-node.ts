@@ -1,0 +1,117 @@
+// The one place that composes a gossipfl libp2p node: transports, encryption, muxer,
+// discovery, the optional private network and gossipsub tuned for many peers on one host.
+import '../util/polyfills.js';
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { memory } from '@libp2p/memory';
+import { noise } from '@libp2p/noise';
+import { tls } from '@libp2p/tls';
+import { yamux } from '@libp2p/yamux';
+import { identify, type Identify } from '@libp2p/identify';
+import { bootstrap } from '@libp2p/bootstrap';
+import { mdns } from '@libp2p/mdns';
+import { preSharedKey } from '@libp2p/pnet';
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import type { PrivateKey } from '@libp2p/interface';
+import { multiaddr } from '@multiformats/multiaddr';
+import { GossipflError } from '../util/errors.js';
+import { loadOrCreatePrivateKey, readPskFile } from './keys.js';
+import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
+
+// A type alias, not an interface: libp2p's ServiceMap needs an index-compatible record.
+export type GossipflServices = {
+  pubsub: GossipSub;
+  identify: Identify;
+};
+
+export type GossipflLibp2p = Libp2p<GossipflServices>;
+
+export interface GossipflNode {
+  readonly libp2p: GossipflLibp2p;
+  readonly options: ResolvedNodeOptions;
+  /** The node's peer id as a string (what `Transport.self` reports). */
+  readonly peerId: string;
+  /** Addresses other machines can dial, each ending in `/p2p/<peer id>`. */
+  addresses(): string[];
+  stop(): Promise<void>;
+}
+
+/** Builds and starts a libp2p node from gossipfl's node options. */
+export async function createGossipflNode(options: NodeOptions = {}, extra: { privateKey?: PrivateKey } = {}): Promise<GossipflNode> {
+  const resolved = resolveNodeOptions(options);
+  const privateKey = extra.privateKey ?? (resolved.keyFile ? await loadOrCreatePrivateKey(resolved.keyFile) : undefined);
+  const config = libp2pConfig(resolved, privateKey);
+  let libp2p: GossipflLibp2p;
+  try {
+    libp2p = await createLibp2p(config);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new GossipflError('network', `node: cannot start on ${resolved.listen.join(', ')}: ${why} (is the port in use? pick another with --listen)`, { cause });
+  }
+  // Discovery only finds peers (mDNS never dials); dial them so gossipsub and the update protocol can reach them.
+  libp2p.addEventListener('peer:discovery', (evt) => {
+    const { id, multiaddrs } = evt.detail;
+    if (id.equals(libp2p.peerId) || libp2p.getConnections(id).length > 0) return;
+    libp2p.dial(multiaddrs.length ? multiaddrs : id).catch(() => {
+      // Unreachable discovered peers are normal (stale mDNS records); membership reports who is missing.
+    });
+  });
+  for (const addr of resolved.bootstrap) {
+    // Bootstrap discovery waits ~1 s before emitting; dial at once so start-up is not held up.
+    libp2p.dial(multiaddr(addr)).catch(() => {
+      // waitForMembers names bootstrap peers that stay unreachable.
+    });
+  }
+  return {
+    libp2p,
+    options: resolved,
+    peerId: libp2p.peerId.toString(),
+    addresses: () => libp2p.getMultiaddrs().map((a) => a.toString()),
+    stop: async () => {
+      await libp2p.stop();
+    },
+  };
+}
+
+export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | undefined): Libp2pOptions<GossipflServices> {
+  const encrypters = o.encryption === 'noise' ? [noise()] : o.encryption === 'tls' ? [tls()] : [tls(), noise()];
+  const discovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
+  if (o.bootstrap.length) discovery.push(bootstrap({ list: [...o.bootstrap], timeout: 10 }));
+  if (o.mdns) discovery.push(mdns({ interval: 2000 }));
+  const psk = o.pskFile ? readPskFile(o.pskFile) : undefined;
+  return {
+    ...(privateKey ? { privateKey } : {}),
+    addresses: { listen: [...o.listen] },
+    transports: o.memoryTransport ? [memory()] : [tcp()],
+    connectionEncrypters: encrypters,
+    streamMuxers: [
+      yamux({
+        ...(o.yamux.maxMessageSize !== undefined ? { maxMessageSize: o.yamux.maxMessageSize } : {}),
+        streamOptions: {
+          ...(o.yamux.initialStreamWindowSize !== undefined ? { initialStreamWindowSize: o.yamux.initialStreamWindowSize } : {}),
+          ...(o.yamux.maxStreamWindowSize !== undefined ? { maxStreamWindowSize: o.yamux.maxStreamWindowSize } : {}),
+        },
+      }),
+    ],
+    ...(psk ? { connectionProtector: preSharedKey({ psk }) } : {}),
+    peerDiscovery: discovery,
+    connectionManager: {
+      maxConnections: o.maxConnections,
+      inboundConnectionThreshold: o.inboundConnectionThreshold,
+      maxIncomingPendingConnections: Math.max(10, Math.min(o.maxConnections, 256)),
+    },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        // Publishing when nobody listens yet is normal at start-up (announcements); callers check recipients.
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        emitSelf: false,
+        maxInboundDataLength: o.maxGossipBytes,
+        // StrictSign: message.from is the signed originator, which membership and updates rely on.
+        globalSignaturePolicy: 'StrictSign',
+        ...(o.scoring === 'local' ? { scoreParams: { IPColocationFactorWeight: 0 } } : {}),
+      }),
+    },
+  };
+}

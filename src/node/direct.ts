@@ -1,0 +1,184 @@
+// The direct update protocol: one stream per update. The sender writes one length-prefixed
+// frame holding an `update` message; the receiver validates it and answers with one `ack`
+// frame. Only the ack tells the sender the bytes arrived (a finished write does not).
+import type { Libp2p, PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
+import { GossipflError } from '../util/errors.js';
+import { FrameReader, framePrefix, FRAME_PREFIX_BYTES } from './frame.js';
+import { decodeMessage, encodeMessage, encodeMessageParts, type AckMessage, type UpdateMessage } from './wire.js';
+
+export const UPDATE_PROTOCOL = '/gossipfl/update/1.0.0';
+/** Acks are tiny; anything larger is a broken peer. */
+const MAX_ACK_BYTES = 2048;
+/** Write in slices so backpressure applies and yamux need not hold a whole model at once. */
+const WRITE_SLICE_BYTES = 1 << 20;
+
+export interface UpdateHandler {
+  /** Decides on a complete, well-formed update from `from`: accept, reject (invalid) or ignore (stale). */
+  (from: string, msg: UpdateMessage): AckMessage | Promise<AckMessage>;
+}
+
+export interface DirectProtocolOptions {
+  /** Largest frame accepted (an update message: payload plus header). */
+  readonly maxFrameBytes: number;
+  readonly onUpdate: UpdateHandler;
+  readonly log: (line: string) => void;
+  /** Concurrent update streams per connection. */
+  readonly maxStreams?: number;
+}
+
+/** Registers the receiving side of the update protocol. */
+export async function handleUpdateProtocol(libp2p: Libp2p, o: DirectProtocolOptions): Promise<void> {
+  const maxStreams = o.maxStreams ?? 64;
+  await libp2p.handle(
+    UPDATE_PROTOCOL,
+    (stream, connection) => {
+      // Attach the reader before anything else: an unread stream buffers only 4 MiB and is then reset.
+      receiveOne(stream, connection.remotePeer.toString(), o);
+    },
+    { maxInboundStreams: maxStreams, maxOutboundStreams: maxStreams },
+  );
+}
+
+function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions): void {
+  stream.maxReadBufferLength = o.maxFrameBytes + FRAME_PREFIX_BYTES;
+  const reader = new FrameReader(o.maxFrameBytes);
+  let finished = false;
+  const finish = (): void => {
+    finished = true;
+    stream.removeEventListener('message', onMessage);
+    stream.removeEventListener('close', onClose);
+  };
+  const onMessage = (evt: StreamMessageEvent): void => {
+    let frame: Uint8Array | null;
+    try {
+      frame = reader.push(evt.data);
+    } catch (err) {
+      finish();
+      o.log(`update from ${from} refused: ${errorMessage(err)}`);
+      void answer(stream, { kind: 'ack', status: 'rejected', reason: errorMessage(err) });
+      return;
+    }
+    if (frame === null) return;
+    finish();
+    void respond(stream, from, frame, o);
+  };
+  const onClose = (evt: StreamCloseEvent): void => {
+    if (finished) return;
+    finish();
+    const why = evt.error ? errorMessage(evt.error) : 'stream closed';
+    o.log(`update from ${from} cut off after ${reader.received} bytes: ${why}`);
+  };
+  stream.addEventListener('message', onMessage);
+  stream.addEventListener('close', onClose);
+}
+
+async function respond(stream: Stream, from: string, frame: Uint8Array, o: DirectProtocolOptions): Promise<void> {
+  let ack: AckMessage;
+  try {
+    const msg = decodeMessage(frame);
+    if (msg.kind !== 'update') throw new GossipflError('wire', `wire: expected an update on ${UPDATE_PROTOCOL}, got ${msg.kind}`);
+    ack = await o.onUpdate(from, msg);
+  } catch (err) {
+    o.log(`update from ${from} rejected: ${errorMessage(err)}`);
+    ack = { kind: 'ack', status: 'rejected', reason: errorMessage(err) };
+  }
+  await answer(stream, ack);
+}
+
+async function answer(stream: Stream, ack: AckMessage): Promise<void> {
+  try {
+    const body = encodeMessage(ack);
+    stream.send(framePrefix(body.byteLength));
+    stream.send(body);
+    await stream.close();
+  } catch (err) {
+    stream.abort(asError(err));
+  }
+}
+
+/** Sends one update to `peer` and resolves with its ack; rejects with an Error (never a bare Event) on failure or abort. */
+export async function sendUpdate(
+  libp2p: Libp2p,
+  peer: PeerId,
+  msg: UpdateMessage,
+  options: { signal?: AbortSignal; maxFrameBytes: number },
+): Promise<AckMessage> {
+  const parts = encodeMessageParts(msg);
+  const bodyBytes = parts.reduce((n, p) => n + p.byteLength, 0);
+  if (bodyBytes > options.maxFrameBytes) {
+    throw new GossipflError('wire', `update of ${bodyBytes} bytes exceeds the frame limit of ${options.maxFrameBytes} bytes; raise maxPayloadBytes on every peer`);
+  }
+  const stream = await libp2p.dialProtocol(peer, UPDATE_PROTOCOL, options.signal ? { signal: options.signal } : {});
+  try {
+    const ack = awaitAck(stream, options.signal);
+    // If the write fails first, the ack's own rejection must not go unhandled.
+    ack.catch(() => undefined);
+    await writeAll(stream, [framePrefix(bodyBytes), ...parts], options.signal);
+    const got = await ack;
+    await stream.close().catch(() => undefined);
+    return got;
+  } catch (err) {
+    stream.abort(asError(err));
+    throw asError(err);
+  }
+}
+
+async function writeAll(stream: Stream, parts: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<void> {
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength; at += WRITE_SLICE_BYTES) {
+      signal?.throwIfAborted();
+      if (!stream.send(part.subarray(at, at + WRITE_SLICE_BYTES))) {
+        await stream.onDrain(signal ? { signal } : {});
+      }
+    }
+  }
+}
+
+function awaitAck(stream: Stream, signal: AbortSignal | undefined): Promise<AckMessage> {
+  const reader = new FrameReader(MAX_ACK_BYTES);
+  return new Promise<AckMessage>((resolve, reject) => {
+    const done = (): void => {
+      stream.removeEventListener('message', onMessage);
+      stream.removeEventListener('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onMessage = (evt: StreamMessageEvent): void => {
+      try {
+        const frame = reader.push(evt.data);
+        if (frame === null) return;
+        const msg = decodeMessage(frame);
+        if (msg.kind !== 'ack') throw new GossipflError('wire', `wire: expected an ack, got ${msg.kind}`);
+        done();
+        resolve(msg);
+      } catch (err) {
+        done();
+        reject(asError(err));
+      }
+    };
+    const onClose = (evt: StreamCloseEvent): void => {
+      done();
+      reject(new GossipflError('network', `update stream closed before the receiver's ack${evt.error ? `: ${errorMessage(evt.error)}` : ''}`));
+    };
+    const onAbort = (): void => {
+      done();
+      reject(asError(signal?.reason ?? new Error('aborted')));
+    };
+    stream.addEventListener('message', onMessage);
+    stream.addEventListener('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** libp2p rejects some writes with a StreamResetEvent (an Event, not an Error): make every failure an Error. */
+export function asError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  if (typeof Event !== 'undefined' && err instanceof Event) {
+    const inner = (err as Event & { error?: unknown }).error;
+    return new GossipflError('network', `stream ${err.type}${inner instanceof Error ? `: ${inner.message}` : ''}`, { cause: err });
+  }
+  return new Error(String(err));
+}
+
+export function errorMessage(err: unknown): string {
+  return asError(err).message;
+}

@@ -1,0 +1,117 @@
+// Typed options of a gossipfl libp2p node and their checks. Everything the CLI or a config
+// file can set passes through `resolveNodeOptions`, which fills defaults and throws one
+// ConfigError naming the bad field.
+import { multiaddr } from '@multiformats/multiaddr';
+import { randomUUID } from 'node:crypto';
+import { ConfigError } from '../util/errors.js';
+
+/** Which connection encrypters the node offers, in order of preference. */
+export type EncryptionChoice = 'noise' | 'tls' | 'both';
+
+export interface NodeOptions {
+  /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/4001`. Default: an ephemeral port on 127.0.0.1. */
+  readonly listen?: readonly string[];
+  /** Multiaddrs (with `/p2p/<peer id>`) dialled at start. */
+  readonly bootstrap?: readonly string[];
+  /** Discover peers on the local network with mDNS (and dial them). Default false. */
+  readonly mdns?: boolean;
+  /** Default 'tls' (measured faster than noise on Node; see docs/network.md). 'both' offers TLS first, then noise. */
+  readonly encryption?: EncryptionChoice;
+  /** Path of a pre-shared key file (`/key/swarm/psk/1.0.0/` format): only nodes with the same key can connect. */
+  readonly pskFile?: string;
+  /** Path of the node's private key; created on first use so the peer id stays the same across restarts. */
+  readonly keyFile?: string;
+  /** Use the in-process memory transport instead of TCP (tests and simulations in one process). */
+  readonly memoryTransport?: boolean;
+  /** Connection limits; the defaults suit a local cluster of dozens of peers on one IP. */
+  readonly maxConnections?: number;
+  /** Inbound connections accepted per second from one IP (libp2p's default of 5 breaks local clusters). */
+  readonly inboundConnectionThreshold?: number;
+  /**
+   * Gossipsub peer scoring: 'local' turns off the IP-colocation penalty (many peers on one
+   * host would otherwise score each other out of the mesh); 'default' keeps libp2p's.
+   */
+  readonly scoring?: 'local' | 'default';
+  /** Largest message gossipsub accepts from the wire (bytes). */
+  readonly maxGossipBytes?: number;
+  /** Yamux tuning (bytes). Measured on loopback: larger frames and windows gave no clear gain, so the defaults stay yamux's. */
+  readonly yamux?: YamuxTuning;
+}
+
+export interface YamuxTuning {
+  /** Largest yamux data frame (yamux's default: 64 KiB). */
+  readonly maxMessageSize?: number;
+  /** Per-stream receive window at open (≥ 256 KiB). */
+  readonly initialStreamWindowSize?: number;
+  /** Largest the receive window may grow to. */
+  readonly maxStreamWindowSize?: number;
+}
+
+export interface ResolvedNodeOptions {
+  readonly listen: readonly string[];
+  readonly bootstrap: readonly string[];
+  readonly mdns: boolean;
+  readonly encryption: EncryptionChoice;
+  readonly pskFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly memoryTransport: boolean;
+  readonly maxConnections: number;
+  readonly inboundConnectionThreshold: number;
+  readonly scoring: 'local' | 'default';
+  readonly maxGossipBytes: number;
+  readonly yamux: YamuxTuning;
+}
+
+/** Gossipsub's sending side caps one message at 4 MiB on the wire; nothing above it is ever sent. */
+export const GOSSIPSUB_WIRE_CAP = 4 * 1024 * 1024;
+
+export const DEFAULT_YAMUX: YamuxTuning = {};
+
+export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
+  const memoryTransport = options.memoryTransport ?? false;
+  const listen = options.listen ?? (memoryTransport ? ['/memory/gossipfl-' + randomUUID()] : ['/ip4/127.0.0.1/tcp/0']);
+  const bootstrap = options.bootstrap ?? [];
+  for (const [field, list] of [['listen', listen], ['bootstrap', bootstrap]] as const) {
+    for (const addr of list) {
+      try {
+        multiaddr(addr);
+      } catch (cause) {
+        throw new ConfigError(`node.${field}: "${addr}" is not a multiaddr (example: /ip4/127.0.0.1/tcp/4001${field === 'bootstrap' ? '/p2p/<peer id>' : ''})`, { cause });
+      }
+    }
+  }
+  for (const addr of bootstrap) {
+    if (!addr.includes('/p2p/')) {
+      throw new ConfigError(`node.bootstrap: "${addr}" lacks the peer id; append /p2p/<peer id> as printed by the peer at start`);
+    }
+  }
+  const encryption = options.encryption ?? 'tls';
+  if (!['noise', 'tls', 'both'].includes(encryption)) {
+    throw new ConfigError(`node.encryption: "${String(encryption)}" is not one of noise, tls, both`);
+  }
+  const scoring = options.scoring ?? 'local';
+  if (scoring !== 'local' && scoring !== 'default') {
+    throw new ConfigError(`node.scoring: "${String(scoring)}" is not one of local, default`);
+  }
+  return {
+    listen,
+    bootstrap,
+    mdns: options.mdns ?? false,
+    encryption,
+    pskFile: options.pskFile,
+    keyFile: options.keyFile,
+    memoryTransport,
+    maxConnections: positiveInt('maxConnections', options.maxConnections ?? 512),
+    inboundConnectionThreshold: positiveInt('inboundConnectionThreshold', options.inboundConnectionThreshold ?? 1000),
+    scoring,
+    maxGossipBytes: positiveInt('maxGossipBytes', options.maxGossipBytes ?? GOSSIPSUB_WIRE_CAP),
+    yamux: { ...DEFAULT_YAMUX, ...options.yamux },
+  };
+}
+
+function positiveInt(field: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`node.${field}: ${value} is not a positive integer`);
+  }
+  return value;
+}

@@ -1,0 +1,458 @@
+// `Transport` over libp2p: membership announcements and small updates on one gossipsub topic
+// per run, large and per-recipient updates over the direct update protocol. Every update is
+// checked (envelope, run, sender, position, the codec's `validate` hook) before an exchange
+// sees it: malformed → gossipsub Reject and a log line, stale → Ignore.
+import { peerIdFromString } from '@libp2p/peer-id';
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Envelope, ExchangeRequest, ExchangeResult, PeerId, Transport } from '../peer/transport.js';
+import { GossipflError } from '../util/errors.js';
+import type { GossipflNode } from './create-node.js';
+import { handleUpdateProtocol, sendUpdate, errorMessage, UPDATE_PROTOCOL } from './direct.js';
+import { Inbox } from './inbox.js';
+import { Membership, compareIds, type RunIdentity } from './membership.js';
+import { decodeMessage, encodeMessage, type AckMessage, type NodeMessage, type UpdateMessage } from './wire.js';
+
+/** The codec's verdict on an update's bytes. `stale` marks a valid but outdated update (ignored, not punished). */
+export type ValidateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly stale?: boolean };
+
+export type ValidateUpdate = (bytes: Uint8Array, from: PeerId) => ValidateResult;
+
+export interface Libp2pTransportOptions {
+  readonly identity: RunIdentity;
+  /** Checks an update's codec bytes before anything else sees them (the lead wires the compression codec in). */
+  readonly validate: ValidateUpdate;
+  /** Largest update payload accepted or sent (bytes): the model's encoded size. Default 64 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Same-for-everyone payloads up to this size (encoded) ride gossipsub; larger ones go over the direct protocol. Default 1 MiB. */
+  readonly gossipThresholdBytes?: number;
+  /** How often a peer re-announces itself (ms). Default 2000. */
+  readonly announceIntervalMs?: number;
+  /** A member not heard from for this long leaves at the next round boundary (ms). Default 5 × announceIntervalMs. */
+  readonly silentAfterMs?: number;
+  /** Updates at most this many rounds ahead are buffered. Default 2. */
+  readonly maxRoundsAhead?: number;
+  /** Bytes of early updates buffered in all. Default 4 × maxPayloadBytes. */
+  readonly maxBufferedBytes?: number;
+  /** Direct sends in flight at once. Default 8. */
+  readonly sendConcurrency?: number;
+  /** Where log lines go. Default: stderr, prefixed with "gossipfl node:". */
+  readonly log?: (line: string) => void;
+}
+
+/** Header room in a direct frame beyond the payload (magic, run id, round, phase, lengths). */
+const FRAME_OVERHEAD_BYTES = 1024;
+/** Coalesces bursts of new subscribers into one announcement. */
+const ANNOUNCE_DEBOUNCE_MS = 50;
+
+type Verdict = { readonly result: 'accept' | 'ignore' | 'reject' | 'forward'; readonly reason: string };
+
+export interface StartInfo {
+  /** The member set the run starts with (sorted peer ids, self included). */
+  readonly members: readonly PeerId[];
+  /** The first round this peer takes part in: 0 at the start of a run, later when joining a running one. */
+  readonly startRound: number;
+}
+
+export class Libp2pTransport implements Transport {
+  readonly self: PeerId;
+  readonly topic: string;
+  private readonly membership: Membership;
+  private readonly inbox: Inbox;
+  private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log'>>;
+  private readonly log: (line: string) => void;
+  private readonly loggedOnce = new Set<string>();
+  /** The round this peer joins at; recomputed from what it hears until fixed by waitForMembers or the first round. */
+  private joinRound = 0;
+  private joinFixed = false;
+  private closed = false;
+  private exchanging = false;
+  private announceTimer: NodeJS.Timeout | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private readonly onSubscriptionChange = (): void => this.announceSoon();
+
+  private constructor(
+    readonly node: GossipflNode,
+    private readonly options: Libp2pTransportOptions,
+  ) {
+    this.self = node.peerId;
+    this.topic = `gossipfl/run/${options.identity.runId}/1`;
+    const maxPayloadBytes = positive('maxPayloadBytes', options.maxPayloadBytes ?? 64 * 1024 * 1024);
+    const announceIntervalMs = positive('announceIntervalMs', options.announceIntervalMs ?? 2000);
+    this.o = {
+      maxPayloadBytes,
+      gossipThresholdBytes: positive('gossipThresholdBytes', options.gossipThresholdBytes ?? 1024 * 1024),
+      announceIntervalMs,
+      silentAfterMs: positive('silentAfterMs', options.silentAfterMs ?? 5 * announceIntervalMs),
+      maxRoundsAhead: positive('maxRoundsAhead', options.maxRoundsAhead ?? 2),
+      maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 4 * maxPayloadBytes),
+      sendConcurrency: positive('sendConcurrency', options.sendConcurrency ?? 8),
+    };
+    if (this.o.gossipThresholdBytes > node.options.maxGossipBytes) {
+      throw new GossipflError('config', `transport: gossipThresholdBytes ${this.o.gossipThresholdBytes} exceeds the node's gossip limit ${node.options.maxGossipBytes}`);
+    }
+    this.log = options.log ?? ((line) => process.stderr.write(`gossipfl node: ${line}\n`));
+    this.membership = new Membership(this.self, options.identity);
+    this.inbox = new Inbox({ maxRoundsAhead: this.o.maxRoundsAhead, maxBufferedBytes: this.o.maxBufferedBytes });
+  }
+
+  /** Attaches a transport to a started node: subscribes to the run topic, serves the update protocol, starts announcing. */
+  static async start(node: GossipflNode, options: Libp2pTransportOptions): Promise<Libp2pTransport> {
+    const t = new Libp2pTransport(node, options);
+    await t.attach();
+    return t;
+  }
+
+  private async attach(): Promise<void> {
+    const { libp2p } = this.node;
+    const pubsub = libp2p.services.pubsub;
+    pubsub.topicValidators.set(this.topic, (_peer, msg) => this.onGossip(msg));
+    pubsub.subscribe(this.topic);
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange);
+    await handleUpdateProtocol(libp2p, {
+      maxFrameBytes: this.maxFrameBytes,
+      log: this.log,
+      onUpdate: (from, msg) => this.onDirectUpdate(from, msg),
+    });
+    this.announceTimer = setInterval(() => void this.announce(), this.o.announceIntervalMs);
+    this.announceTimer.unref();
+    await this.announce();
+  }
+
+  private get maxFrameBytes(): number {
+    return this.o.maxPayloadBytes + FRAME_OVERHEAD_BYTES;
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  /** The member set of the current round (before the first round: the start set heard so far). */
+  members(): readonly PeerId[] {
+    return this.membership.members();
+  }
+
+  /**
+   * Fixes the member set of `round` at its boundary and returns it. `exchange` calls it for
+   * phase 0 of a new round; call it first when the member set decides who to send to.
+   */
+  beginRound(round: number): readonly PeerId[] {
+    if (round === this.membership.activeRound) return this.membership.members();
+    if (!this.joinFixed) {
+      this.joinFixed = true;
+      this.joinRound = round;
+    }
+    const gone = this.membership.expireSilent(this.now(), this.o.silentAfterMs);
+    for (const id of gone) this.log(`member ${id} silent for over ${this.o.silentAfterMs} ms: left the run from round ${round}`);
+    return this.membership.beginRound(round);
+  }
+
+  /**
+   * Waits until at least `count` members (self included) have announced themselves. Rejects
+   * after `timeoutMs` with an error that names who was found, who was refused and which
+   * bootstrap peers stay unreachable.
+   */
+  async waitForMembers(count: number, timeoutMs: number): Promise<StartInfo> {
+    const t0 = this.now();
+    while (this.membership.members().length < count) {
+      if (this.closed) throw new GossipflError('network', 'transport closed while waiting for members');
+      if (this.now() - t0 > timeoutMs) throw this.membersTimeout(count, timeoutMs);
+      await sleep(25);
+    }
+    if (!this.joinFixed) {
+      this.joinRound = this.membership.joinRoundForNewcomer();
+      this.joinFixed = true;
+    }
+    const startRound = this.membership.activeRound >= 0 ? this.membership.activeRound : this.joinRound;
+    await this.announce();
+    return { members: this.membership.members(), startRound };
+  }
+
+  private membersTimeout(count: number, timeoutMs: number): GossipflError {
+    const { libp2p, options } = this.node;
+    const have = this.membership.members();
+    const connected = new Set(libp2p.getPeers().map((p) => p.toString()));
+    const unreachable = options.bootstrap.filter((a) => !connected.has(a.split('/p2p/')[1] ?? ''));
+    const silent = [...connected].filter((p) => !this.membership.isAccepted(p) && !this.membership.refusal(p));
+    const parts = [`waited ${timeoutMs} ms for ${count} members of run "${this.options.identity.runId}", have ${have.length}: ${have.join(', ')}`];
+    if (unreachable.length) parts.push(`bootstrap peers not connected: ${unreachable.join(', ')} (check the address, the port and firewalls, and that the PSK files match)`);
+    for (const [id, why] of this.membership.refusedPeers()) parts.push(`refused ${id}: ${why}`);
+    if (silent.length) parts.push(`connected but not announcing this run: ${silent.join(', ')}`);
+    if (!unreachable.length && !silent.length && !this.membership.refusedPeers().size) parts.push('no other peer found: pass --bootstrap addresses or enable mDNS');
+    return new GossipflError('network', parts.join('; '));
+  }
+
+  async exchange(req: ExchangeRequest): Promise<ExchangeResult> {
+    if (this.closed) throw new GossipflError('network', 'transport: exchange() after close()');
+    if (this.exchanging) throw new Error('transport: exchange() called while another exchange is running; await it first');
+    this.exchanging = true;
+    try {
+      if (req.phase === 0) this.beginRound(req.round);
+      return await this.runExchange(req);
+    } finally {
+      this.exchanging = false;
+    }
+  }
+
+  private async runExchange(req: ExchangeRequest): Promise<ExchangeResult> {
+    const expected = [...new Set(req.expectFrom)].filter((p) => p !== this.self);
+    let allIn!: () => void;
+    const received = new Promise<void>((resolve) => (allIn = resolve));
+    this.inbox.openExchange(req.round, req.phase, expected, (_env, remaining) => {
+      if (remaining === 0) allIn();
+    });
+    if (expected.length === 0) allIn();
+    // (An exchange whose expected messages were all buffered resolved `received` inside openExchange.)
+    const deadline = new AbortController();
+    const timer = Number.isFinite(req.deadlineMs) ? setTimeout(() => deadline.abort(new DeadlineError(req)), Math.max(0, req.deadlineMs)) : undefined;
+    const timedOut = new Promise<void>((resolve) => deadline.signal.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      const sent = this.sendAll(req, deadline.signal);
+      await Promise.race([received, timedOut]);
+      await sent;
+    } finally {
+      clearTimeout(timer);
+      if (!deadline.signal.aborted) deadline.abort(new DeadlineError(req));
+    }
+    const got = this.inbox.closeExchange();
+    const from = new Set(got.map((e) => e.from));
+    return { received: got, missing: expected.filter((p) => !from.has(p)).sort(compareIds) };
+  }
+
+  /** Sends this peer's payload(s); never rejects (failures are logged; the receivers report us missing). */
+  private async sendAll(req: ExchangeRequest, signal: AbortSignal): Promise<void> {
+    const recipients = [...new Set(req.sendTo)].filter((p) => p !== this.self);
+    if (recipients.length === 0) return;
+    let direct = recipients;
+    if (req.payload instanceof Uint8Array) {
+      this.checkPayload(req.payload);
+      const msg: UpdateMessage = { kind: 'update', runId: this.options.identity.runId, round: req.round, phase: req.phase, to: recipients, payload: req.payload };
+      const bytes = encodeMessage(msg);
+      if (bytes.byteLength <= this.o.gossipThresholdBytes) {
+        const pubsub = this.node.libp2p.services.pubsub;
+        const subscribed = new Set(pubsub.getSubscribers(this.topic).map((p) => p.toString()));
+        const viaGossip = recipients.filter((p) => subscribed.has(p));
+        if (viaGossip.length) {
+          try {
+            const res = await pubsub.publish(this.topic, bytes);
+            if (res.recipients.length) direct = recipients.filter((p) => !subscribed.has(p));
+          } catch (err) {
+            this.log(`round ${req.round} phase ${req.phase}: gossipsub publish failed (${errorMessage(err)}); sending directly`);
+          }
+        }
+      }
+    }
+    await pool(direct, this.o.sendConcurrency, (to) => this.sendDirect(req, to, signal));
+  }
+
+  private async sendDirect(req: ExchangeRequest, to: PeerId, signal: AbortSignal): Promise<void> {
+    const payload = req.payload instanceof Uint8Array ? req.payload : req.payload.get(to);
+    if (!payload) return;
+    const where = `update for round ${req.round} phase ${req.phase} to ${to}`;
+    try {
+      this.checkPayload(payload);
+      const msg: UpdateMessage = { kind: 'update', runId: this.options.identity.runId, round: req.round, phase: req.phase, to: [], payload };
+      const ack = await sendUpdate(this.node.libp2p, peerIdFromString(to), msg, { signal, maxFrameBytes: this.maxFrameBytes });
+      if (ack.status === 'rejected') this.log(`${where} rejected by the receiver: ${ack.reason}`);
+    } catch (err) {
+      this.log(signal.aborted ? `${where} not delivered before the deadline` : `${where} failed: ${errorMessage(err)}`);
+    }
+  }
+
+  private checkPayload(payload: Uint8Array): void {
+    if (payload.byteLength > this.o.maxPayloadBytes) {
+      throw new GossipflError('config', `transport: update payload of ${payload.byteLength} bytes exceeds maxPayloadBytes ${this.o.maxPayloadBytes}; raise it on every peer`);
+    }
+  }
+
+  // ---- receiving ----
+
+  private onGossip(msg: Message): TopicValidatorResult {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject; // StrictSign: unsigned messages are forged or misconfigured
+    const from = msg.from.toString();
+    let decoded: NodeMessage;
+    try {
+      decoded = decodeMessage(msg.data);
+    } catch (err) {
+      this.log(`gossip message from ${from} rejected: ${errorMessage(err)}`);
+      return TopicValidatorResult.Reject;
+    }
+    switch (decoded.kind) {
+      case 'announce':
+        return this.onAnnounce(from, decoded);
+      case 'leave':
+        if (decoded.runId !== this.options.identity.runId) return TopicValidatorResult.Ignore;
+        this.membership.onLeave(from, decoded.lastRound);
+        this.log(`member ${from} leaves after round ${decoded.lastRound}`);
+        return TopicValidatorResult.Accept;
+      case 'update': {
+        const v = this.admitUpdate(from, decoded);
+        return v.result === 'reject' ? TopicValidatorResult.Reject : v.result === 'ignore' ? TopicValidatorResult.Ignore : TopicValidatorResult.Accept;
+      }
+      case 'ack':
+        this.log(`gossip message from ${from} rejected: an ack has no place on the run topic`);
+        return TopicValidatorResult.Reject;
+    }
+  }
+
+  private onAnnounce(from: string, ann: Extract<NodeMessage, { kind: 'announce' }>): TopicValidatorResult {
+    const verdict = this.membership.onAnnounce(from, ann, this.now());
+    if (verdict.status === 'refused') {
+      this.logOnce(`refused:${from}:${verdict.reason}`, `refused peer ${from}: ${verdict.reason}`);
+      return TopicValidatorResult.Ignore;
+    }
+    if (verdict.status === 'accepted' || verdict.status === 'held') {
+      this.log(`peer ${from} ${verdict.status === 'accepted' ? `accepted (joins at round ${ann.joinRound})` : 'heard; it joins once it announces a future round'}`);
+      this.connectTo(from, ann.addrs);
+      this.announceSoon();
+    }
+    return TopicValidatorResult.Accept;
+  }
+
+  private async onDirectUpdate(from: string, msg: UpdateMessage): Promise<AckMessage> {
+    const v = this.admitUpdate(from, msg);
+    const status = v.result === 'accept' ? 'accepted' : v.result === 'reject' ? 'rejected' : 'ignored';
+    return { kind: 'ack', status, reason: v.reason };
+  }
+
+  /** The checks every update passes, whichever way it came; delivers it to the inbox when admitted. */
+  private admitUpdate(from: string, msg: UpdateMessage): Verdict {
+    const where = `update from ${from} (round ${msg.round} phase ${msg.phase})`;
+    if (msg.runId !== this.options.identity.runId) {
+      this.log(`${where} rejected: it is for run "${msg.runId}", not "${this.options.identity.runId}"`);
+      return { result: 'reject', reason: `wrong run id ${msg.runId}` };
+    }
+    if (!this.membership.isAccepted(from)) {
+      const why = this.membership.refusal(from) ?? 'it has not announced itself';
+      this.logOnce(`nonmember:${from}`, `${where} ignored: not a member of the run (${why})`);
+      return { result: 'ignore', reason: 'not a member' };
+    }
+    if (msg.to.length > 0 && !msg.to.includes(this.self)) return { result: 'forward', reason: 'not addressed to us' };
+    if (msg.payload.byteLength > this.o.maxPayloadBytes) {
+      this.log(`${where} rejected: payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${this.o.maxPayloadBytes}`);
+      return { result: 'reject', reason: 'payload too large' };
+    }
+    const place = this.inbox.classify(msg.round, msg.phase, from);
+    if (place === 'stale' || place === 'duplicate' || place === 'unexpected') return { result: 'ignore', reason: place };
+    if (place === 'overflow') {
+      this.log(`${where} dropped: too far ahead or the early-update buffer is full`);
+      return { result: 'ignore', reason: place };
+    }
+    let check: ValidateResult;
+    try {
+      check = this.options.validate(msg.payload, from);
+    } catch (err) {
+      check = { ok: false, reason: `validate threw: ${errorMessage(err)}` };
+    }
+    if (!check.ok) {
+      if (check.stale) return { result: 'ignore', reason: `stale: ${check.reason}` };
+      this.log(`${where} rejected: ${check.reason}`);
+      return { result: 'reject', reason: check.reason };
+    }
+    // A private copy: aligned at offset 0, and independent of gossipsub's cache and stream buffers.
+    const env: Envelope = { from, round: msg.round, phase: msg.phase, bytes: msg.payload.slice() };
+    const got = this.inbox.offer(env);
+    if (got === 'overflow') {
+      this.log(`${where} dropped: the early-update buffer is full`);
+      return { result: 'ignore', reason: got };
+    }
+    return { result: 'accept', reason: '' };
+  }
+
+  // ---- membership plumbing ----
+
+  private connectTo(peer: string, addrs: readonly string[]): void {
+    const { libp2p } = this.node;
+    if (libp2p.getConnections(peerIdFromString(peer)).length > 0) return;
+    const mas = addrs.flatMap((a) => {
+      try {
+        return [multiaddr(a)];
+      } catch {
+        return [];
+      }
+    });
+    if (mas.length) libp2p.dial(mas).catch((err: unknown) => this.logOnce(`dial:${peer}`, `cannot dial member ${peer}: ${errorMessage(err)}`));
+  }
+
+  private announceSoon(): void {
+    if (this.closed || this.debounceTimer) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.announce();
+    }, ANNOUNCE_DEBOUNCE_MS);
+    this.debounceTimer.unref();
+  }
+
+  private async announce(): Promise<void> {
+    if (this.closed) return;
+    if (!this.joinFixed) this.joinRound = this.membership.joinRoundForNewcomer();
+    const { runId, modelFingerprint, configHash } = this.options.identity;
+    const msg: NodeMessage = {
+      kind: 'announce',
+      runId,
+      modelFingerprint,
+      configHash,
+      addrs: this.node.addresses().slice(0, 64),
+      round: this.membership.activeRound,
+      joinRound: this.joinRound,
+    };
+    await this.publishQuietly(msg);
+  }
+
+  private async publishQuietly(msg: NodeMessage): Promise<void> {
+    try {
+      await this.node.libp2p.services.pubsub.publish(this.topic, encodeMessage(msg));
+    } catch (err) {
+      this.logOnce(`publish:${msg.kind}:${errorMessage(err)}`, `cannot publish ${msg.kind}: ${errorMessage(err)}`);
+    }
+  }
+
+  private logOnce(key: string, line: string): void {
+    if (this.loggedOnce.has(key)) return;
+    this.loggedOnce.add(key);
+    this.log(line);
+  }
+
+  /** Tells the run this peer stops after `lastRound` (default: the current round). */
+  async leave(lastRound = this.membership.activeRound): Promise<void> {
+    await this.publishQuietly({ kind: 'leave', runId: this.options.identity.runId, lastRound });
+  }
+
+  /** Leaves the run and detaches from the node (the node itself keeps running; stop it after). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.leave();
+    this.closed = true;
+    clearInterval(this.announceTimer);
+    clearTimeout(this.debounceTimer);
+    const pubsub = this.node.libp2p.services.pubsub;
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange);
+    pubsub.unsubscribe(this.topic);
+    pubsub.topicValidators.delete(this.topic);
+    await this.node.libp2p.unhandle(UPDATE_PROTOCOL);
+  }
+}
+
+class DeadlineError extends Error {
+  constructor(req: ExchangeRequest) {
+    super(`deadline of ${req.deadlineMs} ms reached in round ${req.round} phase ${req.phase}`);
+    this.name = 'DeadlineError';
+  }
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+function positive(field: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new GossipflError('config', `transport: ${field} ${v} is not a positive number`);
+  return v;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
