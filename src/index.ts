@@ -3,3 +3,5 @@ export * from './params/index.js';
 export { Rng, deriveSeed } from './util/rng.js';
 export * from './util/errors.js';
 export * from './data/index.js';
+export * from './aggregation/index.js';
+export * from './schedule/index.js';

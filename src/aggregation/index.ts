@@ -1,7 +1,6 @@
 // Aggregation rules: pure functions from (own params, received contributions) to new params,
 // with an explicit state object for the rules that need memory. See docs/aggregation.md.
 export type { AggregationContext, AggregationRule, Contribution, StatefulAggregationRule, StatefulResult } from './types.js';
-export { validateInputs } from './validate.js';
 export { fedAvg, globalAverage } from './fedavg.js';
 export { gossipMix, WEIGHT_SUM_TOLERANCE } from './gossip.js';
 export { chocoGossip, chocoInitialState, type ChocoState } from './choco.js';
