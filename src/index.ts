@@ -5,3 +5,4 @@ export * from './util/errors.js';
 export * from './data/index.js';
 export * from './aggregation/index.js';
 export * from './schedule/index.js';
+export * as node from './node/index.js';

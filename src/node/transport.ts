@@ -349,8 +349,8 @@ export class Libp2pTransport implements Transport {
       this.log(`${where} rejected: ${check.reason}`);
       return { result: 'reject', reason: check.reason };
     }
-    // A private copy: aligned at offset 0, and independent of gossipsub's cache and stream buffers.
-    const env: Envelope = { from, round: msg.round, phase: msg.phase, bytes: msg.payload.slice() };
+    // A private plain Uint8Array (gossipsub hands out Buffers): offset 0, aligned, independent of gossipsub's cache and stream buffers.
+    const env: Envelope = { from, round: msg.round, phase: msg.phase, bytes: new Uint8Array(msg.payload) };
     const got = this.inbox.offer(env);
     if (got === 'overflow') {
       this.log(`${where} dropped: the early-update buffer is full`);

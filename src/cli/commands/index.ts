@@ -1,9 +1,11 @@
 // The list of subcommands. Each module exports `register(program)`; add one line per command.
 import type { Command } from 'commander';
 import { register as train } from './train.js';
+import { register as simulate } from './simulate.js';
+import { register as topology } from './topology.js';
+import { register as report } from './report.js';
+import { register as psk } from '../../node/psk-command.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [
-  train,];
-import { register as topology } from './topology.js'; commands.push(topology);
+export const commands: RegisterCommand[] = [simulate, train, topology, report, psk];
