@@ -16,7 +16,7 @@ function medianInto(out: Float32Array, xs: readonly Float32Array[]): void {
   const hi = n >> 1;
   for (let k = 0; k < out.length; k++) {
     for (let j = 0; j < n; j++) col[j] = xs[j][k];
-    sortColumn(col, n);
+    sortColumn(col);
     out[k] = (col[lo] + col[hi]) / 2;
   }
 }
@@ -28,7 +28,7 @@ function trimmedMeanInto(out: Float32Array, xs: readonly Float32Array[], f: numb
   const kept = n - 2 * f;
   for (let k = 0; k < out.length; k++) {
     for (let j = 0; j < n; j++) col[j] = xs[j][k];
-    sortColumn(col, n);
+    sortColumn(col);
     let s = 0;
     for (let j = f; j < n - f; j++) s += col[j];
     out[k] = s / kept;

@@ -90,10 +90,11 @@ export function moments(x: Float32Array): Moments {
   return { mean, variance: n > 1 ? ss / (n - 1) : Number.NaN };
 }
 
-/** Sorts col[0..n) ascending in place: insertion sort for small groups (no calls, no allocation), the typed-array sort otherwise. */
-export function sortColumn(col: Float64Array, n: number): void {
+/** Sorts a column ascending in place: insertion sort for small groups (no calls, no allocation), the typed-array sort otherwise. */
+export function sortColumn(col: Float64Array): void {
+  const n = col.length;
   if (n > 32) {
-    col.subarray(0, n).sort();
+    col.sort();
     return;
   }
   for (let i = 1; i < n; i++) {
