@@ -6,3 +6,4 @@ export * from './idx.js';
 export * from './csv.js';
 export * from './synthetic.js';
 export * from './partition/index.js';
+export * from './source.js';

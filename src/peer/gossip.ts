@@ -1,0 +1,109 @@
+// One gossip exchange of one peer: send my (encoded) model to the peers that average it, gather
+// the models of the peers I average before the deadline, validate each, and mix them with my
+// aggregation rule. The same function runs in the simulator and on libp2p; only the Transport
+// differs.
+import type { Params } from '../params/index.js';
+import type { MixingRow } from '../topology/mixing.js';
+import type { AggregationRule, Contribution } from '../aggregation/types.js';
+import { globalAverage } from '../aggregation/fedavg.js';
+import type { PeerId, Transport } from './transport.js';
+
+/** Turns a model into wire bytes and back; decode validates and throws on anything malformed. */
+export interface ModelCodec {
+  encode(params: Params, meta: { round: number; phase: number; sender: number }): Uint8Array;
+  decode(bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params;
+}
+
+export interface GossipPlan {
+  readonly round: number;
+  readonly phase: number;
+  /** Run members in index order; topology indices refer to this list. */
+  readonly members: readonly PeerId[];
+  readonly selfIndex: number;
+  /** Whose models I average and with what weights (topology row of this round). */
+  readonly row: MixingRow;
+  /** Indices of the peers that average my model. */
+  readonly sendTo: ArrayLike<number>;
+  readonly deadlineMs: number;
+}
+
+export interface ExchangeOutcome {
+  readonly params: Params;
+  readonly received: number;
+  readonly missing: readonly PeerId[];
+  /** Messages refused by validation, with the reason. */
+  readonly rejected: ReadonlyArray<{ from: PeerId; reason: string }>;
+}
+
+export async function gossipExchange(
+  own: Params,
+  plan: GossipPlan,
+  transport: Transport,
+  codec: ModelCodec,
+  rule: AggregationRule,
+): Promise<ExchangeOutcome> {
+  const { members, row } = plan;
+  const payload = codec.encode(own, { round: plan.round, phase: plan.phase, sender: plan.selfIndex });
+  const expectFrom = Array.from(row.peers, (j) => members[j]);
+  const result = await transport.exchange({
+    round: plan.round,
+    phase: plan.phase,
+    payload,
+    sendTo: Array.from(plan.sendTo, (j) => members[j]),
+    expectFrom,
+    deadlineMs: plan.deadlineMs,
+  });
+  const weightOf = new Map<PeerId, number>(expectFrom.map((id, k) => [id, row.weights[k]]));
+  const indexOf = new Map<PeerId, number>(members.map((id, k) => [id, k]));
+  const contributions: Contribution[] = [];
+  const rejected: Array<{ from: PeerId; reason: string }> = [];
+  for (const env of result.received) {
+    try {
+      const params = codec.decode(env.bytes, { round: plan.round, phase: plan.phase, sender: indexOf.get(env.from) ?? -1 });
+      contributions.push({ from: env.from, params, weight: weightOf.get(env.from) ?? 0 });
+    } catch (err) {
+      rejected.push({ from: env.from, reason: (err as Error).message });
+    }
+  }
+  // Nobody arrived: keep my model (every rule would return it, some would refuse an empty group).
+  const params = contributions.length ? rule(own, contributions, { round: plan.round, members }) : own;
+  return { params, received: contributions.length, missing: result.missing, rejected };
+}
+
+export interface MergePlan {
+  readonly round: number;
+  readonly members: readonly PeerId[];
+  readonly selfIndex: number;
+  /** Everyone taking part in the merge (ids), self included. */
+  readonly group: readonly PeerId[];
+}
+
+/** Phase number of exact merges, apart from gossip steps (0, 1, …) of the same round. */
+export const MERGE_PHASE = 1000;
+
+/**
+ * The exact global merge: every member of the group sends its model to every other (lossless)
+ * and each takes the plain average of all it holds. With no loss all end with the same model.
+ */
+export async function exactMerge(own: Params, plan: MergePlan, transport: Transport, codec: ModelCodec): Promise<Params> {
+  const me = plan.members[plan.selfIndex];
+  const others = plan.group.filter((id) => id !== me);
+  const result = await transport.exchange({
+    round: plan.round,
+    phase: MERGE_PHASE,
+    payload: codec.encode(own, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex }),
+    sendTo: others,
+    expectFrom: others,
+    deadlineMs: Number.POSITIVE_INFINITY,
+  });
+  const indexOf = new Map<PeerId, number>(plan.members.map((id, k) => [id, k]));
+  const models = [own];
+  for (const env of result.received) {
+    try {
+      models.push(codec.decode(env.bytes, { round: plan.round, phase: MERGE_PHASE, sender: indexOf.get(env.from) ?? -1 }));
+    } catch {
+      // A malformed model is left out of the average; the caller's log shows who is missing.
+    }
+  }
+  return globalAverage(models);
+}

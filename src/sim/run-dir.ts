@@ -1,0 +1,29 @@
+// A run directory: metrics.jsonl (one line per round, appended as the run goes, so a crash
+// keeps every finished round), summary.json and partition.json (written atomically at the end).
+import { appendFileSync, mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RoundMetrics, RunSummary } from '../report/metrics.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { InputError } from '../util/errors.js';
+
+export class RunDirectory {
+  readonly metricsFile: string;
+
+  constructor(readonly dir: string, options: { overwrite?: boolean } = {}) {
+    if (existsSync(dir) && readdirSync(dir).some((f) => f === 'metrics.jsonl' || f === 'summary.json') && !options.overwrite) {
+      throw new InputError(`output folder ${dir} already holds a run; choose another --out or pass --overwrite`);
+    }
+    mkdirSync(dir, { recursive: true });
+    this.metricsFile = join(dir, 'metrics.jsonl');
+    writeFileSync(this.metricsFile, '');
+  }
+
+  appendRound(m: RoundMetrics): void {
+    appendFileSync(this.metricsFile, `${JSON.stringify(m)}\n`);
+  }
+
+  writeSummary(summary: RunSummary, partition: { numClasses: number; histograms: number[][] }): void {
+    writeFileAtomic(join(this.dir, 'partition.json'), `${JSON.stringify(partition)}\n`);
+    writeFileAtomic(join(this.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  }
+}

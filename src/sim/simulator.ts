@@ -1,0 +1,354 @@
+// The in-process simulator: many peers, one shared Trainer, an in-memory Transport with a
+// network model, and the same per-peer exchange code the libp2p node runs.
+//
+// A round (0-based t of T):
+//   1. churn events of round t (crash, leave, rejoin) change the live set;
+//   2. participants: gossip mode, each live peer with the configured probability; federated
+//      mode, a seeded sample of live peers, who first download the server's global model;
+//   3. each participant trains k local steps (simulated compute time k·stepMs / its speed);
+//   4. gossip mode: Q gossip exchanges over topology.at(t) (budget r(progress) for the pull
+//      topology), or an exact global average when the schedule says so; federated mode:
+//      participants upload (compressed) models, the server aggregates;
+//   5. metrics: bytes, losses, consensus distance and, every `eval.every` rounds and at the end,
+//      the accuracy of local models and of the merged model.
+import type { RunConfig } from '../peer/config.js';
+import type { RoundMetrics, RunSummary } from '../report/metrics.js';
+import { initBackend, type BackendInfo } from '../compute/backend.js';
+import { buildModel, describeModel, type Model } from '../model/zoo.js';
+import { Trainer } from '../model/trainer.js';
+import { initOptimizerState } from '../model/optimizer.js';
+import { loadDataSource, partition, subset, type Dataset, type Partition } from '../data/index.js';
+import { buildTopology } from '../topology/spec.js';
+import type { Topology } from '../topology/schedules.js';
+import { buildSchedule, type Schedule } from '../schedule/spec.js';
+import { buildAggregation, type Aggregator, type AggregationState } from '../aggregation/build.js';
+import { globalAverage } from '../aggregation/fedavg.js';
+import { cloneParams, type Params } from '../params/index.js';
+import { Peer } from '../peer/peer.js';
+import { consensusDistance } from '../peer/consensus.js';
+import { gossipExchange, exactMerge, type ModelCodec } from '../peer/gossip.js';
+import { federatedDownload, federatedUpload, type FederatedServer } from '../peer/federated.js';
+import { buildCodec, type UpdateCodec } from '../peer/codec.js';
+import { Rng } from '../util/rng.js';
+import { SimNetwork } from './memory-transport.js';
+import { IDEAL_NETWORK, type NetworkModel } from './network.js';
+
+export interface SimulationHooks {
+  /** Called after every round with its metrics. */
+  onRound?(metrics: RoundMetrics): void;
+  /** One-line log messages (backend choice, rejected messages, churn). */
+  log?(line: string): void;
+}
+
+export interface SimulationResult {
+  readonly metrics: RoundMetrics[];
+  readonly summary: RunSummary;
+  readonly partition: { numClasses: number; histograms: number[][] };
+  /** Final models of the live peers (and the server's in federated mode). */
+  readonly finalModels: Params[];
+  readonly merged: Params;
+}
+
+/** Everything a run builds once from its config. */
+interface World {
+  readonly config: RunConfig;
+  readonly backend: BackendInfo;
+  readonly model: Model;
+  readonly trainer: Trainer;
+  readonly test: Dataset;
+  readonly partition: Partition;
+  readonly peers: Peer[];
+  readonly members: string[];
+  readonly topology: Topology | undefined;
+  readonly schedule: Schedule;
+  readonly aggregator: Aggregator;
+  readonly aggStates: AggregationState[];
+  readonly codec: UpdateCodec;
+  readonly net: SimNetwork;
+  readonly speeds: Float64Array;
+  /** 'live' | 'crashed' | 'left' per peer. */
+  readonly status: Array<'live' | 'crashed' | 'left'>;
+  readonly server: FederatedServer | undefined;
+}
+
+export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): Promise<SimulationResult> {
+  const log = hooks.log ?? (() => {});
+  const world = await buildWorld(config, log);
+  const metrics: RoundMetrics[] = [];
+  const wallStart = performance.now();
+  let bytesSentTotal = 0;
+  let simClockMs = 0;
+  try {
+    for (let t = 0; t < config.rounds; t++) {
+      applyChurn(world, t, log);
+      const roundStart = simClockMs;
+      const plan = world.schedule.plan(t);
+      const live = world.peers.filter((_, i) => world.status[i] === 'live');
+      for (const p of live) world.net.setClock(p.id, roundStart);
+
+      let participants: Peer[];
+      let globalMerge = false;
+      if (world.server) {
+        participants = sampleFederated(world, t, live);
+        await federatedDownload(world.server, participants, t, world.net, world.codec);
+        await trainAll(world, participants, plan.localSteps);
+        await federatedUpload(world.server, participants, t, world.net, world.codec, world.aggregator, config.heterogeneity.deadlineMs);
+      } else {
+        participants = live.filter((p) => participates(world, t, p));
+        await trainAll(world, participants, plan.localSteps);
+        if (plan.exactMerge) {
+          globalMerge = true;
+          await mergeAll(world, t, live);
+        } else {
+          for (let q = 0; q < plan.gossipSteps; q++) await gossipStep(world, t, q, plan.gossipSteps, plan.budget, participants, log);
+        }
+      }
+
+      simClockMs = live.reduce((m, p) => Math.max(m, world.net.clock(p.id)), roundStart);
+      if (world.server) simClockMs = Math.max(simClockMs, world.net.clock(world.server.id));
+      const traffic = world.net.takeTraffic();
+      bytesSentTotal += traffic.sent;
+      const evaluate = (t + 1) % config.eval.every === 0 || t === config.rounds - 1 || globalMerge;
+      const m = await roundMetrics(world, t, live, participants, evaluate, {
+        globalMerge,
+        bytesSent: traffic.sent,
+        bytesReceived: traffic.received,
+        bytesSentTotal,
+        simSeconds: simClockMs / 1000,
+        wallSeconds: (performance.now() - wallStart) / 1000,
+      });
+      metrics.push(m);
+      hooks.onRound?.(m);
+    }
+    const live = world.peers.filter((_, i) => world.status[i] === 'live');
+    const merged = world.server ? cloneParams(world.server.params) : globalAverage(live.map((p) => p.params));
+    const last = metrics[metrics.length - 1];
+    const summary: RunSummary = {
+      rounds: config.rounds,
+      peers: config.peers,
+      localAccuracyMean: last?.localAccuracyMean ?? null,
+      mergedAccuracy: last?.mergedAccuracy ?? null,
+      bytesSent: bytesSentTotal,
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      backend: world.backend.name,
+      ...(world.backend.device ? { device: world.backend.device } : {}),
+      config,
+    };
+    return {
+      metrics,
+      summary,
+      partition: { numClasses: world.test.numClasses, histograms: world.partition.histograms },
+      finalModels: live.map((p) => p.params),
+      merged,
+    };
+  } finally {
+    world.trainer.dispose();
+  }
+}
+
+async function buildWorld(config: RunConfig, log: (line: string) => void): Promise<World> {
+  const { seed } = config;
+  const { train, test: fullTest } = loadDataSource(config.data, seed);
+  const test = config.eval.testSamples && config.eval.testSamples < fullTest.n ? subset(fullTest, range(config.eval.testSamples), fullTest.name) : fullTest;
+  const model = buildModel(config.model, train.featureShape, train.numClasses);
+  const backend = await initBackend(config.backend, { convGradients: model.needsConvGradients }, log);
+  const trainer = new Trainer(model, config.training.optimizer);
+  const parts = partition(train, config.data.partition, config.peers, Rng.derive(seed, 'partition').nextUint32());
+  const members = Array.from({ length: config.peers }, (_, i) => `p${i}`);
+  const shared = model.init(Rng.derive(seed, 'init').nextUint32());
+  const peers = members.map(
+    (id, i) =>
+      new Peer({
+        id,
+        index: i,
+        params: config.training.init === 'shared' ? cloneParams(shared) : model.init(Rng.derive(seed, 'init', i).nextUint32()),
+        optimizer: initOptimizerState(config.training.optimizer, model.layout),
+        data: subset(train, parts.indices[i], `${train.name}/${id}`),
+        batchSize: config.training.batchSize,
+        batchSeed: Rng.derive(seed, 'batches', i).nextUint32(),
+      }),
+  );
+  const aggregator = buildAggregation(config.aggregation ?? { name: config.mode === 'federated' ? 'fedavg' : 'gossip' });
+  const network: NetworkModel = {
+    ...IDEAL_NETWORK,
+    latencyMs: config.network.latencyMs,
+    jitterMs: config.network.jitterMs,
+    loss: config.network.loss,
+    ...(config.network.bandwidthMbps ? { bandwidthMbps: config.network.bandwidthMbps } : {}),
+  };
+  const net = new SimNetwork(network, Rng.derive(seed, 'network').nextUint32());
+  const speedRng = Rng.derive(seed, 'speed');
+  const speeds = Float64Array.from(members, () => Math.exp(config.heterogeneity.speedSpread * speedRng.normal()));
+  const server: FederatedServer | undefined =
+    config.mode === 'federated'
+      ? { id: 'server', params: cloneParams(shared), state: aggregator.initialState(), members, participation: config.federated.participation }
+      : undefined;
+  net.setMembers(server ? [...members, server.id] : members);
+  return {
+    config,
+    backend,
+    model,
+    trainer,
+    test,
+    partition: parts,
+    peers,
+    members,
+    topology: config.mode === 'gossip' ? buildTopology(config.topology, { seed: Rng.derive(seed, 'topology').nextUint32() }) : undefined,
+    schedule: buildSchedule(config.schedule, config.rounds),
+    aggregator,
+    aggStates: peers.map(() => aggregator.initialState()),
+    codec: buildCodec(config.compression, model.layout, seed),
+    net,
+    speeds,
+    status: peers.map(() => 'live'),
+    server,
+  };
+}
+
+function range(n: number): Uint32Array {
+  return Uint32Array.from({ length: n }, (_, i) => i);
+}
+
+async function trainAll(world: World, participants: readonly Peer[], steps: number): Promise<void> {
+  const stepMs = world.config.heterogeneity.stepMs;
+  for (const p of participants) {
+    await p.train(world.trainer, steps);
+    world.net.advance(p.id, (steps * stepMs) / world.speeds[p.index]);
+  }
+}
+
+function participates(world: World, t: number, p: Peer): boolean {
+  const prob = world.config.heterogeneity.participation;
+  return prob >= 1 || Rng.derive(world.config.seed, 'participation', t, p.index).next() < prob;
+}
+
+function sampleFederated(world: World, t: number, live: readonly Peer[]): Peer[] {
+  const k = Math.max(1, Math.round(world.config.federated.participation * live.length));
+  if (k >= live.length) return [...live];
+  const picks = Rng.derive(world.config.seed, 'sample', t).sample(live.length, k);
+  return Array.from(picks)
+    .sort((a, b) => a - b)
+    .map((i) => live[i]);
+}
+
+async function gossipStep(
+  world: World,
+  t: number,
+  q: number,
+  stepsPerRound: number,
+  budget: number | null,
+  participants: readonly Peer[],
+  log: (line: string) => void,
+): Promise<void> {
+  if (participants.length === 0) return;
+  const { config, net, members } = world;
+  const topologyRound = t * stepsPerRound + q;
+  const mixing =
+    budget === null
+      ? world.topology!.at(topologyRound)
+      : buildTopology({ ...config.topology, name: 'pull', r: Math.min(budget, config.peers - 1) } as never, {
+          seed: Rng.derive(config.seed, 'topology').nextUint32(),
+        }).at(topologyRound);
+  net.setParticipants(participants.map((p) => p.id));
+  const deadlineMs = config.heterogeneity.deadlineMs ?? Number.POSITIVE_INFINITY;
+  const outcomes = await Promise.all(
+    participants.map((p) =>
+      gossipExchange(
+        p.params,
+        {
+          round: t,
+          phase: q,
+          members,
+          selfIndex: p.index,
+          row: mixing.row(p.index),
+          sendTo: mixing.outNeighbours(p.index),
+          deadlineMs,
+        },
+        net.transportFor(p.id),
+        world.codec.model,
+        (own, received, ctx) => {
+          const r = world.aggregator.aggregate(world.aggStates[p.index], own, received, ctx);
+          world.aggStates[p.index] = r.state;
+          return r.params;
+        },
+      ),
+    ),
+  );
+  outcomes.forEach((o, k) => {
+    participants[k].params = o.params;
+    for (const r of o.rejected) log(`round ${t}: ${participants[k].id} refused a message from ${r.from}: ${r.reason}`);
+  });
+}
+
+async function mergeAll(world: World, t: number, live: readonly Peer[]): Promise<void> {
+  if (live.length === 0) return;
+  world.net.setParticipants(live.map((p) => p.id));
+  const ids = live.map((p) => p.id);
+  const merged = await Promise.all(
+    live.map((p) => exactMerge(p.params, { round: t, members: world.members, selfIndex: p.index, group: ids }, world.net.transportFor(p.id), world.codec.exact)),
+  );
+  merged.forEach((params, k) => {
+    live[k].params = params;
+  });
+}
+
+function applyChurn(world: World, t: number, log: (line: string) => void): void {
+  for (const [e, event] of world.config.heterogeneity.churn.entries()) {
+    // Churn rounds are 1-based in the config ("at the start of round r"), our loop is 0-based.
+    if (event.round !== t + 1) continue;
+    const rng = Rng.derive(world.config.seed, 'churn', e);
+    const pick = (status: 'live' | 'left', fraction: number): number[] => {
+      const pool = world.status.flatMap((s, i) => (s === status ? [i] : []));
+      const k = Math.round(fraction * pool.length);
+      return Array.from(rng.sample(pool.length, k), (j) => pool[j]);
+    };
+    const crashed = event.crash ? pick('live', event.crash) : [];
+    for (const i of crashed) world.status[i] = 'crashed';
+    const left = event.leave ? pick('live', event.leave) : [];
+    for (const i of left) world.status[i] = 'left';
+    const back = event.rejoin ? pick('left', event.rejoin) : [];
+    for (const i of back) world.status[i] = 'live';
+    if (crashed.length + left.length + back.length) {
+      log(`round ${t + 1}: ${crashed.length} crashed, ${left.length} left, ${back.length} rejoined; ${world.status.filter((s) => s === 'live').length} live`);
+    }
+  }
+}
+
+async function roundMetrics(
+  world: World,
+  t: number,
+  live: readonly Peer[],
+  participants: readonly Peer[],
+  evaluate: boolean,
+  extra: Pick<RoundMetrics, 'globalMerge' | 'bytesSent' | 'bytesReceived' | 'bytesSentTotal' | 'simSeconds' | 'wallSeconds'>,
+): Promise<RoundMetrics> {
+  const models = live.map((p) => p.params);
+  const average = models.length ? globalAverage(models) : undefined;
+  const merged = world.server ? world.server.params : average;
+  let local: number[] = [];
+  let mergedEval: { accuracy: number; loss: number } | undefined;
+  if (evaluate && merged) {
+    const limit = world.config.eval.localPeers ?? live.length;
+    for (const p of live.slice(0, limit)) local.push((await world.trainer.evaluate(p.params, world.test)).accuracy);
+    mergedEval = await world.trainer.evaluate(merged, world.test);
+  }
+  const mean = local.length ? local.reduce((a, b) => a + b, 0) / local.length : null;
+  const std = mean === null ? null : Math.sqrt(local.reduce((a, b) => a + (b - mean) ** 2, 0) / local.length);
+  const losses = participants.map((p) => p.lastLoss).filter((l) => Number.isFinite(l));
+  return {
+    round: t + 1,
+    activePeers: participants.length,
+    localAccuracyMean: mean,
+    localAccuracyStd: std,
+    localAccuracyMin: local.length ? Math.min(...local) : null,
+    localAccuracyMax: local.length ? Math.max(...local) : null,
+    mergedAccuracy: mergedEval?.accuracy ?? null,
+    mergedLoss: mergedEval?.loss ?? null,
+    trainLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : Number.NaN,
+    consensusDistance: average ? consensusDistance(models, average) : 0,
+    ...extra,
+  };
+}
+
+export { describeModel };
+export type { ModelCodec };
