@@ -25,6 +25,8 @@ export interface RoundMetrics {
   bytesSentTotal: number;
   /** Whether an exact global merge (average of all live peers) happened at the end of this round. */
   globalMerge: boolean;
+  /** On a global-merge round: mean test accuracy of the local models just before the merge (null otherwise). */
+  preMergeLocalAccuracyMean?: number | null;
   /** Simulated seconds since start (network model + compute model); equals wall time on the network. */
   simSeconds: number;
   /** Wall-clock seconds since start. */
@@ -35,11 +37,22 @@ export interface RunSummary {
   rounds: number;
   peers: number;
   localAccuracyMean: number | null;
+  /** Mean local accuracy just before the last global merge, when the run had one. */
+  preMergeLocalAccuracyMean?: number | null;
   mergedAccuracy: number | null;
   bytesSent: number;
   wallSeconds: number;
   backend: string;
   /** Adapter or device description where one is known (e.g. the WebGPU adapter). */
   device?: string;
+  /** Short name of the run in reports; the run directory's name when absent. */
+  label?: string;
   config?: unknown;
+}
+
+/** Contents of partition.json: how many samples of each class every peer holds. */
+export interface PartitionSummary {
+  numClasses: number;
+  /** histograms[peer][class] = number of training samples. */
+  histograms: number[][];
 }

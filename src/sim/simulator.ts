@@ -88,6 +88,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): 
 
       let participants: Peer[];
       let globalMerge = false;
+      let preMerge: number | null = null;
       if (world.server) {
         participants = sampleFederated(world, t, live);
         await federatedDownload(world.server, participants, t, world.net, world.codec);
@@ -98,6 +99,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): 
         await trainAll(world, participants, plan.localSteps);
         if (plan.exactMerge) {
           globalMerge = true;
+          preMerge = await meanLocalAccuracy(world, live);
           await mergeAll(world, t, live);
         } else {
           for (let q = 0; q < plan.gossipSteps; q++) await gossipStep(world, t, q, plan.gossipSteps, plan.budget, participants, log);
@@ -111,6 +113,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): 
       const evaluate = (t + 1) % config.eval.every === 0 || t === config.rounds - 1 || globalMerge;
       const m = await roundMetrics(world, t, live, participants, evaluate, {
         globalMerge,
+        preMergeLocalAccuracyMean: preMerge,
         bytesSent: traffic.sent,
         bytesReceived: traffic.received,
         bytesSentTotal,
@@ -128,6 +131,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): 
       peers: config.peers,
       localAccuracyMean: last?.localAccuracyMean ?? null,
       mergedAccuracy: last?.mergedAccuracy ?? null,
+      preMergeLocalAccuracyMean: [...metrics].reverse().find((m) => m.globalMerge)?.preMergeLocalAccuracyMean ?? null,
       bytesSent: bytesSentTotal,
       wallSeconds: (performance.now() - wallStart) / 1000,
       backend: world.backend.name,
@@ -314,13 +318,23 @@ function applyChurn(world: World, t: number, log: (line: string) => void): void 
   }
 }
 
+/** Mean test accuracy of the (first `eval.localPeers`) live peers' own models. */
+async function meanLocalAccuracy(world: World, live: readonly Peer[]): Promise<number | null> {
+  const limit = world.config.eval.localPeers ?? live.length;
+  const chosen = live.slice(0, limit);
+  if (chosen.length === 0) return null;
+  let sum = 0;
+  for (const p of chosen) sum += (await world.trainer.evaluate(p.params, world.test)).accuracy;
+  return sum / chosen.length;
+}
+
 async function roundMetrics(
   world: World,
   t: number,
   live: readonly Peer[],
   participants: readonly Peer[],
   evaluate: boolean,
-  extra: Pick<RoundMetrics, 'globalMerge' | 'bytesSent' | 'bytesReceived' | 'bytesSentTotal' | 'simSeconds' | 'wallSeconds'>,
+  extra: Pick<RoundMetrics, 'globalMerge' | 'preMergeLocalAccuracyMean' | 'bytesSent' | 'bytesReceived' | 'bytesSentTotal' | 'simSeconds' | 'wallSeconds'>,
 ): Promise<RoundMetrics> {
   const models = live.map((p) => p.params);
   const average = models.length ? globalAverage(models) : undefined;

@@ -81,7 +81,9 @@ export async function runAndReport(base: RunConfig, opts: SimulateOptions): Prom
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
   process.stdout.write(
     `${config.name}: ${s.peers} peers, ${s.rounds} rounds on ${s.backend} in ${s.wallSeconds.toFixed(1)} s — ` +
-      `merged model ${pct(s.mergedAccuracy)}, local models ${pct(s.localAccuracyMean)} (mean), ` +
+      `merged model ${pct(s.mergedAccuracy)}, local models ${pct(s.localAccuracyMean)} (mean)` +
+      (s.preMergeLocalAccuracyMean != null ? `, ${pct(s.preMergeLocalAccuracyMean)} before the final merge` : '') +
+      ', ' +
       `${(s.bytesSent / 1e6).toFixed(1)} MB sent; results in ${opts.out}/\n`,
   );
   return result.summary;

@@ -127,6 +127,7 @@ function jsonOf(s: TopologySummary): Record<string, unknown> {
     connected: s.connected,
     slem: s.slem,
     spectralMethod: s.spectralMethod,
+    spectralConverged: s.spectralConverged,
     rowStochastic: s.rowStochastic,
     timeVarying: s.timeVarying,
     period: s.period,
@@ -136,11 +137,11 @@ function jsonOf(s: TopologySummary): Record<string, unknown> {
 
 const METHOD_TEXT: Record<TopologySummary['spectralMethod'], string> = {
   'symmetric-eigen': 'exact eigenvalues of symmetric W',
-  'symmetric-power': 'power iteration on symmetric W',
+  'symmetric-lanczos': 'Lanczos on symmetric W',
   'norm-exact': '‖W − J‖₂, exact; bounds the SLEM of non-symmetric W',
-  'norm-power': '‖W − J‖₂ by power iteration; bounds the SLEM of non-symmetric W',
+  'norm-lanczos': '‖W − J‖₂ by Lanczos on (W − J)ᵀ(W − J); bounds the SLEM of non-symmetric W',
   'product-norm-exact': 'per-round rate of the product over the rounds, exact norm',
-  'product-norm-power': 'per-round rate of the product over the rounds, norm by power iteration',
+  'product-norm-lanczos': 'per-round rate of the product over the rounds, norm by Lanczos',
 };
 
 function textOf(s: TopologySummary): string {
@@ -151,7 +152,10 @@ function textOf(s: TopologySummary): string {
     ['peers', String(s.peers)],
     [s.timeVarying ? 'edges/round' : 'edges', fmt(s.edges)],
     ['degree', `min ${s.degree.min}, mean ${fmt(s.degree.mean)}, max ${s.degree.max}`],
-    ['spectral gap', `${fmt(s.spectralGap)} (${s.timeVarying ? 'rate' : 'SLEM'} ${fmt(s.slem)}; ${METHOD_TEXT[s.spectralMethod]})`],
+    [
+      'spectral gap',
+      `${fmt(s.spectralGap)} (${s.timeVarying ? 'rate' : 'SLEM'} ${fmt(s.slem)}; ${METHOD_TEXT[s.spectralMethod]}${s.spectralConverged ? '' : '; not converged at the step cap'})`,
+    ],
     ['doubly stochastic', s.rowStochastic ? yes(s.doublyStochastic) : 'no (not even row-stochastic)'],
     ['symmetric', yes(s.symmetric)],
     ['connected', yes(s.connected) + (s.timeVarying ? ` (union of ${s.rounds} rounds)` : '')],
