@@ -103,7 +103,9 @@ export interface TopologySummary {
   readonly spectralGap: number;
   /** The SLEM (static) or ρ (time-varying) that `spectralGap` is 1 minus. */
   readonly slem: number;
-  readonly spectralMethod: SpectralMethod | 'product-norm-exact' | 'product-norm-power';
+  readonly spectralMethod: SpectralMethod | 'product-norm-exact' | 'product-norm-lanczos';
+  /** false when the iterative method hit its step cap (slem is then a slight underestimate). */
+  readonly spectralConverged: boolean;
   readonly rowStochastic: boolean;
   readonly doublyStochastic: boolean;
   readonly symmetric: boolean;
@@ -132,16 +134,19 @@ export function summarizeTopology(top: Topology, options: SummaryOptions = {}): 
   let gap: number;
   let slem: number;
   let method: TopologySummary['spectralMethod'];
+  let converged: boolean;
   if (!timeVarying) {
     const s = spectralGap(rounds[0], options);
     gap = s.spectralGap;
     slem = s.slem;
     method = s.method;
+    converged = s.converged;
   } else {
     const p = productContraction(rounds, options);
     slem = Math.pow(p.contraction, 1 / count);
     gap = 1 - slem;
-    method = p.method === 'norm-exact' ? 'product-norm-exact' : 'product-norm-power';
+    method = p.method === 'norm-exact' ? 'product-norm-exact' : 'product-norm-lanczos';
+    converged = p.converged;
   }
   const rowStochastic = rounds.every((w) => isRowStochastic(w));
   return {
@@ -152,6 +157,7 @@ export function summarizeTopology(top: Topology, options: SummaryOptions = {}): 
     spectralGap: gap,
     slem,
     spectralMethod: method,
+    spectralConverged: converged,
     rowStochastic,
     doublyStochastic: rowStochastic && rounds.every((w) => isColumnStochastic(w)),
     symmetric: rounds.every((w) => isSymmetricMatrix(w)),

@@ -65,22 +65,7 @@ export function tridiagonalize(a: Float64Array, n: number, diag: Float64Array, o
       if (hasNext) betaNext = reflector(a, n, i - 1, vNext, diag, off);
       if (betaNext !== 0) {
         pNext.fill(0, 0, m - 1);
-        for (let r = 0; r < m - 1; r++) {
-          const rowR = r * n;
-          const vr = v[r];
-          const wr = p[r];
-          const ur = vNext[r];
-          let acc = 0;
-          for (let c = 0; c < r; c++) {
-            const x = a[rowR + c] - (vr * p[c] + wr * v[c]);
-            a[rowR + c] = x;
-            acc += x * vNext[c];
-            pNext[c] += x * ur;
-          }
-          const d = a[rowR + r] - 2 * vr * wr;
-          a[rowR + r] = d;
-          pNext[r] += acc + d * ur;
-        }
+        updateAndMultiply(a, n, m - 1, v, p, vNext, pNext);
       } else {
         for (let r = 0; r < m - 1; r++) {
           const rowR = r * n;
@@ -99,6 +84,72 @@ export function tridiagonalize(a: Float64Array, n: number, diag: Float64Array, o
     off[0] = a[n];
   }
   diag[0] = a[0];
+}
+
+/**
+ * For the leading `rows` rows (lower triangle): a ← a − v·wᵀ − w·vᵀ, and pNext += a_new·u
+ * (reading the updated block as symmetric). Two rows per pass, so each load of w[c], v[c] and
+ * u[c] and each update of pNext[c] serves both rows: the loop is bound by memory traffic.
+ */
+function updateAndMultiply(
+  a: Float64Array,
+  n: number,
+  rows: number,
+  v: Float64Array,
+  w: Float64Array,
+  u: Float64Array,
+  pNext: Float64Array,
+): void {
+  let r = 0;
+  for (; r + 1 < rows; r += 2) {
+    const row0 = r * n;
+    const row1 = row0 + n;
+    const v0 = v[r];
+    const w0 = w[r];
+    const u0 = u[r];
+    const v1 = v[r + 1];
+    const w1 = w[r + 1];
+    const u1 = u[r + 1];
+    let acc0 = 0;
+    let acc1 = 0;
+    for (let c = 0; c < r; c++) {
+      const wc = w[c];
+      const vc = v[c];
+      const uc = u[c];
+      const x0 = a[row0 + c] - (v0 * wc + w0 * vc);
+      const x1 = a[row1 + c] - (v1 * wc + w1 * vc);
+      a[row0 + c] = x0;
+      a[row1 + c] = x1;
+      acc0 += x0 * uc;
+      acc1 += x1 * uc;
+      pNext[c] += x0 * u0 + x1 * u1;
+    }
+    // The 2×2 corner: diagonal of row r, entry (r+1, r), diagonal of row r+1.
+    const d0 = a[row0 + r] - 2 * v0 * w0;
+    a[row0 + r] = d0;
+    const x = a[row1 + r] - (v1 * w[r] + w1 * v[r]);
+    a[row1 + r] = x;
+    const d1 = a[row1 + r + 1] - 2 * v1 * w1;
+    a[row1 + r + 1] = d1;
+    pNext[r] += acc0 + d0 * u0 + x * u1;
+    pNext[r + 1] += acc1 + x * u0 + d1 * u1;
+  }
+  if (r < rows) {
+    const row0 = r * n;
+    const v0 = v[r];
+    const w0 = w[r];
+    const u0 = u[r];
+    let acc = 0;
+    for (let c = 0; c < r; c++) {
+      const x0 = a[row0 + c] - (v0 * w[c] + w0 * v[c]);
+      a[row0 + c] = x0;
+      acc += x0 * u[c];
+      pNext[c] += x0 * u0;
+    }
+    const d0 = a[row0 + r] - 2 * v0 * w0;
+    a[row0 + r] = d0;
+    pNext[r] += acc + d0 * u0;
+  }
 }
 
 /**

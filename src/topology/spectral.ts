@@ -5,15 +5,16 @@
 // Everything is measured on the disagreement operator A = (I − J)·W·(I − J), J = 11ᵀ/n. Since
 // W1 = 1, A's eigenvalues are W's with the consensus eigenvalue 1 replaced by 0, so
 //   - W symmetric: A is symmetric and SLEM = max|λ(A)| exactly ('symmetric-eigen': Householder
-//     + QL for n ≤ exactLimit; 'symmetric-power': power iteration above);
+//     + QL for n ≤ exactLimit; 'symmetric-lanczos': Lanczos on sparse W above);
 //   - otherwise: we report ‖A‖₂ = sqrt(λmax(AᵀA)), which bounds the SLEM from above and is the
-//     worst one-step shrink factor of the distance to the mean ('norm-exact' / 'norm-power').
+//     worst one-step shrink factor of the distance to the mean ('norm-exact' / 'norm-lanczos').
+//     For normal W (e.g. circulants such as the exponential graph) the bound is the SLEM.
 import { symmetricEigenvalues } from './eigen.js';
+import { largestMagnitudeEigenvalue, type LanczosOptions } from './lanczos.js';
 import { binarySearch } from './graph.js';
 import type { SparseMixing } from './mixing.js';
-import { Rng } from '../util/rng.js';
 
-export type SpectralMethod = 'symmetric-eigen' | 'symmetric-power' | 'norm-exact' | 'norm-power';
+export type SpectralMethod = 'symmetric-eigen' | 'symmetric-lanczos' | 'norm-exact' | 'norm-lanczos';
 
 export interface SpectralResult {
   /** Second-largest eigenvalue modulus (an upper bound on it for the norm methods). */
@@ -21,17 +22,18 @@ export interface SpectralResult {
   /** 1 − slem. */
   readonly spectralGap: number;
   readonly method: SpectralMethod;
-  /** Power-iteration steps taken (0 for the exact methods). */
+  /** Lanczos steps taken (0 for the exact methods). */
   readonly iterations: number;
+  /**
+   * false when Lanczos hit its step cap first; slem is then a lower bound of the value the
+   * method reports (in practice a close one: extreme Ritz values converge first).
+   */
+  readonly converged: boolean;
 }
 
-export interface SpectralOptions {
-  /** Largest n solved with a dense exact method (default 2000). */
+export interface SpectralOptions extends LanczosOptions {
+  /** Largest n solved with a dense exact method (default 2000; 1000 for products of rounds). */
   readonly exactLimit?: number;
-  /** Relative change of the power-iteration estimate that counts as converged (default 1e-10). */
-  readonly tolerance?: number;
-  /** Power-iteration cap (default 20000). */
-  readonly maxIterations?: number;
 }
 
 export const DEFAULT_EXACT_LIMIT = 2000;
@@ -50,7 +52,7 @@ export function spectralGap(w: SparseMixing, options: SpectralOptions = {}): Spe
     return result(Math.sqrt(Math.max(0, maxOf(symmetricEigenvalues(centredGramOfSparse(w), n)))), 'norm-exact', 0);
   }
   const op = operatorOf([w]);
-  return symmetric ? powerSymmetric(op, options) : powerNorm(op, options);
+  return symmetric ? lanczosSymmetric(op, options) : lanczosNorm(op, options);
 }
 
 /** A linear map given by its action and its transpose's action. */
@@ -109,8 +111,9 @@ export function denseProduct(rounds: readonly SparseMixing[]): Float64Array {
 export interface ProductContraction {
   /** ‖(I − J)·P·(I − J)‖₂ for the product P of the rounds. */
   readonly contraction: number;
-  readonly method: 'norm-exact' | 'norm-power';
+  readonly method: 'norm-exact' | 'norm-lanczos';
   readonly iterations: number;
+  readonly converged: boolean;
 }
 
 /** Largest n for which the product is formed densely and solved exactly (its Gram costs n³). */
@@ -123,14 +126,14 @@ export function productContraction(rounds: readonly SparseMixing[], options: Spe
     const a = denseProduct(rounds);
     doubleCentre(a, n);
     const gram = gramDense(a, n);
-    return { contraction: Math.sqrt(Math.max(0, maxOf(symmetricEigenvalues(gram, n)))), method: 'norm-exact', iterations: 0 };
+    return { contraction: Math.sqrt(Math.max(0, maxOf(symmetricEigenvalues(gram, n)))), method: 'norm-exact', iterations: 0, converged: true };
   }
-  const r = powerNorm(operatorOf(rounds), options);
-  return { contraction: r.slem, method: 'norm-power', iterations: r.iterations };
+  const r = lanczosNorm(operatorOf(rounds), options);
+  return { contraction: r.slem, method: 'norm-lanczos', iterations: r.iterations, converged: r.converged };
 }
 
-function result(slem: number, method: SpectralMethod, iterations: number): SpectralResult {
-  return { slem, spectralGap: 1 - slem, method, iterations };
+function result(slem: number, method: SpectralMethod, iterations: number, converged = true): SpectralResult {
+  return { slem, spectralGap: 1 - slem, method, iterations, converged };
 }
 
 /** Whether W_ij = W_ji for every stored entry (to 1e-12). */
@@ -238,62 +241,33 @@ function centre(x: Float64Array): void {
   for (let i = 0; i < x.length; i++) x[i] -= mean;
 }
 
-function normalise(x: Float64Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  const norm = Math.sqrt(s);
-  if (norm > 0) for (let i = 0; i < x.length; i++) x[i] /= norm;
-  return norm;
+/** max|λ| of A = (I − J)W(I − J) for symmetric W, by Lanczos on A restricted to 1⊥. */
+function lanczosSymmetric(op: LinearOperator, options: SpectralOptions): SpectralResult {
+  const r = largestMagnitudeEigenvalue(
+    op.n,
+    (x, y) => {
+      op.apply(x, y);
+      centre(y);
+    },
+    centre,
+    options,
+  );
+  return result(r.magnitude, 'symmetric-lanczos', r.steps, r.converged);
 }
 
-function startVector(n: number): Float64Array {
-  const rng = new Rng(0x70b0);
-  const x = new Float64Array(n);
-  for (let i = 0; i < n; i++) x[i] = rng.normal();
-  centre(x);
-  normalise(x);
-  return x;
-}
-
-/**
- * max|λ| of A = (I − J)W(I − J) for symmetric W by power iteration on A: ‖A·x‖ for unit x
- * converges to it (a ± pair of equal modulus does not stop the norm from converging).
- */
-function powerSymmetric(op: LinearOperator, options: SpectralOptions): SpectralResult {
-  const { norm, iterations } = iterate(op, options, (x, y) => {
-    op.apply(x, y);
-    centre(y);
-  });
-  return result(norm, 'symmetric-power', iterations);
-}
-
-/** ‖A‖₂ by power iteration on AᵀA. */
-function powerNorm(op: LinearOperator, options: SpectralOptions): SpectralResult {
+/** ‖A‖₂ = sqrt(λmax(AᵀA)), by Lanczos on AᵀA restricted to 1⊥. */
+function lanczosNorm(op: LinearOperator, options: SpectralOptions): SpectralResult {
   const tmp = new Float64Array(op.n);
-  const { norm, iterations } = iterate(op, options, (x, y) => {
-    op.apply(x, tmp);
-    centre(tmp);
-    op.applyTranspose(tmp, y);
-    centre(y);
-  });
-  return result(Math.sqrt(norm), 'norm-power', iterations);
-}
-
-function iterate(op: LinearOperator, options: SpectralOptions, step: (x: Float64Array, y: Float64Array) => void): { norm: number; iterations: number } {
-  const tolerance = options.tolerance ?? 1e-10;
-  const maxIterations = options.maxIterations ?? 20000;
-  let x: Float64Array = startVector(op.n);
-  let y: Float64Array = new Float64Array(op.n);
-  let prev = Infinity;
-  let norm = 0;
-  let k = 0;
-  while (k < maxIterations) {
-    step(x, y);
-    k++;
-    norm = normalise(y);
-    [x, y] = [y, x];
-    if (norm === 0 || Math.abs(norm - prev) <= tolerance * norm) break;
-    prev = norm;
-  }
-  return { norm, iterations: k };
+  const r = largestMagnitudeEigenvalue(
+    op.n,
+    (x, y) => {
+      op.apply(x, tmp);
+      centre(tmp);
+      op.applyTranspose(tmp, y);
+      centre(y);
+    },
+    centre,
+    options,
+  );
+  return result(Math.sqrt(r.magnitude), 'norm-lanczos', r.steps, r.converged);
 }

@@ -32,6 +32,19 @@ describe('symmetricEigenvalues', () => {
     for (let k = 0; k < d.length; k++) expect(got[k]).toBeCloseTo(want[k], 12);
   });
 
+  it('handles rows that need no reflection next to rows that do', () => {
+    const d = [1, -2, 3, 0.5, 4, -1, 2, 6];
+    const inner = withEigenvalues(d, 5);
+    const n = 10; // [inner 8×8] ⊕ [7] ⊕ [−9]: the last two rows are already reduced
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) a[i * n + j] = inner[i * 8 + j];
+    a[8 * n + 8] = 7;
+    a[9 * n + 9] = -9;
+    const got = symmetricEigenvalues(a, n);
+    const want = [...d, 7, -9].sort((x, y) => x - y);
+    for (let k = 0; k < n; k++) expect(got[k]).toBeCloseTo(want[k], 12);
+  });
+
   it('matches the closed form of a tridiagonal Toeplitz matrix, a + 2b·cos(kπ/(n+1))', () => {
     const n = 40;
     const a = new Float64Array(n * n);

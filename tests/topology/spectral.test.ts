@@ -50,16 +50,28 @@ describe('spectral gap', () => {
     }
   });
 
-  it('power iteration agrees with the exact methods', () => {
+  it('Lanczos agrees with the exact methods', () => {
     const w = metropolisHastings(randomRegular(300, 6, 4));
     const exact = spectralGap(w);
-    const power = spectralGap(w, { exactLimit: 0 });
-    expect(power.method).toBe('symmetric-power');
-    expect(Math.abs(power.slem - exact.slem)).toBeLessThan(1e-4);
+    const lanczos = spectralGap(w, { exactLimit: 0 });
+    expect(lanczos.method).toBe('symmetric-lanczos');
+    expect(lanczos.converged).toBe(true);
+    expect(Math.abs(lanczos.slem - exact.slem)).toBeLessThan(1e-9);
     const e = uniformWeights(exponential(100));
-    const normPower = spectralGap(e, { exactLimit: 0 });
-    expect(normPower.method).toBe('norm-power');
-    expect(Math.abs(normPower.slem - spectralGap(e).slem)).toBeLessThan(1e-6);
+    const norm = spectralGap(e, { exactLimit: 0 });
+    expect(norm.method).toBe('norm-lanczos');
+    expect(Math.abs(norm.slem - spectralGap(e).slem)).toBeLessThan(1e-9);
+    // A ring's eigenvalues cluster near 1, the hard case; within the default cap it still lands.
+    const r = spectralGap(metropolisHastings(ring(200)), { exactLimit: 0 });
+    expect(Math.abs(r.spectralGap - (2 / 3) * (1 - Math.cos((2 * Math.PI) / 200)))).toBeLessThan(1e-9);
+  });
+
+  it('Lanczos reports a capped run as not converged, with a lower bound', () => {
+    const w = metropolisHastings(ring(2000));
+    const capped = spectralGap(w, { exactLimit: 0, maxSteps: 10 });
+    expect(capped.converged).toBe(false);
+    expect(capped.iterations).toBe(10);
+    expect(capped.slem).toBeLessThanOrEqual(1 / 3 + (2 / 3) * Math.cos((2 * Math.PI) / 2000) + 1e-12);
   });
 
   it('a disconnected graph has gap 0', () => {
