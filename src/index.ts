@@ -2,7 +2,12 @@
 export * from './params/index.js';
 export { Rng, deriveSeed } from './util/rng.js';
 export * from './util/errors.js';
+export * from './compute/index.js';
+export * from './model/index.js';
 export * from './data/index.js';
 export * from './aggregation/index.js';
 export * from './schedule/index.js';
 export * as node from './node/index.js';
+export * from './peer/index.js';
+export * from './sim/index.js';
+export * as topology from './topology/index.js';

@@ -30,6 +30,7 @@ import { gossipExchange, exactMerge, type ModelCodec } from '../peer/gossip.js';
 import { federatedDownload, federatedUpload, type FederatedServer } from '../peer/federated.js';
 import { buildCodec, type UpdateCodec } from '../peer/codec.js';
 import { Rng } from '../util/rng.js';
+import { ConfigError } from '../util/errors.js';
 import { SimNetwork } from './memory-transport.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
 
@@ -38,6 +39,16 @@ export interface SimulationHooks {
   onRound?(metrics: RoundMetrics): void;
   /** One-line log messages (backend choice, rejected messages, churn). */
   log?(line: string): void;
+}
+
+/** Parts a library user brings instead of the ones the config names. */
+export interface SimulationPlugins {
+  /** A custom model (its input shape must match the dataset's samples). */
+  readonly model?: Model;
+  /** A custom topology over `config.peers` peers (gossip mode). */
+  readonly topology?: Topology;
+  /** A custom aggregation rule. */
+  readonly aggregation?: Aggregator;
 }
 
 export interface SimulationResult {
@@ -71,9 +82,9 @@ interface World {
   readonly server: FederatedServer | undefined;
 }
 
-export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): Promise<SimulationResult> {
+export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, plugins: SimulationPlugins = {}): Promise<SimulationResult> {
   const log = hooks.log ?? (() => {});
-  const world = await buildWorld(config, log);
+  const world = await buildWorld(config, log, plugins);
   const metrics: RoundMetrics[] = [];
   const wallStart = performance.now();
   let bytesSentTotal = 0;
@@ -150,11 +161,18 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}): 
   }
 }
 
-async function buildWorld(config: RunConfig, log: (line: string) => void): Promise<World> {
+async function buildWorld(config: RunConfig, log: (line: string) => void, plugins: SimulationPlugins): Promise<World> {
   const { seed } = config;
   const { train, test: fullTest } = loadDataSource(config.data, seed);
   const test = config.eval.testSamples && config.eval.testSamples < fullTest.n ? subset(fullTest, range(config.eval.testSamples), fullTest.name) : fullTest;
-  const model = buildModel(config.model, train.featureShape, train.numClasses);
+  const model = plugins.model ?? buildModel(config.model, train.featureShape, train.numClasses);
+  const featureSize = train.featureShape.reduce((a, b) => a * b, 1);
+  if (model.inputShape.reduce((a, b) => a * b, 1) !== featureSize) {
+    throw new ConfigError(`model: the model takes inputs of shape [${model.inputShape.join(', ')}], the data has samples of shape [${train.featureShape.join(', ')}]`);
+  }
+  if (plugins.topology && plugins.topology.n !== config.peers) {
+    throw new ConfigError(`plugins.topology has ${plugins.topology.n} peers, the run has peers: ${config.peers}`);
+  }
   const backend = await initBackend(config.backend, { convGradients: model.needsConvGradients }, log);
   const trainer = new Trainer(model, config.training.optimizer);
   const parts = partition(train, config.data.partition, config.peers, Rng.derive(seed, 'partition').nextUint32());
@@ -172,7 +190,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void): Promi
         batchSeed: Rng.derive(seed, 'batches', i).nextUint32(),
       }),
   );
-  const aggregator = buildAggregation(config.aggregation ?? { name: config.mode === 'federated' ? 'fedavg' : 'gossip' });
+  const aggregator = plugins.aggregation ?? buildAggregation(config.aggregation ?? { name: config.mode === 'federated' ? 'fedavg' : 'gossip' });
   const network: NetworkModel = {
     ...IDEAL_NETWORK,
     latencyMs: config.network.latencyMs,
@@ -197,7 +215,8 @@ async function buildWorld(config: RunConfig, log: (line: string) => void): Promi
     partition: parts,
     peers,
     members,
-    topology: config.mode === 'gossip' ? buildTopology(config.topology, { seed: Rng.derive(seed, 'topology').nextUint32() }) : undefined,
+    topology:
+      config.mode === 'gossip' ? (plugins.topology ?? buildTopology(config.topology, { seed: Rng.derive(seed, 'topology').nextUint32() })) : undefined,
     schedule: buildSchedule(config.schedule, config.rounds),
     aggregator,
     aggStates: peers.map(() => aggregator.initialState()),
