@@ -11,3 +11,4 @@ export * as node from './node/index.js';
 export * from './peer/index.js';
 export * from './sim/index.js';
 export * as topology from './topology/index.js';
+export * from './report/index.js';
