@@ -147,6 +147,14 @@ export const configSchema = z
         loss: z.number().min(0).lt(1).default(0),
       })
       .default({ latencyMs: 0, jitterMs: 0, loss: 0 }),
+    attack: z
+      .strictObject({
+        kind: z.enum(['sign-flip', 'scale', 'noise', 'alie', 'nan', 'label-flip']),
+        fraction: z.number().gt(0).lt(1).describe('fraction of peers that are Byzantine'),
+        scale: z.number().positive().optional().describe('attack strength (see src/sim/attacks.ts)'),
+      })
+      .optional()
+      .describe('simulator only: Byzantine peers; metrics then cover the honest peers'),
     eval: z
       .strictObject({
         every: positiveInt.default(5).describe('evaluate every k rounds (and always the last)'),

@@ -66,14 +66,16 @@ export async function federatedUpload(
   codec: UpdateCodec,
   aggregator: Aggregator,
   deadlineMs = Number.POSITIVE_INFINITY,
+  outgoing: (peer: Peer) => Params = (peer) => peer.params,
 ): Promise<{ received: number; missing: readonly PeerId[] }> {
   if (participants.length === 0) return { received: 0, missing: [] };
   const ids = participants.map((p) => p.id);
   hub.setParticipants([server.id, ...ids]);
   const global = server.params;
   const uploads = participants.map((p) => {
-    const delta = cloneParams(p.params);
-    sub(delta.data, p.params.data, global.data);
+    const sent = outgoing(p);
+    const delta = cloneParams(sent);
+    sub(delta.data, sent.data, global.data);
     const { bytes, state } = codec.update.encode(delta, p.compression, { round, phase: UPLOAD_PHASE, sender: p.index });
     p.compression = state;
     return bytes;

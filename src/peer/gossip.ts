@@ -25,6 +25,8 @@ export interface GossipPlan {
   /** Indices of the peers that average my model. */
   readonly sendTo: ArrayLike<number>;
   readonly deadlineMs: number;
+  /** What to send, when it is not my model (the simulator's Byzantine peers). */
+  readonly outgoing?: Params;
 }
 
 export interface ExchangeOutcome {
@@ -43,7 +45,7 @@ export async function gossipExchange(
   rule: AggregationRule,
 ): Promise<ExchangeOutcome> {
   const { members, row } = plan;
-  const payload = codec.encode(own, { round: plan.round, phase: plan.phase, sender: plan.selfIndex });
+  const payload = codec.encode(plan.outgoing ?? own, { round: plan.round, phase: plan.phase, sender: plan.selfIndex });
   const expectFrom = Array.from(row.peers, (j) => members[j]);
   const result = await transport.exchange({
     round: plan.round,

@@ -32,6 +32,7 @@ import { buildCodec, type UpdateCodec } from '../peer/codec.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { SimNetwork } from './memory-transport.js';
+import { chooseAttackers, corruptModel, flipLabels } from './attacks.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
 
 export interface SimulationHooks {
@@ -80,6 +81,10 @@ interface World {
   /** 'live' | 'crashed' | 'left' per peer. */
   readonly status: Array<'live' | 'crashed' | 'left'>;
   readonly server: FederatedServer | undefined;
+  /** Indices of Byzantine peers (empty without an attack). */
+  readonly attackers: Set<number>;
+  /** Attackers' models at the start of the current round. */
+  readonly roundStartModels: Map<number, Params>;
 }
 
 export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, plugins: SimulationPlugins = {}): Promise<SimulationResult> {
@@ -104,25 +109,28 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
         participants = sampleFederated(world, t, live);
         await federatedDownload(world.server, participants, t, world.net, world.codec);
         await trainAll(world, participants, plan.localSteps);
-        await federatedUpload(world.server, participants, t, world.net, world.codec, world.aggregator, config.heterogeneity.deadlineMs);
+        await federatedUpload(world.server, participants, t, world.net, world.codec, world.aggregator, config.heterogeneity.deadlineMs, (p) =>
+          world.attackers.has(p.index) ? attackerModel(world, t, p, participants) : p.params,
+        );
       } else {
         participants = live.filter((p) => participates(world, t, p));
         await trainAll(world, participants, plan.localSteps);
         if (plan.exactMerge) {
           globalMerge = true;
-          preMerge = await meanLocalAccuracy(world, live);
+          preMerge = await meanLocalAccuracy(world, live.filter((p) => !world.attackers.has(p.index)));
           await mergeAll(world, t, live);
         } else {
           for (let q = 0; q < plan.gossipSteps; q++) await gossipStep(world, t, q, plan.gossipSteps, plan.budget, participants, log);
         }
       }
 
+      const honestLive = live.filter((p) => !world.attackers.has(p.index));
       simClockMs = live.reduce((m, p) => Math.max(m, world.net.clock(p.id)), roundStart);
       if (world.server) simClockMs = Math.max(simClockMs, world.net.clock(world.server.id));
       const traffic = world.net.takeTraffic();
       bytesSentTotal += traffic.sent;
       const evaluate = (t + 1) % config.eval.every === 0 || t === config.rounds - 1 || globalMerge;
-      const m = await roundMetrics(world, t, live, participants, evaluate, {
+      const m = await roundMetrics(world, t, honestLive, participants.filter((p) => !world.attackers.has(p.index)), evaluate, {
         globalMerge,
         preMergeLocalAccuracyMean: preMerge,
         bytesSent: traffic.sent,
@@ -134,7 +142,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
       metrics.push(m);
       hooks.onRound?.(m);
     }
-    const live = world.peers.filter((_, i) => world.status[i] === 'live');
+    const live = world.peers.filter((_, i) => world.status[i] === 'live' && !world.attackers.has(i));
     const merged = world.server ? cloneParams(world.server.params) : globalAverage(live.map((p) => p.params));
     const last = metrics[metrics.length - 1];
     const summary: RunSummary = {
@@ -190,6 +198,10 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
         batchSeed: Rng.derive(seed, 'batches', i).nextUint32(),
       }),
   );
+  const attackers = config.attack ? chooseAttackers(config.peers, config.attack.fraction, seed) : new Set<number>();
+  if (config.attack?.kind === 'label-flip') {
+    for (const i of attackers) flipLabels(peers[i].data.y, train.numClasses);
+  }
   const aggregator = plugins.aggregation ?? buildAggregation(config.aggregation ?? { name: config.mode === 'federated' ? 'fedavg' : 'gossip' });
   const network: NetworkModel = {
     ...IDEAL_NETWORK,
@@ -225,6 +237,8 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     speeds,
     status: peers.map(() => 'live'),
     server,
+    attackers,
+    roundStartModels: new Map(),
   };
 }
 
@@ -234,10 +248,19 @@ function range(n: number): Uint32Array {
 
 async function trainAll(world: World, participants: readonly Peer[], steps: number): Promise<void> {
   const stepMs = world.config.heterogeneity.stepMs;
+  world.roundStartModels.clear();
   for (const p of participants) {
+    if (world.attackers.has(p.index)) world.roundStartModels.set(p.index, cloneParams(p.params));
     await p.train(world.trainer, steps);
     world.net.advance(p.id, (steps * stepMs) / world.speeds[p.index]);
   }
+}
+
+/** What a Byzantine peer sends this round. */
+function attackerModel(world: World, t: number, p: Peer, participants: readonly Peer[]): Params {
+  const honest = participants.filter((q) => !world.attackers.has(q.index)).map((q) => q.params);
+  const reference = world.roundStartModels.get(p.index) ?? p.params;
+  return corruptModel(world.config.attack!, p.params, reference, honest, Rng.derive(world.config.seed, 'attack', t, p.index));
 }
 
 function participates(world: World, t: number, p: Peer): boolean {
@@ -286,6 +309,7 @@ async function gossipStep(
           row: mixing.row(p.index),
           sendTo: mixing.outNeighbours(p.index),
           deadlineMs,
+          ...(world.attackers.has(p.index) ? { outgoing: attackerModel(world, t, p, participants) } : {}),
         },
         net.transportFor(p.id),
         world.codec.model,

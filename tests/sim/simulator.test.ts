@@ -108,3 +108,25 @@ describe('simulator', () => {
     expect(r.metrics[0].bytesReceived).toBeLessThan(full * d);
   });
 });
+
+describe('simulator under attack', () => {
+  const attacked = (aggregation: RunConfigInput['aggregation']) =>
+    parseConfig(
+      small({
+        peers: 8,
+        rounds: 6,
+        topology: { name: 'complete' },
+        attack: { kind: 'sign-flip', fraction: 0.25, scale: 10 },
+        ...(aggregation ? { aggregation } : {}),
+      }),
+    );
+
+  it('a sign-flip attack wrecks plain gossip averaging but not the coordinate median', async () => {
+    const clean = await simulate(parseConfig(small({ peers: 8, rounds: 6, topology: { name: 'complete' } })));
+    const plain = await simulate(attacked(undefined));
+    const median = await simulate(attacked({ name: 'median', f: 2 }));
+    const acc = (r: typeof clean) => r.metrics[r.metrics.length - 1].mergedAccuracy!;
+    expect(acc(plain)).toBeLessThan(acc(clean) - 0.2);
+    expect(acc(median)).toBeGreaterThan(acc(clean) - 0.05);
+  });
+});
