@@ -97,9 +97,12 @@ export function buildTopology(spec: TopologySpec, options: BuildOptions = {}): T
     case 'one-peer-exponential':
       return onePeerExponential(s.peers);
     case 'matching':
-      return randomMatching(s.peers, seedOf(s), s.base && buildGraph({ ...s.base, peers: s.base.peers ?? s.peers }, seedOf(s), options).graph);
-    case 'pull':
-      return randomPull(s.peers, s.r, seedOf(s), s.base && buildGraph({ ...s.base, peers: s.base.peers ?? s.peers }, seedOf(s), options).graph);
+    case 'pull': {
+      // A random base graph without its own seed is drawn from the schedule's seed.
+      const baseSeed = s.base && 'seed' in s.base && s.base.seed !== undefined ? s.base.seed : seedOf(s);
+      const base = s.base && buildGraph({ ...s.base, peers: s.base.peers ?? s.peers }, baseSeed, options).graph;
+      return s.name === 'pull' ? randomPull(s.peers, s.r, seedOf(s), base) : randomMatching(s.peers, seedOf(s), base);
+    }
     default: {
       const { graph, edgeWeights } = buildGraph(s, seedOf(s), options);
       if (edgeWeights) {

@@ -57,6 +57,11 @@ describe('buildTopology', () => {
     expect(dense(er)).toEqual(dense(er));
     const pull: TopologySpec = { name: 'pull', peers: 40, r: 0.5, seed: 1 };
     expect(dense(pull)).toEqual(dense(pull));
+    // A base graph keeps its own seed when it has one, so the schedule's seed can vary alone.
+    const baseOf = (spec: TopologySpec) => buildTopology(spec).graph!.adj.map((l) => Array.from(l));
+    const onBase = (seed: number, baseSeed?: number): TopologySpec => ({ name: 'pull', peers: 40, r: 1, seed, base: { name: 'random-regular', degree: 4, seed: baseSeed } });
+    expect(baseOf(onBase(1, 7))).toEqual(baseOf(onBase(2, 7)));
+    expect(baseOf(onBase(1))).not.toEqual(baseOf(onBase(2)));
   });
 
   it('reads an edge-list file relative to baseDir, with or without weights', () => {
