@@ -15,6 +15,7 @@ export const WIRE_HEADER_BYTES = 4;
 const MAX_ID_CHARS = 256;
 const MAX_ADDR_CHARS = 512;
 const MAX_ADDRS = 64;
+const MAX_PEERS = 1024;
 const MAX_RECIPIENTS = 4096;
 const MAX_PEER_ID_CHARS = 128;
 const MAX_REASON_CHARS = 1024;
@@ -34,6 +35,8 @@ export interface AnnounceMessage {
   readonly round: number;
   /** The first round the sender takes part in (0 for peers present at the start). */
   readonly joinRound: number;
+  /** One dialable address (with /p2p/<id>) of each member the sender knows: newcomers dial them at once instead of waiting for gossip to reach them. */
+  readonly peers: readonly string[];
 }
 
 /** One peer's codec bytes for one (round, phase). */
@@ -79,6 +82,8 @@ export function encodeMessageParts(msg: NodeMessage): Uint8Array[] {
       w.i32(checkInt(msg.round, -1, MAX_ROUND >>> 1, 'round')).u32(checkInt(msg.joinRound, 0, MAX_ROUND, 'joinRound'));
       w.count(msg.addrs.length, MAX_ADDRS, 'addrs');
       for (const a of msg.addrs) w.str(a, MAX_ADDR_CHARS, 'addr');
+      w.count(msg.peers.length, MAX_PEERS, 'peers');
+      for (const a of msg.peers) w.str(a, MAX_ADDR_CHARS, 'peer');
       return [w.finish()];
     case 'update':
       w.str(msg.runId, MAX_ID_CHARS, 'runId').u32(checkInt(msg.round, 0, MAX_ROUND, 'round')).u8(checkInt(msg.phase, 0, MAX_PHASE, 'phase'));
@@ -128,7 +133,10 @@ export function decodeMessage(bytes: Uint8Array): NodeMessage {
       const n = r.count(MAX_ADDRS, 'addrs');
       const addrs: string[] = [];
       for (let i = 0; i < n; i++) addrs.push(r.str(MAX_ADDR_CHARS, 'addr'));
-      msg = { kind: 'announce', runId, modelFingerprint, configHash, addrs, round, joinRound };
+      const np = r.count(MAX_PEERS, 'peers');
+      const peers: string[] = [];
+      for (let i = 0; i < np; i++) peers.push(r.str(MAX_ADDR_CHARS, 'peer'));
+      msg = { kind: 'announce', runId, modelFingerprint, configHash, addrs, round, joinRound, peers };
       break;
     }
     case KIND_CODE.update: {
