@@ -1,0 +1,269 @@
+// Vega-Lite specs of the report's plots, built from the rows of series.ts. Colour is the run
+// (the same colour for a run in every plot); line dash tells local mean from merged accuracy;
+// dotted vertical rules mark the rounds that ended with an exact global merge.
+import type { TopLevelSpec } from 'vega-lite';
+import {
+  accuracyBandRows,
+  accuracyRows,
+  consensusRows,
+  histogramRows,
+  mergeRows,
+  preMergeRows,
+  trainLossRows,
+  type NamedRun,
+  type RoundValueRow,
+} from './series.js';
+
+export type PlotId = 'accuracy' | 'accuracy-vs-bytes' | 'consensus' | 'loss' | 'label-histograms';
+
+export interface PlotSpec {
+  id: PlotId;
+  title: string;
+  /** One sentence under the plot in the HTML saying how to read it. */
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+const WIDTH = 640;
+const HEIGHT = 320;
+/** Above this many points per line the markers would hide the line; draw the line alone. */
+const MAX_POINT_MARKERS = 60;
+
+const CONFIG = {
+  background: 'white',
+  padding: 12,
+  font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+  title: { fontSize: 16, subtitleFontSize: 12, subtitleColor: '#555', anchor: 'start' as const, offset: 10 },
+  axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal' as const, titlePadding: 8, labelOverlap: true },
+  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 260, symbolStrokeWidth: 2, symbolOpacity: 1 },
+  line: { strokeWidth: 2 },
+};
+
+export function buildPlots(runs: NamedRun[]): PlotSpec[] {
+  const colour = runColour(runs.map((r) => r.name));
+  const plots: PlotSpec[] = [
+    accuracyPlot(runs, colour, 'round'),
+    accuracyPlot(runs, colour, 'bytes'),
+    consensusPlot(runs, colour),
+    lossPlot(runs, colour),
+  ];
+  const histograms = labelHistogramPlot(runs);
+  if (histograms !== null) plots.push(histograms);
+  return plots;
+}
+
+type ColourEncoding = ReturnType<typeof runColour>;
+
+function runColour(names: string[]) {
+  return {
+    field: 'run',
+    type: 'nominal' as const,
+    title: 'Run',
+    scale: { domain: names, scheme: names.length <= 10 ? 'tableau10' : 'tableau20' },
+  };
+}
+
+const ROUND_AXIS = { field: 'round', type: 'quantitative' as const, title: 'Round', axis: { tickMinStep: 1, format: 'd' } };
+const BYTES_AXIS = {
+  field: 'bytes',
+  type: 'quantitative' as const,
+  title: 'Cumulative bytes sent, all peers (B, log scale)',
+  // Not rounded out to powers of ten: that would leave most of the plot empty.
+  scale: { type: 'log' as const, nice: false },
+  axis: { format: '~s' },
+};
+
+function mergeLayer(runs: NamedRun[], colour: ColourEncoding, x: object) {
+  return {
+    data: { values: mergeRows(runs) },
+    mark: { type: 'rule' as const, strokeDash: [2, 3], strokeWidth: 1.5, opacity: 0.7 },
+    encoding: { x, color: colour },
+  };
+}
+
+/** Characters of subtitle per line; a longer line would widen the plot past its axes. */
+const SUBTITLE_LINE = 80;
+
+/** The notes that apply, joined by ' · ' and wrapped into lines; undefined when none applies. */
+export function subtitle(parts: Array<string | false>): string[] | undefined {
+  const lines: string[] = [];
+  for (const part of parts) {
+    if (part === false) continue;
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 3 + part.length <= SUBTITLE_LINE) lines[last] += ` · ${part}`;
+    else lines.push(part);
+  }
+  return lines.length > 0 ? lines : undefined;
+}
+
+function titled(text: string, sub: string[] | undefined) {
+  return sub === undefined ? { text } : { text, subtitle: sub };
+}
+
+function lineMark(pointsPerLine: number) {
+  return { type: 'line' as const, point: pointsPerLine <= MAX_POINT_MARKERS ? { size: 36 } : false };
+}
+
+function longestSeries(runs: NamedRun[]): number {
+  return Math.max(0, ...runs.map((r) => r.metrics.length));
+}
+
+const MODEL_SERIES = ['local mean', 'merged'];
+// A larger legend symbol, so that the dash pattern of the merged line shows in it.
+const MODEL_LEGEND = { field: 'series', type: 'nominal' as const, title: 'Model', legend: { symbolSize: 300 } };
+
+function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' | 'bytes'): PlotSpec {
+  const byBytes = xKind === 'bytes';
+  // A log axis cannot show zero bytes (rounds before the first exchange).
+  const keep = <T extends { bytes: number }>(rows: T[]) => (byBytes ? rows.filter((r) => r.bytes > 0) : rows);
+  const x = byBytes ? BYTES_AXIS : ROUND_AXIS;
+  const bands = keep(accuracyBandRows(runs));
+  const merges = keep(mergeRows(runs));
+  const preMerge = keep(preMergeRows(runs));
+  const title = byBytes ? 'Test accuracy vs bytes sent' : 'Test accuracy vs round';
+  const sub = subtitle([
+    bands.length > 0 && 'band: min–max of the peers’ local accuracies',
+    merges.length > 0 && 'dotted lines: global merges',
+    preMerge.length > 0 && 'triangles: local mean just before a merge',
+  ]);
+  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'Test accuracy (%)', axis: { format: '.0%' }, scale: { zero: false } };
+  return {
+    id: byBytes ? 'accuracy-vs-bytes' : 'accuracy',
+    title,
+    caption: byBytes
+      ? 'Accuracy against the total bytes all peers have put on the wire: how much communication each run paid for its accuracy.'
+      : 'Mean test accuracy of the peers’ own models (solid) and of their average, the merged model (dashed).',
+    spec: {
+      title: titled(title, sub),
+      width: WIDTH,
+      height: HEIGHT,
+      config: CONFIG,
+      layer: [
+        { ...mergeLayer(runs, colour, x), data: { values: merges } },
+        {
+          data: { values: bands },
+          mark: { type: 'area', opacity: 0.15 },
+          encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: colour },
+        },
+        {
+          data: { values: keep(accuracyRows(runs)) },
+          mark: lineMark(longestSeries(runs)),
+          encoding: {
+            x,
+            y,
+            color: colour,
+            strokeDash: { ...MODEL_LEGEND, scale: { domain: MODEL_SERIES, range: [[1, 0], [6, 4]] } },
+            // Marker shape tells the series apart too where a run has too few points to show a dash.
+            shape: { ...MODEL_LEGEND, scale: { domain: MODEL_SERIES, range: ['circle', 'square'] } },
+          },
+        },
+        {
+          data: { values: preMerge },
+          mark: { type: 'point', shape: 'triangle-up', filled: true, size: 90, opacity: 1 },
+          encoding: { x, y, color: colour },
+        },
+      ],
+    },
+  };
+}
+
+function consensusPlot(runs: NamedRun[], colour: ColourEncoding): PlotSpec {
+  return roundLinePlot(runs, colour, {
+    id: 'consensus',
+    title: 'Consensus distance vs round',
+    note: 'mean over peers of ‖xᵢ − x̄‖²',
+    caption:
+      'Mean over live peers of the squared distance between a peer’s model and the average model; rounds where it is exactly zero (right after a global merge) are not drawn on the log scale.',
+    rows: consensusRows(runs),
+    y: { title: 'Consensus distance (log scale)', scale: { type: 'log' }, axis: { format: '.0e' } },
+  });
+}
+
+function lossPlot(runs: NamedRun[], colour: ColourEncoding): PlotSpec {
+  return roundLinePlot(runs, colour, {
+    id: 'loss',
+    title: 'Training loss vs round',
+    caption: 'Mean training loss over the round’s local steps of all active peers.',
+    rows: trainLossRows(runs),
+    y: { title: 'Training loss (cross-entropy)', scale: { zero: false } },
+  });
+}
+
+/** One line per run of a per-round value, with the global merges marked. */
+function roundLinePlot(
+  runs: NamedRun[],
+  colour: ColourEncoding,
+  plot: { id: PlotId; title: string; note?: string; caption: string; rows: RoundValueRow[]; y: object },
+): PlotSpec {
+  const merges = mergeRows(runs);
+  return {
+    id: plot.id,
+    title: plot.title,
+    caption: plot.caption,
+    spec: {
+      title: titled(plot.title, subtitle([plot.note ?? false, merges.length > 0 && 'dotted lines: global merges'])),
+      width: WIDTH,
+      height: HEIGHT,
+      config: CONFIG,
+      layer: [
+        mergeLayer(runs, colour, ROUND_AXIS),
+        {
+          data: { values: plot.rows },
+          mark: lineMark(longestSeries(runs)),
+          encoding: { x: ROUND_AXIS, y: { field: 'value', type: 'quantitative', ...plot.y }, color: colour },
+        },
+      ],
+    },
+  };
+}
+
+/** Stacked bars of each peer's class counts, one chart per run that has a partition.json. */
+function labelHistogramPlot(runs: NamedRun[]): PlotSpec | null {
+  const withPartition = runs.filter((r) => r.partition !== null);
+  if (withPartition.length === 0) return null;
+  const numClasses = Math.max(...withPartition.map((r) => r.partition!.numClasses));
+  const classes = Array.from({ length: numClasses }, (_, c) => String(c));
+  const colour = {
+    field: 'label',
+    type: 'nominal' as const,
+    title: 'Class',
+    sort: classes,
+    scale: { domain: classes, scheme: numClasses <= 10 ? 'tableau10' : numClasses <= 20 ? 'tableau20' : 'turbo' },
+    legend: numClasses <= 60 ? { columns: Math.ceil(numClasses / 20) } : null,
+  };
+  const charts = withPartition.map((run) => {
+    const peers = run.partition!.histograms.length;
+    const step = Math.max(2, Math.min(32, Math.floor(WIDTH / peers)));
+    return {
+      title: withPartition.length > 1 ? run.name : '',
+      width: { step },
+      height: HEIGHT * 0.75,
+      data: { values: histogramRows([run]) },
+      mark: { type: 'bar' as const },
+      encoding: {
+        x: {
+          field: 'peer',
+          type: 'ordinal' as const,
+          title: 'Peer',
+          // With hundreds of peers, overlapping tick labels are dropped rather than drawn on top of each other.
+          axis: { labelAngle: 0, labelOverlap: 'greedy' as const, labelSeparation: 6, ticks: peers <= 64 },
+        },
+        y: { field: 'samples', type: 'quantitative' as const, title: 'Training samples', stack: 'zero' as const },
+        color: colour,
+        order: { field: 'label', type: 'quantitative' as const },
+      },
+    };
+  });
+  const title = 'Label distribution per peer';
+  return {
+    id: 'label-histograms',
+    title,
+    caption: 'How many training samples of each class every peer holds: the non-IID-ness of the split.',
+    spec: {
+      title: titled(title, ['one bar per peer, stacked by class']),
+      config: CONFIG,
+      vconcat: charts,
+      resolve: { scale: { x: 'independent', y: 'independent' } },
+    },
+  };
+}

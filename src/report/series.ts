@@ -1,0 +1,133 @@
+// Turns runs into the flat rows the plots draw: one row per (run, round, series). Pure
+// functions over plain data, so what each plot shows can be checked exactly.
+import type { PartitionSummary, RoundMetrics } from './metrics.js';
+
+/** A run as the plots need it: its display name and its records. */
+export interface NamedRun {
+  name: string;
+  metrics: RoundMetrics[];
+  partition: PartitionSummary | null;
+}
+
+export type AccuracySeries = 'local mean' | 'merged';
+
+export interface AccuracyRow {
+  run: string;
+  round: number;
+  /** Cumulative bytes sent at the end of the round. */
+  bytes: number;
+  series: AccuracySeries;
+  accuracy: number;
+}
+
+/** The spread of the peers' local accuracies in one round. */
+export interface BandRow {
+  run: string;
+  round: number;
+  bytes: number;
+  lo: number;
+  hi: number;
+}
+
+export interface RoundValueRow {
+  run: string;
+  round: number;
+  value: number;
+}
+
+export interface MergeRow {
+  run: string;
+  round: number;
+  bytes: number;
+}
+
+export interface HistogramRow {
+  run: string;
+  peer: number;
+  /** Class label as text, so the plot treats it as a category. */
+  label: string;
+  samples: number;
+}
+
+/** Rows of local-mean and merged accuracy, skipping rounds where a value was not evaluated. */
+export function accuracyRows(runs: NamedRun[]): AccuracyRow[] {
+  const rows: AccuracyRow[] = [];
+  for (const run of runs) {
+    for (const m of run.metrics) {
+      const base = { run: run.name, round: m.round, bytes: m.bytesSentTotal };
+      if (m.localAccuracyMean !== null) rows.push({ ...base, series: 'local mean', accuracy: m.localAccuracyMean });
+      if (m.mergedAccuracy !== null) rows.push({ ...base, series: 'merged', accuracy: m.mergedAccuracy });
+    }
+  }
+  return rows;
+}
+
+/**
+ * The band around the local mean: min–max over peers where both were recorded, else mean ± one
+ * standard deviation clipped to [0, 1], else no band for that round.
+ */
+export function accuracyBandRows(runs: NamedRun[]): BandRow[] {
+  const rows: BandRow[] = [];
+  for (const run of runs) {
+    for (const m of run.metrics) {
+      const band = localBand(m);
+      if (band !== null) rows.push({ run: run.name, round: m.round, bytes: m.bytesSentTotal, ...band });
+    }
+  }
+  return rows;
+}
+
+function localBand(m: RoundMetrics): { lo: number; hi: number } | null {
+  if (m.localAccuracyMin !== null && m.localAccuracyMax !== null) return { lo: m.localAccuracyMin, hi: m.localAccuracyMax };
+  if (m.localAccuracyMean !== null && m.localAccuracyStd !== null) {
+    return { lo: Math.max(0, m.localAccuracyMean - m.localAccuracyStd), hi: Math.min(1, m.localAccuracyMean + m.localAccuracyStd) };
+  }
+  return null;
+}
+
+/** Consensus distance per round; zeros (right after an exact merge) are left out because the plot's y axis is logarithmic. */
+export function consensusRows(runs: NamedRun[]): RoundValueRow[] {
+  return runs.flatMap((run) =>
+    run.metrics.filter((m) => m.consensusDistance > 0).map((m) => ({ run: run.name, round: m.round, value: m.consensusDistance })),
+  );
+}
+
+export function trainLossRows(runs: NamedRun[]): RoundValueRow[] {
+  return runs.flatMap((run) =>
+    run.metrics.filter((m) => Number.isFinite(m.trainLoss)).map((m) => ({ run: run.name, round: m.round, value: m.trainLoss })),
+  );
+}
+
+/**
+ * On a merge round the local mean is measured after the merge (so it equals the merged model's
+ * accuracy); what the peers' own models reached before it is recorded separately.
+ */
+export function preMergeRows(runs: NamedRun[]): Array<MergeRow & { accuracy: number }> {
+  return runs.flatMap((run) =>
+    run.metrics.flatMap((m) =>
+      m.globalMerge && m.preMergeLocalAccuracyMean != null
+        ? [{ run: run.name, round: m.round, bytes: m.bytesSentTotal, accuracy: m.preMergeLocalAccuracyMean }]
+        : [],
+    ),
+  );
+}
+
+export function mergeRows(runs: NamedRun[]): MergeRow[] {
+  return runs.flatMap((run) =>
+    run.metrics.filter((m) => m.globalMerge).map((m) => ({ run: run.name, round: m.round, bytes: m.bytesSentTotal })),
+  );
+}
+
+/** One row per (run, peer, class) with a non-zero count; runs without partition.json give none. */
+export function histogramRows(runs: NamedRun[]): HistogramRow[] {
+  const rows: HistogramRow[] = [];
+  for (const run of runs) {
+    if (run.partition === null) continue;
+    run.partition.histograms.forEach((counts, peer) => {
+      counts.forEach((samples, cls) => {
+        if (samples > 0) rows.push({ run: run.name, peer, label: String(cls), samples });
+      });
+    });
+  }
+  return rows;
+}
