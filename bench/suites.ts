@@ -5,3 +5,4 @@ import { aggregationSuite } from './aggregation.js';
 
 export const suites: BenchSuite[] = [network, aggregationSuite];
 import { topologySuite } from './topology.js'; suites.push(topologySuite);
+import { batchedSuite } from './batched.js'; suites.push(batchedSuite);

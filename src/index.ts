@@ -12,3 +12,4 @@ export * from './peer/index.js';
 export * from './sim/index.js';
 export * as topology from './topology/index.js';
 export * from './report/index.js';
+export { BatchedTrainer, type BatchedOptions, type BatchedKernels } from './model/batched.js';

@@ -14,6 +14,7 @@ import { slotCount, validateOptimizer } from './optimizer.js';
 import type { Batch, BatchSource } from './batch.js';
 import { ConfigError } from '../util/errors.js';
 
+/** What a call to train() did: mean loss, steps taken and samples seen. */
 export interface TrainResult {
   /** Mean training loss over the steps. */
   readonly loss: number;
@@ -21,6 +22,7 @@ export interface TrainResult {
   readonly samples: number;
 }
 
+/** Mean loss and accuracy of a model on an evaluation set of `samples` samples. */
 export interface EvalResult {
   readonly loss: number;
   readonly accuracy: number;
@@ -34,6 +36,7 @@ export interface EvalData {
   readonly n: number;
 }
 
+/** Trains and evaluates one model on the active tfjs backend; weights go in and out as Params, so one Trainer serves many peers. */
 export class Trainer {
   readonly model: Model;
   readonly optimizer: OptimizerSpec;
@@ -72,7 +75,8 @@ export class Trainer {
       losses.push(this.step(batch, state.step + 1));
       state.step++;
     }
-    const total = tf.tidy(() => (losses.length ? tf.addN(losses) : tf.scalar(0)));
+    // sum(stack) rather than addN: WebGPU's AddN binds every input at once and fails past 7 inputs.
+    const total = tf.tidy(() => (losses.length ? tf.sum(tf.stack(losses)) : tf.scalar(0)));
     const lossSum = (await total.data())[0];
     tf.dispose([total, ...losses]);
     await this.store(this.weights, params.data);
@@ -104,6 +108,7 @@ export class Trainer {
     return { loss: data.n ? lossSum / data.n : 0, accuracy: data.n ? correct / data.n : 0, samples: data.n };
   }
 
+  /** Frees the tfjs variables; the Trainer cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
