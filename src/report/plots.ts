@@ -101,7 +101,11 @@ function titled(text: string, sub: string[] | undefined) {
 }
 
 function lineMark(pointsPerLine: number) {
-  return { type: 'line' as const, point: pointsPerLine <= MAX_POINT_MARKERS ? { size: 36 } : false };
+  return { type: 'line' as const, point: withMarkers(pointsPerLine) ? { size: 36 } : false };
+}
+
+function withMarkers(pointsPerLine: number): boolean {
+  return pointsPerLine <= MAX_POINT_MARKERS;
 }
 
 function longestSeries(runs: NamedRun[]): number {
@@ -154,7 +158,7 @@ function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' |
             color: colour,
             strokeDash: { ...MODEL_LEGEND, scale: { domain: MODEL_SERIES, range: [[1, 0], [6, 4]] } },
             // Marker shape tells the series apart too where a run has too few points to show a dash.
-            shape: { ...MODEL_LEGEND, scale: { domain: MODEL_SERIES, range: ['circle', 'square'] } },
+            ...(withMarkers(longestSeries(runs)) ? { shape: { ...MODEL_LEGEND, scale: { domain: MODEL_SERIES, range: ['circle', 'square'] } } } : {}),
           },
         },
         {
@@ -233,7 +237,7 @@ function labelHistogramPlot(runs: NamedRun[]): PlotSpec | null {
   };
   const charts = withPartition.map((run) => {
     const peers = run.partition!.histograms.length;
-    const step = Math.max(2, Math.min(32, Math.floor(WIDTH / peers)));
+    const step = Math.max(2, Math.min(48, Math.floor(WIDTH / peers)));
     return {
       title: withPartition.length > 1 ? run.name : '',
       width: { step },
