@@ -9,6 +9,7 @@ import { median } from './lib.js';
 import { createGossipflNode, type GossipflNode } from '../src/node/create-node.js';
 import { handleUpdateProtocol, sendUpdate } from '../src/node/direct.js';
 import type { EncryptionChoice } from '../src/node/options.js';
+import { Libp2pTransport } from '../src/node/transport.js';
 
 const MB = 1e6;
 
@@ -35,6 +36,21 @@ export const network: BenchSuite = {
         baseline: 'raw node:net TCP, 50 MB',
         ratio: rate / rawRate,
         note: `${ms.toFixed(0)} ms, direct protocol with ack`,
+      });
+    }
+    for (const size of [16 * 1024, 256 * 1024]) {
+      const viaStream = await allToAllExchange(4, size, 'stream', quick ? 3 : 6);
+      const viaGossip = await allToAllExchange(4, size, 'gossipsub', quick ? 3 : 6);
+      const base = `exchange all-to-all, 4 peers, ${size / 1024} KiB, direct stream`;
+      rows.push({ suite: 'network', name: base, value: viaStream, unit: 'ms/round' });
+      rows.push({
+        suite: 'network',
+        name: `exchange all-to-all, 4 peers, ${size / 1024} KiB, gossipsub`,
+        value: viaGossip,
+        unit: 'ms/round',
+        baseline: base,
+        ratio: viaGossip / viaStream,
+        note: 'ratio > 1: gossipsub slower (sets the default gossip threshold)',
       });
     }
     for (const n of quick ? [8] : [8, 32]) {
@@ -109,6 +125,40 @@ async function libp2pTransfer(encryption: EncryptionChoice, payload: Uint8Array,
     return await repeat(repeats, once);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+/** Median ms of one exchange round where each of n peers sends `bytes` to all others, forced over one path. */
+async function allToAllExchange(n: number, bytes: number, path: 'stream' | 'gossipsub', rounds: number): Promise<number> {
+  const members: Array<{ node: GossipflNode; transport: Libp2pTransport }> = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const node = await createGossipflNode({ bootstrap: i ? [members[0].node.addresses()[0]] : [] });
+      const transport = await Libp2pTransport.start(node, {
+        identity: { runId: 'bench', modelFingerprint: 'f', configHash: 'c' },
+        validate: () => ({ ok: true }),
+        gossipThresholdBytes: path === 'gossipsub' ? 4 * 1024 * 1024 : 1,
+        log: () => undefined,
+      });
+      members.push({ node, transport });
+    }
+    await Promise.all(members.map((m) => m.transport.waitForMembers(n, 20_000)));
+    const ids = members.map((m) => m.node.peerId);
+    const times: number[] = [];
+    for (let round = 0; round <= rounds; round++) {
+      const t0 = performance.now();
+      await Promise.all(
+        members.map((m, i) => {
+          const others = ids.filter((_, j) => j !== i);
+          return m.transport.exchange({ round, phase: 0, payload: new Uint8Array(bytes).fill(round + i), sendTo: others, expectFrom: others, deadlineMs: 20_000 });
+        }),
+      );
+      if (round > 0) times.push(performance.now() - t0); // round 0 warms up connections and streams
+    }
+    return median(times);
+  } finally {
+    await Promise.all(members.map((m) => m.transport.close()));
+    await Promise.all(members.map((m) => m.node.stop()));
   }
 }
 
