@@ -13,10 +13,14 @@ import { existsSync } from 'node:fs';
 import { tf } from './tf.js';
 import { BackendError } from '../util/errors.js';
 
+/** A tfjs backend gossipfl can run on. */
 export type BackendName = 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** What a user may ask for: a backend by name, or `auto` (the fastest that starts). */
 export type BackendChoice = BackendName | 'auto';
+/** Every accepted `backend` value, for CLI choices and validation. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
+/** The backend that started, why it was chosen, and the device where known. */
 export interface BackendInfo {
   readonly name: BackendName;
   /** Why this backend was chosen (for `auto`) or that it was asked for. */
@@ -25,6 +29,7 @@ export interface BackendInfo {
   readonly device?: string;
 }
 
+/** What the model needs from a backend, so `auto` skips backends that lack it. */
 export interface BackendRequirements {
   /** The model needs convolution gradients (a CNN). */
   readonly convGradients?: boolean;

@@ -13,6 +13,7 @@ export interface DataBatch {
   readonly size: number;
 }
 
+/** Seeded minibatches from one dataset, reusing its buffers. */
 export interface BatchIterator {
   /** Fills and returns the iterator's own buffers; the previous batch is overwritten. */
   next(): DataBatch;
@@ -20,6 +21,7 @@ export interface BatchIterator {
   readonly epochs: number;
 }
 
+/** Full minibatches of `batchSize` samples from `ds`; each epoch visits every sample once in a fresh seeded order. */
 export function batchIterator(ds: Dataset, batchSize: number, seed: number): BatchIterator {
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be an integer ≥ 1, got ${batchSize}`);

@@ -6,6 +6,7 @@ import { ConfigError, InputError } from '../util/errors.js';
 import { allocLabels, makeDataset, shapeSize, type Dataset } from './dataset.js';
 import { readDataFile } from './read-file.js';
 
+/** How to read a CSV file: label column, header, scaling, sample shape, class count. */
 export interface CsvOptions {
   /** Dataset name (default: the file path, or 'csv'). */
   name?: string;

@@ -5,6 +5,7 @@ import { ConfigError, InputError } from '../util/errors.js';
 /** Labels are Uint8Array when every class id fits in a byte (≤ 256 classes), else Int32Array. */
 export type Labels = Uint8Array | Int32Array;
 
+/** A labelled dataset in memory: row-major Float32 inputs of `featureShape`, integer labels, class count. */
 export interface Dataset {
   readonly name: string;
   /** Inputs, row-major: sample i is x[i·featureSize, (i+1)·featureSize). */
@@ -19,6 +20,7 @@ export interface Dataset {
   readonly numClasses: number;
 }
 
+/** The number of elements of a shape (product of its dimensions; 1 for []). */
 export function shapeSize(shape: readonly number[]): number {
   let size = 1;
   for (const d of shape) size *= d;

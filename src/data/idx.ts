@@ -10,6 +10,7 @@ import { readDataFile } from './read-file.js';
 
 const UBYTE = 0x08;
 
+/** A parsed IDX file: its dimensions and raw unsigned bytes. */
 export interface IdxArray {
   readonly dims: number[];
   readonly data: Uint8Array;
@@ -41,6 +42,7 @@ export function parseIdx(bytes: Uint8Array, expectedRank: number, source: string
   return { dims, data: bytes.subarray(headerLength) };
 }
 
+/** An images + labels pair of IDX files to load as one Dataset. */
 export interface IdxFiles {
   /** Path of the images file (idx3-ubyte, optionally .gz). */
   images: string;

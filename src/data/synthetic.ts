@@ -19,6 +19,7 @@ interface SyntheticCommon {
   name?: string;
 }
 
+/** Gaussian class clusters: class means ~ N(0, separation²·I), samples add N(0, noise²·I). */
 export interface ClustersSpec extends SyntheticCommon {
   kind: 'clusters';
   /** Scale of the class means (default 1). */
@@ -27,12 +28,14 @@ export interface ClustersSpec extends SyntheticCommon {
   noise?: number;
 }
 
+/** Labels from a random linear teacher on x ~ N(0, I), with optional label noise. */
 export interface TeacherSpec extends SyntheticCommon {
   kind: 'teacher';
   /** Probability that a label is replaced by a random class (default 0). */
   labelNoise?: number;
 }
 
+/** A synthetic dataset: Gaussian clusters or a linear teacher. */
 export type SyntheticSpec = ClustersSpec | TeacherSpec;
 
 function checkCommon(spec: SyntheticSpec): number {
@@ -104,6 +107,7 @@ function teacher(spec: TeacherSpec, d: number): Dataset {
   return makeDataset({ name: spec.name ?? 'synthetic-teacher', x, y, featureShape: spec.featureShape, numClasses });
 }
 
+/** A seeded synthetic dataset; the same spec (seed included) gives the same samples. */
 export function syntheticDataset(spec: SyntheticSpec): Dataset {
   const d = checkCommon(spec);
   switch (spec.kind) {

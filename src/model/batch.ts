@@ -1,4 +1,5 @@
 // A minibatch as plain data: inputs row-major [size × featureSize] and integer labels.
+/** A minibatch: `size` samples, inputs row-major in `x`, integer class labels in `labels`. */
 export interface Batch {
   readonly x: Float32Array;
   readonly labels: Int32Array;

@@ -3,6 +3,7 @@
 import { ConfigError } from '../util/errors.js';
 import type { ParamLayout } from '../params/index.js';
 
+/** The local optimizer: SGD (optional momentum, weight decay) or Adam, with its hyper-parameters. */
 export type OptimizerSpec =
   | { readonly kind: 'sgd'; readonly lr: number; readonly momentum?: number; readonly weightDecay?: number }
   | {
@@ -20,16 +21,19 @@ export interface OptimizerState {
   readonly slots: Float32Array[];
 }
 
+/** How many model-sized slot buffers the optimizer keeps (SGD 0, momentum 1, Adam 2). */
 export function slotCount(spec: OptimizerSpec): number {
   if (spec.kind === 'adam') return 2;
   return spec.momentum ? 1 : 0;
 }
 
+/** Fresh optimizer state (zeroed slots, step 0) for a model layout; validates the spec first. */
 export function initOptimizerState(spec: OptimizerSpec, layout: ParamLayout): OptimizerState {
   validateOptimizer(spec);
   return { step: 0, slots: Array.from({ length: slotCount(spec) }, () => new Float32Array(layout.size)) };
 }
 
+/** Throws ConfigError naming the first out-of-range hyper-parameter (lr, momentum, betas, epsilon, weight decay). */
 export function validateOptimizer(spec: OptimizerSpec): void {
   if (!(spec.lr > 0) || !Number.isFinite(spec.lr)) throw new ConfigError(`optimizer.lr must be a positive number, got ${spec.lr}`);
   if (spec.weightDecay !== undefined && !(spec.weightDecay >= 0)) {

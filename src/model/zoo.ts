@@ -9,6 +9,7 @@ import { ConfigError } from '../util/errors.js';
 
 type Tensor = TF.Tensor;
 
+/** Which zoo model to build: logistic regression, an MLP with hidden widths, or a LeNet-style CNN. */
 export type ModelSpec =
   | { readonly kind: 'logreg' }
   | { readonly kind: 'mlp'; readonly hidden: readonly number[] }
@@ -20,6 +21,7 @@ export type ModelSpec =
       readonly hidden?: readonly number[];
     };
 
+/** A model as functions of a flat weight buffer: its layout, a seeded init and the forward pass (logits). Implement it to bring your own model. */
 export interface Model {
   readonly spec: ModelSpec;
   /** Shape of one input sample, e.g. [28, 28, 1] for images or [d] for vectors. */
@@ -34,6 +36,7 @@ export interface Model {
   logits(w: readonly Tensor[], x: TF.Tensor2D): TF.Tensor2D;
 }
 
+/** A short human-readable name of a model spec, e.g. "MLP 128". */
 export function describeModel(spec: ModelSpec): string {
   switch (spec.kind) {
     case 'logreg':
@@ -45,6 +48,7 @@ export function describeModel(spec: ModelSpec): string {
   }
 }
 
+/** Builds a zoo model for samples of `inputShape` and `numClasses` classes; throws ConfigError for shapes it cannot take. */
 export function buildModel(spec: ModelSpec, inputShape: readonly number[], numClasses: number): Model {
   if (!(numClasses >= 2)) throw new ConfigError(`model: numClasses must be ≥ 2, got ${numClasses}`);
   const featureSize = inputShape.reduce((a, b) => a * b, 1);

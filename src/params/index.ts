@@ -8,6 +8,7 @@ import { AggregationError } from '../util/errors.js';
 /** What a tensor is, for rules that treat kinds differently (VCA leaves `norm` and biases of size 1 alone). */
 export type TensorRole = 'weight' | 'bias' | 'norm';
 
+/** One named tensor inside a flat parameter buffer: its shape, role and where its elements lie. */
 export interface TensorSpec {
   readonly name: string;
   readonly shape: readonly number[];
@@ -18,17 +19,20 @@ export interface TensorSpec {
   readonly size: number;
 }
 
+/** The ordered tensors of a model and the total length of its flat buffer. */
 export interface ParamLayout {
   readonly tensors: readonly TensorSpec[];
   /** Total number of elements. */
   readonly size: number;
 }
 
+/** A model's weights: one Float32Array laid out by `layout`. */
 export interface Params {
   readonly layout: ParamLayout;
   readonly data: Float32Array;
 }
 
+/** A tensor to place in a layout (`makeLayout` assigns offsets); role defaults to 'weight'. */
 export interface TensorDecl {
   readonly name: string;
   readonly shape: readonly number[];
@@ -53,14 +57,17 @@ export function makeLayout(decls: readonly TensorDecl[]): ParamLayout {
   return { tensors, size: offset };
 }
 
+/** Params of the layout with every element 0. */
 export function zerosParams(layout: ParamLayout): Params {
   return { layout, data: new Float32Array(layout.size) };
 }
 
+/** A copy of the weights that shares the layout but not the buffer. */
 export function cloneParams(p: Params): Params {
   return { layout: p.layout, data: p.data.slice() };
 }
 
+/** Wraps an existing buffer as Params (no copy); throws RangeError if its length does not match the layout. */
 export function paramsFrom(layout: ParamLayout, data: Float32Array): Params {
   if (data.length !== layout.size) {
     throw new RangeError(`params buffer has ${data.length} elements, the layout needs ${layout.size}`);
@@ -73,6 +80,7 @@ export function tensorView(p: Params, spec: TensorSpec): Float32Array {
   return p.data.subarray(spec.offset, spec.offset + spec.size);
 }
 
+/** The tensor with this name; throws RangeError listing the names the layout has. */
 export function findTensor(layout: ParamLayout, name: string): TensorSpec {
   const t = layout.tensors.find((s) => s.name === name);
   if (!t) throw new RangeError(`no tensor named '${name}' in layout (have: ${layout.tensors.map((s) => s.name).join(', ')})`);
@@ -84,10 +92,12 @@ export function layoutFingerprint(layout: ParamLayout): string {
   return layout.tensors.map((t) => `${t.name}:${t.shape.join('x')}:${t.role}`).join(';');
 }
 
+/** True when two layouts have the same tensor names, shapes and roles in the same order. */
 export function sameLayout(a: ParamLayout, b: ParamLayout): boolean {
   return a === b || layoutFingerprint(a) === layoutFingerprint(b);
 }
 
+/** Throws AggregationError when two layouts differ, naming both fingerprints. */
 export function assertSameLayout(a: ParamLayout, b: ParamLayout, what = 'params'): void {
   if (!sameLayout(a, b)) {
     throw new AggregationError(`${what}: tensor layouts differ (${layoutFingerprint(a)} vs ${layoutFingerprint(b)})`);
@@ -125,6 +135,7 @@ export function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
+/** ‖a‖², accumulated in float64. */
 export function squaredNorm(a: Float32Array): number {
   return dot(a, a);
 }

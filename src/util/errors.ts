@@ -1,6 +1,7 @@
 // Typed errors. Each says what is wrong and what to do, in one line, so the CLI can print it
 // as is and exit non-zero.
 
+/** The kind of a GossipflError: what went wrong, so callers and the CLI can react per kind. */
 export type ErrorKind =
   | 'config' // a config file or CLI flag is invalid
   | 'input' // a data file, edge list or other user input is invalid
@@ -15,6 +16,7 @@ export const EXIT_USAGE = 2;
 /** Exit code for runtime failures (network, backend, state). */
 export const EXIT_FAILURE = 1;
 
+/** Base class of every error gossipfl throws on purpose: a kind, a message a person can act on, and the exit code the CLI uses. */
 export class GossipflError extends Error {
   readonly kind: ErrorKind;
   readonly exitCode: number;
@@ -27,6 +29,7 @@ export class GossipflError extends Error {
   }
 }
 
+/** A config file, config object or CLI flag is invalid (exit code 2). */
 export class ConfigError extends GossipflError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('config', message, options);
@@ -34,6 +37,7 @@ export class ConfigError extends GossipflError {
   }
 }
 
+/** A data file, edge list or other user input is invalid (exit code 2). */
 export class InputError extends GossipflError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('input', message, options);
@@ -41,6 +45,7 @@ export class InputError extends GossipflError {
   }
 }
 
+/** Inputs to an aggregation rule are inconsistent (layouts, weights, group size). */
 export class AggregationError extends GossipflError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('aggregation', message, options);
@@ -48,6 +53,7 @@ export class AggregationError extends GossipflError {
   }
 }
 
+/** A compute backend that was asked for cannot start. */
 export class BackendError extends GossipflError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('backend', message, options);

@@ -50,6 +50,7 @@ export class Rng {
     return new Rng(deriveSeed(seed, ...parts));
   }
 
+  /** The next 32-bit unsigned integer of the stream. */
   nextUint32(): number {
     const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
     this.d = (this.d + 1) >>> 0;

@@ -10,6 +10,7 @@ export interface LabeledData {
   readonly name?: string;
 }
 
+/** Which samples each peer holds, and each peer's label histogram. */
 export interface Partition {
   /** Sample ids of each peer, ascending; every sample belongs to exactly one peer. */
   readonly indices: Uint32Array[];

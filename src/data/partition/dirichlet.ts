@@ -13,6 +13,7 @@ import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import { checkPeers, finishPartition, shuffledClassPools, type LabeledData, type Partition } from './common.js';
 
+/** Dirichlet(α) label skew: each class is split over peers in Dir(α) proportions; every peer gets at least `minPerPeer` samples. */
 export function partitionDirichlet(data: LabeledData, nPeers: number, seed: number, alpha: number, minPerPeer = 1): Partition {
   if (!(alpha > 0) || !Number.isFinite(alpha)) throw new ConfigError(`dirichlet alpha must be a finite number > 0, got ${alpha}`);
   if (!Number.isInteger(minPerPeer) || minPerPeer < 0) {

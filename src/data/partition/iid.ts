@@ -2,6 +2,7 @@
 import { Rng } from '../../util/rng.js';
 import { checkPeers, finishPartition, type LabeledData, type Partition } from './common.js';
 
+/** A seeded random permutation cut into nPeers near-equal parts. */
 export function partitionIid(data: LabeledData, nPeers: number, seed: number): Partition {
   checkPeers(data, nPeers);
   const perm = Rng.derive(seed, 'partition-iid').permutation(data.n);

@@ -12,6 +12,7 @@ export { partitionDirichlet } from './dirichlet.js';
 export { partitionShards } from './shards.js';
 export { partitionQuantity, powerLawSizes } from './quantity.js';
 
+/** How to split training data among peers: IID, Dirichlet label skew, label shards or power-law quantity skew. */
 export type PartitionSpec =
   | { kind: 'iid' }
   /** minPerPeer: every peer gets at least this many samples (default 1). */

@@ -14,6 +14,7 @@ export function powerLawSizes(n: number, nPeers: number, exponent: number): numb
   return largestRemainder(weights, n - nPeers).map((s) => s + 1);
 }
 
+/** Quantity skew: IID samples in power-law sizes (rank r gets a share ∝ r^(−exponent)), ranks assigned at random. */
 export function partitionQuantity(data: LabeledData, nPeers: number, seed: number, exponent: number): Partition {
   if (!(exponent >= 0) || !Number.isFinite(exponent)) {
     throw new ConfigError(`quantity exponent must be a finite number ≥ 0, got ${exponent}`);

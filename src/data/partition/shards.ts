@@ -11,6 +11,7 @@ import { Rng } from '../../util/rng.js';
 import { largestRemainder } from '../rounding.js';
 import { checkPeers, finishPartition, shuffledClassPools, type LabeledData, type Partition } from './common.js';
 
+/** Label shards: each peer is dealt `shardsPerPeer` single-label shards, so it holds at most that many labels. */
 export function partitionShards(data: LabeledData, nPeers: number, seed: number, shardsPerPeer: number): Partition {
   if (!Number.isInteger(shardsPerPeer) || shardsPerPeer < 1) {
     throw new ConfigError(`shards shardsPerPeer must be an integer ≥ 1, got ${shardsPerPeer}`);
