@@ -35,6 +35,9 @@ export interface ExchangeOutcome {
   readonly missing: readonly PeerId[];
   /** Messages refused by validation, with the reason. */
   readonly rejected: ReadonlyArray<{ from: PeerId; reason: string }>;
+  /** Payload bytes this peer put on the wire (one copy per recipient) and took off it. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
 }
 
 export async function gossipExchange(
@@ -47,11 +50,12 @@ export async function gossipExchange(
   const { members, row } = plan;
   const payload = codec.encode(plan.outgoing ?? own, { round: plan.round, phase: plan.phase, sender: plan.selfIndex });
   const expectFrom = Array.from(row.peers, (j) => members[j]);
+  const sendTo = Array.from(plan.sendTo, (j) => members[j]);
   const result = await transport.exchange({
     round: plan.round,
     phase: plan.phase,
     payload,
-    sendTo: Array.from(plan.sendTo, (j) => members[j]),
+    sendTo,
     expectFrom,
     deadlineMs: plan.deadlineMs,
   });
@@ -69,7 +73,8 @@ export async function gossipExchange(
   }
   // Nobody arrived: keep my model (every rule would return it, some would refuse an empty group).
   const params = contributions.length ? rule(own, contributions, { round: plan.round, members }) : own;
-  return { params, received: contributions.length, missing: result.missing, rejected };
+  const bytesReceived = result.received.reduce((n, env) => n + env.bytes.byteLength, 0);
+  return { params, received: contributions.length, missing: result.missing, rejected, bytesSent: payload.byteLength * sendTo.length, bytesReceived };
 }
 
 export interface MergePlan {
@@ -80,8 +85,8 @@ export interface MergePlan {
   readonly group: readonly PeerId[];
 }
 
-/** Phase number of exact merges, apart from gossip steps (0, 1, …) of the same round. */
-export const MERGE_PHASE = 1000;
+/** Phase number of exact merges, apart from gossip steps (0, 1, …, 254) of the same round; the wire carries a phase in one byte. */
+export const MERGE_PHASE = 255;
 
 /**
  * The exact global merge: every member of the group sends its model to every other (lossless)

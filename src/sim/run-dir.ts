@@ -9,13 +9,14 @@ import { InputError } from '../util/errors.js';
 export class RunDirectory {
   readonly metricsFile: string;
 
-  constructor(readonly dir: string, options: { overwrite?: boolean } = {}) {
+  /** `append`: keep the rounds already in metrics.jsonl (a peer resuming from its checkpoint). */
+  constructor(readonly dir: string, options: { overwrite?: boolean; append?: boolean } = {}) {
     if (existsSync(dir) && readdirSync(dir).some((f) => f === 'metrics.jsonl' || f === 'summary.json') && !options.overwrite) {
       throw new InputError(`output folder ${dir} already holds a run; choose another --out or pass --overwrite`);
     }
     mkdirSync(dir, { recursive: true });
     this.metricsFile = join(dir, 'metrics.jsonl');
-    writeFileSync(this.metricsFile, '');
+    if (!options.append || !existsSync(this.metricsFile)) writeFileSync(this.metricsFile, '');
   }
 
   appendRound(m: RoundMetrics): void {

@@ -5,7 +5,8 @@ import { register as simulate } from './simulate.js';
 import { register as topology } from './topology.js';
 import { register as report } from './report.js';
 import { register as psk } from '../../node/psk-command.js';
+import { register as peer } from './peer.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, train, topology, report, psk];
+export const commands: RegisterCommand[] = [simulate, train, peer, topology, report, psk];

@@ -1,0 +1,230 @@
+// One real peer: the same per-round algorithm as the simulator (train → gossip exchange or exact
+// merge → aggregate), over a Libp2pTransport, with a checkpoint after every round and the same
+// metrics.jsonl as the simulator.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { RunConfig } from '../peer/config.js';
+import type { RoundMetrics, RunSummary } from '../report/metrics.js';
+import { initBackend } from '../compute/backend.js';
+import { buildModel } from '../model/zoo.js';
+import { Trainer } from '../model/trainer.js';
+import { initOptimizerState } from '../model/optimizer.js';
+import { loadDataSource, partition, subset } from '../data/index.js';
+import { buildTopology } from '../topology/spec.js';
+import type { Topology } from '../topology/schedules.js';
+import { buildSchedule } from '../schedule/spec.js';
+import { buildAggregation } from '../aggregation/build.js';
+import { layoutFingerprint } from '../params/index.js';
+import { Peer } from '../peer/peer.js';
+import { gossipExchange, exactMerge } from '../peer/gossip.js';
+import { buildCodec } from '../peer/codec.js';
+import { RunDirectory } from '../sim/run-dir.js';
+import { Rng } from '../util/rng.js';
+import { ConfigError, GossipflError } from '../util/errors.js';
+import { createGossipflNode, type GossipflNode } from './create-node.js';
+import type { NodeOptions } from './options.js';
+import { Libp2pTransport } from './transport.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+
+export interface PeerRunOptions {
+  readonly config: RunConfig;
+  readonly node: NodeOptions;
+  /** Folder for metrics.jsonl, summary.json, checkpoint.bin (and the key file by default). */
+  readonly outDir: string;
+  /** Which shard of the run's partition this peer trains on: index i of n (n = config.peers). Default: its position among the start members. */
+  readonly dataShard?: { readonly index: number; readonly count: number };
+  /** How long to wait for config.peers members at start-up (ms). */
+  readonly startTimeoutMs?: number;
+  /** Exchange deadline when the config sets none (ms). */
+  readonly defaultDeadlineMs?: number;
+  /** Called with the node's id and addresses once it listens. */
+  readonly onListening?: (peerId: string, addresses: readonly string[]) => void;
+  readonly onRound?: (m: RoundMetrics) => void;
+  readonly log?: (line: string) => void;
+  /** Aborting stops the peer cleanly at the next round boundary (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+/** Hash of what peers must agree on to train together (everything but names and the backend). */
+export function configHash(config: RunConfig): string {
+  const { name: _name, backend: _backend, eval: _eval, ...shared } = config;
+  return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
+}
+
+export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
+  const { config } = opts;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (config.mode !== 'gossip') {
+    throw new ConfigError(`gossipfl peer runs mode: gossip (got '${config.mode}'); use the simulator for federated runs`);
+  }
+  const wallStart = performance.now();
+  const { train, test } = loadDataSource(config.data, config.seed);
+  const model = buildModel(config.model, train.featureShape, train.numClasses);
+  const backend = await initBackend(config.backend, { convGradients: model.needsConvGradients }, log);
+  const trainer = new Trainer(model, config.training.optimizer);
+  const codec = buildCodec(config.compression, model.layout, config.seed);
+  const aggregator = buildAggregation(config.aggregation ?? { name: 'gossip' });
+  const schedule = buildSchedule(config.schedule, config.rounds);
+  const checkpointFile = join(opts.outDir, 'checkpoint.bin');
+  const node: GossipflNode = await createGossipflNode({ keyFile: join(opts.outDir, 'peer.key'), ...opts.node });
+  let transport: Libp2pTransport | undefined;
+  try {
+    const checkpoint = loadCheckpoint(checkpointFile, model.layout);
+    if (checkpoint && checkpoint.peerId !== node.peerId) {
+      throw new GossipflError('state', `${checkpointFile} belongs to peer ${checkpoint.peerId}, this node is ${node.peerId}; use the same --key or another --out`);
+    }
+    transport = await Libp2pTransport.start(node, {
+      identity: { runId: config.name, modelFingerprint: hashText(layoutFingerprint(model.layout)), configHash: configHash(config) },
+      validate: (bytes, from) => {
+        try {
+          codec.model.decode(bytes, { round: -1, phase: -1, sender: -1 });
+          return { ok: true };
+        } catch (err) {
+          return { ok: false, reason: `${from}: ${(err as Error).message}` };
+        }
+      },
+      maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
+      log,
+    });
+    opts.onListening?.(node.peerId, node.addresses());
+    log(`peer ${node.peerId} listening on ${node.addresses().join(' ')}`);
+    const start = await transport.waitForMembers(config.peers, opts.startTimeoutMs ?? 60_000);
+    const firstRound = Math.max(start.startRound, checkpoint ? checkpoint.round + 1 : 0);
+    const shard = opts.dataShard ?? { index: start.members.indexOf(node.peerId), count: config.peers };
+    if (shard.count !== config.peers || shard.index < 0 || shard.index >= shard.count) {
+      throw new ConfigError(`--data-shard ${shard.index}/${shard.count}: need i/n with n = peers (${config.peers}) and 0 ≤ i < n`);
+    }
+    const parts = partition(train, config.data.partition, config.peers, Rng.derive(config.seed, 'partition').nextUint32());
+    const shared = model.init(Rng.derive(config.seed, 'init').nextUint32());
+    const peer = new Peer({
+      id: node.peerId,
+      index: shard.index,
+      params: checkpoint?.params ?? (config.training.init === 'shared' ? shared : model.init(Rng.derive(config.seed, 'init', shard.index).nextUint32())),
+      optimizer: checkpoint?.optimizer ?? initOptimizerState(config.training.optimizer, model.layout),
+      data: subset(train, parts.indices[shard.index], `${train.name}/shard${shard.index}`),
+      batchSize: config.training.batchSize,
+      // A restarted peer must not replay the batches it already used: the stream is seeded by round.
+      batchSeed: Rng.derive(config.seed, 'batches', shard.index, firstRound).nextUint32(),
+    });
+    log(
+      `peer ${node.peerId}: shard ${shard.index}/${shard.count} (${peer.sampleCount} samples), ${start.members.length} members, ` +
+        (checkpoint ? `resuming after round ${checkpoint.round + 1} from ${checkpointFile}` : `starting at round ${firstRound + 1}`),
+    );
+    const dir = new RunDirectory(opts.outDir, { overwrite: true, append: checkpoint !== undefined });
+    let aggState = aggregator.initialState();
+    let bytesSentTotal = 0;
+    let last: RoundMetrics | undefined;
+    const topologies = new Map<number, Topology>();
+    const topologyFor = (n: number): Topology => {
+      let t = topologies.get(n);
+      if (!t) {
+        t = buildTopology({ ...config.topology, peers: n } as never, { seed: Rng.derive(config.seed, 'topology').nextUint32() });
+        topologies.set(n, t);
+      }
+      return t;
+    };
+    for (let t = firstRound; t < config.rounds; t++) {
+      if (opts.signal?.aborted) {
+        log(`peer ${node.peerId}: stopping after round ${t} (interrupted); checkpoint in ${checkpointFile}`);
+        break;
+      }
+      const members = transport.beginRound(t);
+      const me = members.indexOf(node.peerId);
+      const plan = schedule.plan(t);
+      const trained = await peer.train(trainer, plan.localSteps);
+      let sent = 0;
+      let received = 0;
+      let missing = 0;
+      if (plan.exactMerge) {
+        peer.params = await exactMerge(peer.params, { round: t, members, selfIndex: me, group: members }, transport, codec.exact);
+        sent = (members.length - 1) * (model.layout.size * 4);
+      } else {
+        for (let q = 0; q < plan.gossipSteps; q++) {
+          const base = topologyFor(members.length);
+          const mixing =
+            plan.budget === null
+              ? base.at(t * plan.gossipSteps + q)
+              : buildTopology({ ...config.topology, name: 'pull', peers: members.length, r: Math.min(plan.budget, members.length - 1) } as never, {
+                  seed: Rng.derive(config.seed, 'topology').nextUint32(),
+                }).at(t * plan.gossipSteps + q);
+          const outcome = await gossipExchange(
+            peer.params,
+            {
+              round: t,
+              phase: q,
+              members,
+              selfIndex: me,
+              row: mixing.row(me),
+              sendTo: mixing.outNeighbours(me),
+              deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000,
+            },
+            transport,
+            codec.model,
+            (own, got, ctx) => {
+              const r = aggregator.aggregate(aggState, own, got, ctx);
+              aggState = r.state;
+              return r.params;
+            },
+          );
+          peer.params = outcome.params;
+          sent += outcome.bytesSent;
+          received += outcome.bytesReceived;
+          missing += outcome.missing.length;
+          for (const r of outcome.rejected) log(`round ${t + 1}: refused an update from ${r.from}: ${r.reason}`);
+        }
+      }
+      saveCheckpoint(checkpointFile, { round: t, params: peer.params, optimizer: peer.optimizer, peerId: node.peerId });
+      bytesSentTotal += sent;
+      const evaluate = (t + 1) % config.eval.every === 0 || t === config.rounds - 1 || plan.exactMerge;
+      const acc = evaluate ? (await trainer.evaluate(peer.params, test)).accuracy : null;
+      last = {
+        round: t + 1,
+        activePeers: members.length,
+        localAccuracyMean: acc,
+        localAccuracyStd: acc === null ? null : 0,
+        localAccuracyMin: acc,
+        localAccuracyMax: acc,
+        // After an exact merge every peer holds the merged model.
+        mergedAccuracy: plan.exactMerge ? acc : null,
+        mergedLoss: null,
+        trainLoss: trained.loss,
+        consensusDistance: Number.NaN,
+        bytesSent: sent,
+        bytesReceived: received,
+        bytesSentTotal,
+        globalMerge: plan.exactMerge,
+        simSeconds: (performance.now() - wallStart) / 1000,
+        wallSeconds: (performance.now() - wallStart) / 1000,
+      };
+      dir.appendRound(last);
+      opts.onRound?.(last);
+      log(
+        `round ${t + 1}/${config.rounds}: loss ${trained.loss.toFixed(3)}` +
+          (acc === null ? '' : `, accuracy ${(acc * 100).toFixed(2)}%`) +
+          `, ${members.length} members${missing ? `, ${missing} missing` : ''}, ${(sent / 1e6).toFixed(2)} MB sent`,
+      );
+    }
+    const summary: RunSummary = {
+      rounds: config.rounds,
+      peers: transport.members().length,
+      localAccuracyMean: last?.localAccuracyMean ?? null,
+      mergedAccuracy: last?.mergedAccuracy ?? null,
+      bytesSent: bytesSentTotal,
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      backend: backend.name,
+      ...(backend.device ? { device: backend.device } : {}),
+      config,
+    };
+    dir.writeSummary(summary, { numClasses: train.numClasses, histograms: [parts.histograms[shard.index]] });
+    await transport.leave();
+    return summary;
+  } finally {
+    trainer.dispose();
+    if (transport) await transport.close();
+    await node.stop();
+  }
+}
+
+function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
