@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExchangeResult } from '../../src/peer/transport.js';
-import { payloadOf, startCluster, stopAll, type Member } from './cluster.js';
+import { sendUpdate } from '../../src/node/direct.js';
+import { IDENTITY, payloadOf, startCluster, stopAll, until, type Member } from './cluster.js';
 
 let running: Member[] = [];
 afterEach(async () => {
@@ -124,5 +125,37 @@ describe('Libp2pTransport on loopback TCP', () => {
     const refusals = a.logs.filter((l) => l.startsWith(`refused peer ${b.node.peerId}`));
     expect(refusals).toEqual([`refused peer ${b.node.peerId}: config hash cfg-OTHER differs from ours cfg-1 (start every peer with the same config file)`]);
     expect(a.transport.members()).toEqual([a.node.peerId]);
+  });
+
+  it('buffers an update for a later round and drops one for a finished round as stale', async () => {
+    running = await startCluster(2);
+    await Promise.all(running.map((m) => m.transport.waitForMembers(2, 8000)));
+    const [a, b] = running;
+    const ida = a.node.peerId;
+    const idb = b.node.peerId;
+    // A runs ahead: its round-1 update reaches B while B is still in round 0.
+    const [, b0] = await Promise.all([
+      a.transport.exchange({ round: 1, phase: 0, payload: payloadOf(0, 1, 0, 64), sendTo: [idb], expectFrom: [], deadlineMs: 2000 }),
+      b.transport.exchange({ round: 0, phase: 0, payload: new Uint8Array(1), sendTo: [], expectFrom: [ida], deadlineMs: 500 }),
+    ]);
+    expect(b0).toEqual({ received: [], missing: [ida] });
+    const t0 = Date.now();
+    const b1 = await b.transport.exchange({ round: 1, phase: 0, payload: new Uint8Array(1), sendTo: [], expectFrom: [ida], deadlineMs: 5000 });
+    expect(Date.now() - t0).toBeLessThan(200);
+    expect(b1.received).toEqual([{ from: ida, round: 1, phase: 0, bytes: payloadOf(0, 1, 0, 64) }]);
+    // A round-0 update now is stale at B: the ack says ignored, and nothing reaches a later exchange.
+    const ack = await sendUpdate(a.node.libp2p, b.node.libp2p.peerId, { kind: 'update', runId: IDENTITY.runId, round: 0, phase: 0, to: [], payload: new Uint8Array(8) }, { maxFrameBytes: 4096 });
+    expect(ack).toEqual({ kind: 'ack', status: 'ignored', reason: 'stale' });
+    const later = await b.transport.exchange({ round: 2, phase: 0, payload: new Uint8Array(1), sendTo: [], expectFrom: [ida], deadlineMs: 300 });
+    expect(later).toEqual({ received: [], missing: [ida] });
+  });
+
+  it('a peer that closes its transport leaves the member set at the next round', async () => {
+    running = await startCluster(3);
+    await Promise.all(running.map((m) => m.transport.waitForMembers(3, 8000)));
+    const [a, b, c] = running;
+    await c.transport.close();
+    await until(() => a.logs.some((l) => l.startsWith(`member ${c.node.peerId} leaves`)), 3000, 'the leave message');
+    expect(a.transport.beginRound(0)).toEqual([a.node.peerId, b.node.peerId].sort());
   });
 });
