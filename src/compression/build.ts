@@ -1,0 +1,114 @@
+// From a compression config (method, its parameters, error feedback) to a compressor.
+import { ConfigError } from '../util/errors.js';
+import { arcTopK } from './arc-topk.js';
+import { fp16Coder, identityCoder, int8Coder, signCoder, type LayerCoder } from './coders.js';
+import { ef14, ef21, ef21m, econtrol, type ErrorFeedbackKind } from './feedback.js';
+import type { GroupCompressor } from './group.js';
+import { greedyLore } from './greedylore.js';
+import { plainCompressor, type PointwiseCompressor } from './pointwise.js';
+import { powerSgd } from './powersgd.js';
+import { randKCoder, topKCoder } from './sparse.js';
+import { randomSubspaceCoder } from './subspace.js';
+import type { MethodName } from './wire.js';
+
+/** Either kind of compressor; `kind` tells the peer algorithm how to drive it. */
+export type Compressor = PointwiseCompressor<any, any> | GroupCompressor<any, any>;
+
+export interface CompressionSpec {
+  readonly method: MethodName;
+  /** top-k / rand-k: fraction of each layer's entries kept (default 0.01). */
+  readonly ratio?: number;
+  /** PowerSGD(+), GreedyLore, random-subspace: rank r (default 4). */
+  readonly rank?: number;
+  /** int8: values per scale (default 256). */
+  readonly blockSize?: number;
+  /** ARC-Top-K: fraction of rows kept (default 0.2). */
+  readonly rho?: number;
+  /** ARC-Top-K: sketch columns (default 4). */
+  readonly sketchRank?: number;
+  /** ARC-Top-K: dense rounds at the start (default 0). */
+  readonly denseRounds?: number;
+  /** PowerSGD+ / GreedyLore: rounds between dense refreshes (default 10). */
+  readonly refreshEvery?: number;
+  /** Pointwise methods only (default none). */
+  readonly errorFeedback?: 'none' | ErrorFeedbackKind;
+  /** EF21-M momentum weight, EControl error weight (default 0.1). */
+  readonly eta?: number;
+}
+
+export const GROUP_METHODS: readonly MethodName[] = ['arc-top-k', 'powersgd', 'powersgd-plus', 'greedylore'];
+
+export function isGroupMethod(method: MethodName): boolean {
+  return GROUP_METHODS.includes(method);
+}
+
+/** Builds the compressor of a spec; `seed` is the run's seed (shared randomness). Bad specs throw ConfigError. */
+export function buildCompressor(spec: CompressionSpec, seed: number): Compressor {
+  try {
+    return build(spec, seed);
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(`compression: ${err.message}`);
+    throw err;
+  }
+}
+
+function build(spec: CompressionSpec, seed: number): Compressor {
+  const rank = spec.rank ?? 4;
+  const refreshEvery = spec.refreshEvery ?? 10;
+  const ef = spec.errorFeedback ?? 'none';
+  if (isGroupMethod(spec.method)) {
+    if (ef !== 'none') {
+      throw new ConfigError(`compression: ${spec.method} keeps its own error memory; set errorFeedback to none (error feedback wraps pointwise methods only)`);
+    }
+    switch (spec.method) {
+      case 'arc-top-k':
+        return arcTopK({ rho: spec.rho, sketchRank: spec.sketchRank, denseRounds: spec.denseRounds, seed });
+      case 'powersgd':
+        return powerSgd({ rank, seed });
+      case 'powersgd-plus':
+        return powerSgd({ rank, seed, refreshEvery });
+      default:
+        return greedyLore({ rank, refreshEvery, seed });
+    }
+  }
+  const coder = layerCoder(spec, seed, rank);
+  const eta = spec.eta ?? 0.1;
+  switch (ef) {
+    case 'none':
+      return plainCompressor(coder);
+    case 'ef14':
+      return ef14(coder);
+    case 'ef21':
+      return ef21(coder);
+    case 'ef21-m':
+      return ef21m(coder, eta);
+    case 'econtrol':
+      return econtrol(coder, eta);
+    default:
+      throw new ConfigError(`compression: unknown errorFeedback '${String(ef)}' (use none, ef14, ef21, ef21-m or econtrol)`);
+  }
+}
+
+function layerCoder(spec: CompressionSpec, seed: number, rank: number): LayerCoder {
+  const ratio = spec.ratio ?? 0.01;
+  switch (spec.method) {
+    case 'identity':
+      return identityCoder;
+    case 'fp16':
+      return fp16Coder;
+    case 'int8':
+      return int8Coder(spec.blockSize ?? 256, seed);
+    case 'sign':
+      return signCoder;
+    case 'top-k':
+      return topKCoder(ratio);
+    case 'rand-k':
+      return randKCoder(ratio, false, seed);
+    case 'rand-k-unbiased':
+      return randKCoder(ratio, true, seed);
+    case 'random-subspace':
+      return randomSubspaceCoder(rank, seed);
+    default:
+      throw new ConfigError(`compression: unknown method '${String(spec.method)}'`);
+  }
+}

@@ -1,0 +1,30 @@
+// What every compressor call knows about its place in the run. All shared randomness (rand-k
+// indices, projectors, sketches, probes, stochastic rounding) is derived from these numbers,
+// never from per-peer state, so sender and receivers draw the same values.
+import { Rng } from '../util/rng.js';
+
+export interface CompressionContext {
+  /** The run's seed (shared by every peer). */
+  readonly seed: number;
+  readonly round: number;
+  /** Index of the sending peer (on encode: this peer; on decode: whom the message is from). */
+  readonly sender: number;
+  /** The exchange phase the message travels in (default 0); checked on decode. */
+  readonly phase?: number;
+}
+
+/**
+ * The random stream for one purpose in one layer. `perSender` streams differ between senders
+ * (rand-k indices, stochastic rounding); group-shared ones (projectors, sketches) do not.
+ * `salt` separates the two compressions of one message (EControl).
+ */
+export function layerRng(ctx: CompressionContext, purpose: string, layer: number, perSender: boolean, salt = 0): Rng {
+  return perSender ? Rng.derive(ctx.seed, purpose, ctx.round, ctx.sender, salt, layer) : Rng.derive(ctx.seed, purpose, ctx.round, salt, layer);
+}
+
+export function assertContext(ctx: CompressionContext): void {
+  for (const key of ['seed', 'round', 'sender'] as const) {
+    const v = ctx[key];
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new RangeError(`compression context: ${key} must be an integer in [0, 2^32), got ${v}`);
+  }
+}

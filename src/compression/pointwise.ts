@@ -1,0 +1,122 @@
+// Pointwise compressors: each peer encodes its update alone, receivers decode each neighbour's
+// message alone, and an aggregation rule combines the results. A pointwise compressor is a
+// layer coder (coders.ts, sparse.ts, subspace.ts) optionally wrapped in error feedback
+// (feedback.ts); state (sender side) and receiver state (per sender) are plain data.
+import type { ParamLayout, Params } from '../params/index.js';
+import { paramsFrom } from '../params/index.js';
+import { InputError } from '../util/errors.js';
+import type { LayerCoder, LayerInfo } from './coders.js';
+import { assertContext, type CompressionContext } from './context.js';
+import { WireError } from './errors.js';
+import { isFiniteHalf } from './float16.js';
+import type { Section } from './sections.js';
+import { decodeMessage, encodeMessage, expectParams, type DecodeLimits, type MethodParams, type ParamName, type WireMessage } from './wire.js';
+
+export interface PointwiseEncodeResult<S> {
+  /** The bytes to send; `message.byteLength` is what this update costs on the wire. */
+  readonly message: Uint8Array;
+  readonly state: S;
+  /** What receivers will reconstruct from `message` (for error feedback and for the sender's own bookkeeping). */
+  readonly decoded: Params;
+}
+
+export interface PointwiseDecodeResult<R> {
+  /** The sender's update as this receiver reconstructs it. */
+  readonly update: Params;
+  /** This receiver's new state for that sender (EF21-type methods); keep one per sender. */
+  readonly receiver: R;
+}
+
+export interface PointwiseCompressor<S = unknown, R = unknown> {
+  readonly kind: 'pointwise';
+  /** e.g. "top-k" or "top-k+ef21". */
+  readonly name: string;
+  initialState(layout: ParamLayout): S;
+  /** A receiver's state for one sender, before its first message. */
+  initialReceiverState(layout: ParamLayout): R;
+  encode(update: Params, state: S, ctx: CompressionContext): PointwiseEncodeResult<S>;
+  /** Validates and decodes one sender's message (`ctx.sender` = who sent it); throws WireError. */
+  decode(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, limits?: DecodeLimits): PointwiseDecodeResult<R>;
+}
+
+function layerInfos(layout: ParamLayout, ctx: CompressionContext, salt: number): LayerInfo[] {
+  return layout.tensors.map((spec, index) => ({ spec, index, ctx, salt }));
+}
+
+/** Encodes a flat vector layer by layer; `decoded` is what a receiver will get back. */
+export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt = 0): { sections: Section[]; decoded: Float32Array } {
+  const decoded = new Float32Array(layout.size);
+  const sections = layerInfos(layout, ctx, salt).map((info) => {
+    const { offset, size, name } = info.spec;
+    const section = coder.encodeLayer(data.subarray(offset, offset + size), decoded.subarray(offset, offset + size), info);
+    assertFiniteSection(section, name);
+    return section;
+  });
+  return { sections, decoded };
+}
+
+export function decodePart(coder: LayerCoder, sections: readonly Section[], layout: ParamLayout, ctx: CompressionContext, salt = 0): Float32Array {
+  const out = new Float32Array(layout.size);
+  for (const info of layerInfos(layout, ctx, salt)) {
+    const { offset, size } = info.spec;
+    coder.decodeLayer(sections[info.index], out.subarray(offset, offset + size), info);
+  }
+  return out;
+}
+
+/** Never put a value on the wire that the receiver's validation would refuse. */
+function assertFiniteSection(s: Section, layer: string): void {
+  const bad = () => new InputError(`the update's layer '${layer}' contains NaN or Infinity; check the learning rate and the loss`);
+  if (s.coding === 'f32' || s.coding === 'sparse') {
+    const v = s.values;
+    for (let i = 0; i < v.length; i++) if (v[i] - v[i] !== 0) throw bad();
+  } else if (s.coding === 'f16') {
+    for (let i = 0; i < s.bits.length; i++) if (!isFiniteHalf(s.bits[i])) throw bad();
+  }
+}
+
+export function checkUpdate(update: Params, ctx: CompressionContext): void {
+  assertContext(ctx);
+  if (update.data.length !== update.layout.size) throw new RangeError(`update has ${update.data.length} values, its layout ${update.layout.size}`);
+}
+
+export function updateMessage(coder: LayerCoder, ctx: CompressionContext, layout: ParamLayout, parts: Section[][], extra: MethodParams = {}): Uint8Array {
+  return encodeMessage({ kind: 'update', method: coder.method, sender: ctx.sender, round: ctx.round, phase: ctx.phase ?? 0, params: { ...coder.params, ...extra }, parts }, layout);
+}
+
+/** Decodes and checks an update message for this coder; `extra` are the wrapper's fixed parameters. */
+export function readUpdate(
+  coder: LayerCoder,
+  bytes: Uint8Array,
+  layout: ParamLayout,
+  ctx: CompressionContext,
+  extra: MethodParams,
+  perMessage: readonly ParamName[],
+  partCount: number,
+  limits?: DecodeLimits,
+): WireMessage {
+  assertContext(ctx);
+  const msg = decodeMessage(bytes, { layout, kind: 'update', method: coder.method, sender: ctx.sender, round: ctx.round, phase: ctx.phase ?? 0 }, limits);
+  expectParams(msg, { ...coder.params, ...extra }, perMessage);
+  if (msg.parts.length !== partCount) throw new WireError('section', `message has ${msg.parts.length} parts, this method sends ${partCount}`);
+  return msg;
+}
+
+/** A layer coder on its own: no state on either side. */
+export function plainCompressor(coder: LayerCoder): PointwiseCompressor<null, null> {
+  return {
+    kind: 'pointwise',
+    name: coder.method,
+    initialState: () => null,
+    initialReceiverState: () => null,
+    encode(update, state, ctx) {
+      checkUpdate(update, ctx);
+      const { sections, decoded } = encodePart(coder, update.data, update.layout, ctx);
+      return { message: updateMessage(coder, ctx, update.layout, [sections]), state, decoded: paramsFrom(update.layout, decoded) };
+    },
+    decode(message, layout, ctx, receiver, limits) {
+      const msg = readUpdate(coder, message, layout, ctx, {}, [], 1, limits);
+      return { update: paramsFrom(layout, decodePart(coder, msg.parts[0], layout, ctx)), receiver };
+    },
+  };
+}

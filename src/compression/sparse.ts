@@ -1,0 +1,97 @@
+// Sparsifying coders. Top-k sends (index, value) pairs of the k largest magnitudes per layer;
+// rand-k sends only the values at k indices both sides draw from the shared seed.
+// k = ⌈ratio·n⌉ per layer (at least 1), so every layer keeps at least the ratio and
+// ‖C(v) − v‖² ≤ (1 − ratio)‖v‖² holds for the whole update.
+import { expectSection, type LayerCoder, type LayerInfo } from './coders.js';
+import { layerRng } from './context.js';
+import { WireError } from './errors.js';
+import { keepCount } from './layers.js';
+import { deltaVarintBytes, type Section } from './sections.js';
+import { sampleSortedIndices, topKIndices } from './select.js';
+
+function checkRatio(method: string, ratio: number): void {
+  if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`${method}: ratio must be in (0, 1], got ${ratio}`);
+}
+
+export function topKCoder(ratio: number): LayerCoder {
+  checkRatio('top-k', ratio);
+  return {
+    method: 'top-k',
+    params: { ratio },
+    encodeLayer(values, decoded, layer) {
+      const n = values.length;
+      const k = keepCount(ratio, n);
+      const indices = topKIndices(values, k);
+      // Dense when (index, value) pairs would not be smaller than the plain floats.
+      if (4 * k + deltaVarintBytes(indices) >= 4 * n) {
+        decoded.set(values);
+        return { coding: 'f32', values };
+      }
+      const kept = new Float32Array(k);
+      for (let j = 0; j < k; j++) {
+        const i = indices[j];
+        kept[j] = values[i];
+        decoded[i] = values[i];
+      }
+      return { coding: 'sparse', indices, values: kept };
+    },
+    decodeLayer(section, out, layer) {
+      const n = layer.spec.size;
+      if (section.coding === 'f32') {
+        out.set(expectSection(section, 'f32', n, layer).values);
+        return;
+      }
+      const s = expectSection(section, 'sparse', keepCount(ratio, n), layer);
+      for (let j = 0; j < s.indices.length; j++) out[s.indices[j]] = s.values[j];
+    },
+  };
+}
+
+/** The indices both sides draw for a rand-k layer (per sender, round, layer). */
+export function randKIndices(layer: LayerInfo, k: number): Uint32Array {
+  const rng = layerRng(layer.ctx, 'rand-k', layer.index, true, layer.salt);
+  return sampleSortedIndices((bound) => rng.int(bound), layer.spec.size, k);
+}
+
+/** Rand-k; `unbiased` scales the kept values by n/k so that E[C(v)] = v. */
+export function randKCoder(ratio: number, unbiased: boolean, seed: number): LayerCoder {
+  checkRatio('rand-k', ratio);
+  const gain = (n: number, k: number) => (unbiased ? n / k : 1);
+  return {
+    method: unbiased ? 'rand-k-unbiased' : 'rand-k',
+    params: { ratio, seed },
+    encodeLayer(values, decoded, layer) {
+      const n = values.length;
+      const k = keepCount(ratio, n);
+      if (k === n) {
+        decoded.set(values);
+        return { coding: 'f32', values };
+      }
+      const indices = randKIndices(layer, k);
+      const kept = new Float32Array(k);
+      const g = gain(n, k);
+      for (let j = 0; j < k; j++) {
+        const i = indices[j];
+        kept[j] = values[i];
+        decoded[i] = g * values[i];
+      }
+      return { coding: 'f32', values: kept };
+    },
+    decodeLayer(section: Section, out, layer) {
+      const n = layer.spec.size;
+      const k = keepCount(ratio, n);
+      const s = expectSection(section, 'f32', k, layer);
+      if (k === n) {
+        out.set(s.values);
+        return;
+      }
+      const indices = randKIndices(layer, k);
+      const g = gain(n, k);
+      for (let j = 0; j < k; j++) {
+        const x = g * s.values[j];
+        if (!Number.isFinite(x)) throw new WireError('non-finite', `layer '${layer.spec.name}' overflows when scaled by n/k`);
+        out[indices[j]] = x;
+      }
+    },
+  };
+}
