@@ -37,6 +37,9 @@ export interface EvalData {
 }
 
 /** Trains and evaluates one model on the active tfjs backend; weights go in and out as Params, so one Trainer serves many peers. */
+/** tfjs variable names are global; each trainer's get a unique prefix. */
+let trainerCount = 0;
+
 export class Trainer {
   readonly model: Model;
   readonly optimizer: OptimizerSpec;
@@ -50,9 +53,10 @@ export class Trainer {
     this.model = model;
     this.optimizer = optimizer;
     this.featureSize = model.inputShape.reduce((a, b) => a * b, 1);
-    this.weights = model.layout.tensors.map((t) => tf.variable(tf.zeros(t.shape as number[]), true, `w_${t.name}`));
+    const id = trainerCount++;
+    this.weights = model.layout.tensors.map((t) => tf.variable(tf.zeros(t.shape as number[]), true, `t${id}_w_${t.name}`));
     this.slots = Array.from({ length: slotCount(optimizer) }, (_, s) =>
-      model.layout.tensors.map((t) => tf.variable(tf.zeros(t.shape as number[]), false, `s${s}_${t.name}`)),
+      model.layout.tensors.map((t) => tf.variable(tf.zeros(t.shape as number[]), false, `t${id}_s${s}_${t.name}`)),
     );
   }
 

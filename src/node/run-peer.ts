@@ -17,13 +17,14 @@ import { buildAggregation } from '../aggregation/build.js';
 import { layoutFingerprint } from '../params/index.js';
 import { Peer } from '../peer/peer.js';
 import { gossipExchange, exactMerge } from '../peer/gossip.js';
-import { buildCodec } from '../peer/codec.js';
+import { buildCodec, checkCompressionFits, gossipWire } from '../peer/codec.js';
 import { RunDirectory } from '../sim/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
 import { Libp2pTransport } from './transport.js';
+import { maxMessageBytes } from '../compression/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface PeerRunOptions {
@@ -64,6 +65,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const trainer = new Trainer(model, config.training.optimizer);
   const codec = buildCodec(config.compression, model.layout, config.seed);
   const aggregator = buildAggregation(config.aggregation ?? { name: 'gossip' });
+  checkCompressionFits('gossip', aggregator.spec.name, codec, config.compression.errorFeedback);
   const schedule = buildSchedule(config.schedule, config.rounds);
   const checkpointFile = join(opts.outDir, 'checkpoint.bin');
   const node: GossipflNode = await createGossipflNode({ keyFile: join(opts.outDir, 'peer.key'), ...opts.node });
@@ -75,14 +77,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     }
     transport = await Libp2pTransport.start(node, {
       identity: { runId: config.name, modelFingerprint: hashText(layoutFingerprint(model.layout)), configHash: configHash(config) },
-      validate: (bytes, from) => {
-        try {
-          codec.model.decode(bytes, { round: -1, phase: -1, sender: -1 });
-          return { ok: true };
-        } catch (err) {
-          return { ok: false, reason: `${from}: ${(err as Error).message}` };
-        }
-      },
+      // Full validation (layout, round, sender, finiteness, checksum) happens in the exchange,
+      // where the expected round and sender are known; here only the fixed-size frame checks.
+      validate: (bytes) => (bytes.byteLength > 0 && bytes.byteLength <= maxMessageBytes(model.layout) ? { ok: true } : { ok: false, reason: `update of ${bytes.byteLength} bytes is outside (0, ${maxMessageBytes(model.layout)}]` }),
       maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
       log,
     });
@@ -159,7 +156,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
               deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000,
             },
             transport,
-            codec.model,
+            gossipWire(codec, peer.params, aggState),
             (own, got, ctx) => {
               const r = aggregator.aggregate(aggState, own, got, ctx);
               aggState = r.state;

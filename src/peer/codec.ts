@@ -1,8 +1,26 @@
-// The peer's three uses of the wire codec: whole models in gossip (lossless or quantized),
-// lossless models for exact merges and downloads, and compressed changes with error feedback
-// for federated uploads.
+// The peer's uses of the compression layer's wire codec:
+//   exact   lossless models (exact merges, the server's download)
+//   model   whole models in gossip: identity, fp16 or int8 (a model can be quantized; it cannot
+//           be sparsified without losing it)
+//   choco   gossip with a lossy compressor (top-k, rand-k, sign, random subspace): compressed
+//           differences to public copies, CHOCO-Gossip style (aggregation 'choco-gossip')
+//   update  federated uploads: the change since the global model, compressed with error feedback
+//   group   the group compressor (PowerSGD, ARC-Top-K, GreedyLore), when the config names one
+// Every decode validates (layout, round, phase, sender, finiteness, checksum) and throws a
+// WireError that the caller logs and drops.
 import type { Params, ParamLayout } from '../params/index.js';
-import type { ModelCodec } from './gossip.js';
+import { ConfigError } from '../util/errors.js';
+import {
+  buildCompressor,
+  isGroupMethod,
+  type CompressionSpec,
+  type GroupCompressor,
+  type PointwiseCompressor,
+  type MethodName,
+} from '../compression/index.js';
+import type { GossipWire, ModelCodec } from './gossip.js';
+import { wholeModels } from './gossip.js';
+import type { AggregationState } from '../aggregation/build.js';
 
 export interface MessageMeta {
   readonly round: number;
@@ -11,47 +29,112 @@ export interface MessageMeta {
 }
 
 export interface DeltaCodec {
-  /** Fresh per-peer compressor memory. */
+  /** Fresh per-peer compressor memory (error feedback). */
   initState(): unknown;
-  encode(delta: Params, state: unknown, meta: MessageMeta): { bytes: Uint8Array; state: unknown };
+  encode(delta: Params, state: unknown, meta: MessageMeta): { bytes: Uint8Array; state: unknown; decoded: Params };
+  /** Decodes a message from `meta.sender`; keeps that sender's receiver-side memory (EF21's h). */
   decode(bytes: Uint8Array, meta: MessageMeta): Params;
 }
 
 export interface UpdateCodec {
-  readonly model: ModelCodec;
+  readonly method: MethodName;
   readonly exact: ModelCodec;
+  readonly model: ModelCodec;
+  /** Present when gossip must send compressed differences (lossy pointwise methods). */
+  readonly choco: DeltaCodec | undefined;
   readonly update: DeltaCodec;
+  /** Present for PowerSGD, ARC-Top-K, GreedyLore. */
+  readonly group: GroupCompressor<unknown, unknown> | undefined;
+  /** Run seed, for compression contexts built outside the codec (group rounds). */
+  readonly seed: number;
 }
 
-// TEMPORARY dense float32 framing until the compression layer's wire codec lands.
-function dense(layout: ParamLayout): ModelCodec {
+/** Methods that can carry a whole model in gossip. */
+const MODEL_METHODS: readonly MethodName[] = ['identity', 'fp16', 'int8'];
+
+export function buildCodec(spec: CompressionSpec & { consensusStep?: number }, layout: ParamLayout, seed: number): UpdateCodec {
+  const { consensusStep: _ignored, ...compression } = spec;
+  const exact = modelCodec(buildCompressor({ method: 'identity' }, seed) as PointwiseCompressor, layout, seed);
+  const group = isGroupMethod(compression.method) ? (buildCompressor(compression, seed) as GroupCompressor<unknown, unknown>) : undefined;
+  const pointwise = group ? undefined : (buildCompressor(compression, seed) as PointwiseCompressor);
+  const lossless = MODEL_METHODS.includes(compression.method) && (compression.errorFeedback ?? 'none') === 'none';
   return {
-    encode(params, meta) {
-      const out = new Uint8Array(16 + layout.size * 4);
-      const v = new DataView(out.buffer);
-      v.setUint32(0, meta.round, true);
-      v.setUint32(4, meta.phase, true);
-      v.setUint32(8, meta.sender, true);
-      v.setUint32(12, layout.size, true);
-      new Float32Array(out.buffer, 16).set(params.data);
-      return out;
+    method: compression.method,
+    exact,
+    model: pointwise && lossless ? modelCodec(pointwise, layout, seed) : exact,
+    choco: pointwise && !lossless ? deltaCodec(pointwise, layout, seed) : undefined,
+    update: pointwise ? deltaCodec(pointwise, layout, seed) : deltaCodec(buildCompressor({ method: 'identity' }, seed) as PointwiseCompressor, layout, seed),
+    group,
+    seed,
+  };
+}
+
+/** Whole models through a stateless pointwise compressor. */
+function modelCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number): ModelCodec {
+  const state = c.initialState(layout);
+  const receiver = c.initialReceiverState(layout);
+  return {
+    encode: (params, meta) => c.encode(params, state, { seed, ...meta }).message,
+    decode: (bytes, meta) => c.decode(bytes, layout, { seed, ...meta }, receiver).update,
+  };
+}
+
+/** Changes through a pointwise compressor with per-peer (sender) and per-sender (receiver) memory. */
+function deltaCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number): DeltaCodec {
+  const receivers = new Map<number, unknown>();
+  return {
+    initState: () => c.initialState(layout),
+    encode: (delta, state, meta) => {
+      const r = c.encode(delta, state ?? c.initialState(layout), { seed, ...meta });
+      return { bytes: r.message, state: r.state, decoded: r.decoded };
     },
-    decode(bytes) {
-      const data = new Float32Array(bytes.slice(16).buffer);
-      return { layout, data };
+    decode: (bytes, meta) => {
+      const before = receivers.has(meta.sender) ? receivers.get(meta.sender) : c.initialReceiverState(layout);
+      const r = c.decode(bytes, layout, { seed, ...meta }, before);
+      receivers.set(meta.sender, r.receiver);
+      return r.update;
     },
   };
 }
 
-export function buildCodec(_spec: unknown, layout: ParamLayout, _seed: number): UpdateCodec {
-  const d = dense(layout);
+/** Checks that the run's mode, aggregation and compressor can work together. */
+export function checkCompressionFits(mode: 'gossip' | 'federated', aggregation: string, codec: UpdateCodec, errorFeedback = 'none'): void {
+  if (mode === 'gossip' && errorFeedback !== 'none') {
+    throw new ConfigError(`compression.errorFeedback: ${errorFeedback} applies to federated uploads; gossip with a lossy compressor keeps its error in CHOCO's public copies (set errorFeedback: none)`);
+  }
+  if (mode === 'gossip' && codec.group) {
+    throw new ConfigError(
+      `compression: ${codec.method} needs the whole group to agree each round; use it with mode: federated (gossip mode takes identity, fp16, int8, or a lossy pointwise method with aggregation choco-gossip)`,
+    );
+  }
+  if (mode === 'gossip' && codec.choco && aggregation !== 'choco-gossip') {
+    throw new ConfigError(
+      `compression: ${codec.method} loses most of a model, so gossip must send compressed differences: set aggregation: { name: choco-gossip } (or compress with identity, fp16 or int8)`,
+    );
+  }
+  if (mode === 'gossip' && !codec.choco && aggregation === 'choco-gossip') {
+    throw new ConfigError(`aggregation choco-gossip exchanges compressed differences; pick a lossy compression method (top-k, rand-k, sign, random-subspace)`);
+  }
+  if (mode === 'federated' && codec.group && aggregation !== 'fedavg') {
+    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation fedavg with it`);
+  }
+}
+
+/**
+ * The gossip wire of one peer for one exchange: whole models, or (lossy compression) the
+ * compressed difference between `outgoing` and this peer's public copy x̂ held in its CHOCO state.
+ */
+export function gossipWire(codec: UpdateCodec, outgoing: Params, aggState: AggregationState): GossipWire {
+  const choco = codec.choco;
+  if (!choco) return wholeModels(codec.model, outgoing);
+  const publicCopy = aggState && aggState.rule === 'choco-gossip' ? aggState.self : null;
   return {
-    model: d,
-    exact: d,
-    update: {
-      initState: () => null,
-      encode: (delta, state, meta) => ({ bytes: d.encode(delta, meta), state }),
-      decode: (bytes, meta) => d.decode(bytes, meta),
+    encode: (meta) => {
+      const diff = new Float32Array(outgoing.data);
+      if (publicCopy) for (let i = 0; i < diff.length; i++) diff[i] -= publicCopy[i];
+      const r = choco.encode({ layout: outgoing.layout, data: diff }, null, meta);
+      return { bytes: r.bytes, ownUpdate: r.decoded };
     },
+    decode: (bytes, meta) => choco.decode(bytes, meta),
   };
 }

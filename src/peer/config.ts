@@ -8,6 +8,7 @@ import { ConfigError } from '../util/errors.js';
 import { topologySpecSchema } from '../topology/spec.js';
 import { aggregationSpecSchema } from '../aggregation/spec.js';
 import { scheduleSpecSchema } from '../schedule/spec.js';
+import type { CompressionSpec } from '../compression/index.js';
 
 const positiveInt = z.number().int().min(1);
 const probability = z.number().min(0).max(1);
@@ -89,10 +90,12 @@ const compressionSchema = z.strictObject({
   rank: positiveInt.optional().describe('low-rank methods: rank r'),
   blockSize: positiveInt.optional().describe('int8: values per scale block'),
   rho: z.number().gt(0).max(1).optional().describe('ARC-Top-K: fraction of rows kept'),
-  refreshEvery: positiveInt.optional().describe('PowerSGD+ / GreedyLore: steps between dense refreshes'),
-  errorFeedback: z.enum(['none', 'ef14', 'ef21', 'ef21-m', 'econtrol']).default('none'),
-  consensusStep: z.number().gt(0).max(1).optional().describe('gossip with a lossy compressor (CHOCO): step size γ'),
-});
+  sketchRank: positiveInt.optional().describe('ARC-Top-K: sketch columns'),
+  denseRounds: z.number().int().min(0).optional().describe('ARC-Top-K: dense rounds at the start'),
+  refreshEvery: positiveInt.optional().describe('PowerSGD+ / GreedyLore: rounds between dense refreshes'),
+  errorFeedback: z.enum(['none', 'ef14', 'ef21', 'ef21-m', 'econtrol']).default('none').describe('federated uploads with a pointwise method'),
+  eta: z.number().gt(0).max(1).optional().describe('EF21-M momentum weight, EControl error weight'),
+}) satisfies z.ZodType<CompressionSpec>;
 
 const churnEventSchema = z.strictObject({
   round: positiveInt.describe('applied at the start of this round'),

@@ -14,6 +14,21 @@ export interface ModelCodec {
   decode(bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params;
 }
 
+/**
+ * What one gossip exchange sends and how it reads what arrives: whole models (ModelCodec), or
+ * compressed differences to public copies (CHOCO), where the aggregation also needs the decoded
+ * form of this peer's own message.
+ */
+export interface GossipWire {
+  encode(meta: { round: number; phase: number; sender: number }): { bytes: Uint8Array; ownUpdate?: Params };
+  decode(bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params;
+}
+
+/** Sends `outgoing` (default: my model) whole through a model codec. */
+export function wholeModels(codec: ModelCodec, outgoing: Params): GossipWire {
+  return { encode: (meta) => ({ bytes: codec.encode(outgoing, meta) }), decode: (bytes, meta) => codec.decode(bytes, meta) };
+}
+
 export interface GossipPlan {
   readonly round: number;
   readonly phase: number;
@@ -25,8 +40,6 @@ export interface GossipPlan {
   /** Indices of the peers that average my model. */
   readonly sendTo: ArrayLike<number>;
   readonly deadlineMs: number;
-  /** What to send, when it is not my model (the simulator's Byzantine peers). */
-  readonly outgoing?: Params;
 }
 
 export interface ExchangeOutcome {
@@ -44,11 +57,11 @@ export async function gossipExchange(
   own: Params,
   plan: GossipPlan,
   transport: Transport,
-  codec: ModelCodec,
+  wire: GossipWire,
   rule: AggregationRule,
 ): Promise<ExchangeOutcome> {
   const { members, row } = plan;
-  const payload = codec.encode(plan.outgoing ?? own, { round: plan.round, phase: plan.phase, sender: plan.selfIndex });
+  const { bytes: payload, ownUpdate } = wire.encode({ round: plan.round, phase: plan.phase, sender: plan.selfIndex });
   const expectFrom = Array.from(row.peers, (j) => members[j]);
   const sendTo = Array.from(plan.sendTo, (j) => members[j]);
   const result = await transport.exchange({
@@ -65,14 +78,16 @@ export async function gossipExchange(
   const rejected: Array<{ from: PeerId; reason: string }> = [];
   for (const env of result.received) {
     try {
-      const params = codec.decode(env.bytes, { round: plan.round, phase: plan.phase, sender: indexOf.get(env.from) ?? -1 });
+      const params = wire.decode(env.bytes, { round: plan.round, phase: plan.phase, sender: indexOf.get(env.from) ?? -1 });
       contributions.push({ from: env.from, params, weight: weightOf.get(env.from) ?? 0 });
     } catch (err) {
       rejected.push({ from: env.from, reason: (err as Error).message });
     }
   }
-  // Nobody arrived: keep my model (every rule would return it, some would refuse an empty group).
-  const params = contributions.length ? rule(own, contributions, { round: plan.round, members }) : own;
+  // Nobody arrived: keep my model (every rule would return it, some would refuse an empty group),
+  // unless the rule tracks my own published difference (CHOCO), which it must see every round.
+  const ctx = { round: plan.round, members, ...(ownUpdate ? { ownUpdate } : {}) };
+  const params = contributions.length || ownUpdate ? rule(own, contributions, ctx) : own;
   const bytesReceived = result.received.reduce((n, env) => n + env.bytes.byteLength, 0);
   return { params, received: contributions.length, missing: result.missing, rejected, bytesSent: payload.byteLength * sendTo.length, bytesReceived };
 }

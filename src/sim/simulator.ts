@@ -27,8 +27,8 @@ import { cloneParams, type Params } from '../params/index.js';
 import { Peer } from '../peer/peer.js';
 import { consensusDistance } from '../peer/consensus.js';
 import { gossipExchange, exactMerge, type ModelCodec } from '../peer/gossip.js';
-import { federatedDownload, federatedUpload, type FederatedServer } from '../peer/federated.js';
-import { buildCodec, type UpdateCodec } from '../peer/codec.js';
+import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer } from '../peer/federated.js';
+import { buildCodec, checkCompressionFits, gossipWire, type UpdateCodec } from '../peer/codec.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { SimNetwork } from './memory-transport.js';
@@ -109,9 +109,13 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
         participants = sampleFederated(world, t, live);
         await federatedDownload(world.server, participants, t, world.net, world.codec);
         await trainAll(world, participants, plan.localSteps);
-        await federatedUpload(world.server, participants, t, world.net, world.codec, world.aggregator, config.heterogeneity.deadlineMs, (p) =>
-          world.attackers.has(p.index) ? attackerModel(world, t, p, participants) : p.params,
-        );
+        if (world.codec.group) {
+          await federatedGroupRound(world.server, participants, t, world.net, world.codec, config.heterogeneity.deadlineMs);
+        } else {
+          await federatedUpload(world.server, participants, t, world.net, world.codec, world.aggregator, config.heterogeneity.deadlineMs, (p) =>
+            world.attackers.has(p.index) ? attackerModel(world, t, p, participants) : p.params,
+          );
+        }
       } else {
         participants = live.filter((p) => participates(world, t, p));
         await trainAll(world, participants, plan.localSteps);
@@ -182,7 +186,6 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     throw new ConfigError(`plugins.topology has ${plugins.topology.n} peers, the run has peers: ${config.peers}`);
   }
   const backend = await initBackend(config.backend, { convGradients: model.needsConvGradients }, log);
-  const trainer = new Trainer(model, config.training.optimizer);
   const parts = partition(train, config.data.partition, config.peers, Rng.derive(seed, 'partition').nextUint32());
   const members = Array.from({ length: config.peers }, (_, i) => `p${i}`);
   const shared = model.init(Rng.derive(seed, 'init').nextUint32());
@@ -211,6 +214,9 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     ...(config.network.bandwidthMbps ? { bandwidthMbps: config.network.bandwidthMbps } : {}),
   };
   const net = new SimNetwork(network, Rng.derive(seed, 'network').nextUint32());
+  const codec = buildCodec(config.compression, model.layout, seed);
+  checkCompressionFits(config.mode, aggregator.spec.name, codec, config.compression.errorFeedback);
+  for (const p of peers) p.compression = codec.group ? codec.group.initialState(model.layout) : codec.update.initState();
   const speedRng = Rng.derive(seed, 'speed');
   const speeds = Float64Array.from(members, () => Math.exp(config.heterogeneity.speedSpread * speedRng.normal()));
   const server: FederatedServer | undefined =
@@ -218,6 +224,8 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
       ? { id: 'server', params: cloneParams(shared), state: aggregator.initialState(), members, participation: config.federated.participation }
       : undefined;
   net.setMembers(server ? [...members, server.id] : members);
+  // Last, so that a config error above leaves no tfjs variables behind.
+  const trainer = new Trainer(model, config.training.optimizer);
   return {
     config,
     backend,
@@ -232,7 +240,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     schedule: buildSchedule(config.schedule, config.rounds),
     aggregator,
     aggStates: peers.map(() => aggregator.initialState()),
-    codec: buildCodec(config.compression, model.layout, seed),
+    codec,
     net,
     speeds,
     status: peers.map(() => 'live'),
@@ -309,10 +317,9 @@ async function gossipStep(
           row: mixing.row(p.index),
           sendTo: mixing.outNeighbours(p.index),
           deadlineMs,
-          ...(world.attackers.has(p.index) ? { outgoing: attackerModel(world, t, p, participants) } : {}),
         },
         net.transportFor(p.id),
-        world.codec.model,
+        gossipWire(world.codec, world.attackers.has(p.index) ? attackerModel(world, t, p, participants) : p.params, world.aggStates[p.index]),
         (own, received, ctx) => {
           const r = world.aggregator.aggregate(world.aggStates[p.index], own, received, ctx);
           world.aggStates[p.index] = r.state;

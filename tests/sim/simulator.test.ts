@@ -130,3 +130,53 @@ describe('simulator under attack', () => {
     expect(acc(median)).toBeGreaterThan(acc(clean) - 0.05);
   });
 });
+
+describe('simulator with compression', () => {
+  const fed = (compression: RunConfigInput['compression']) =>
+    parseConfig(small({ mode: 'federated', peers: 4, rounds: 6, model: { kind: 'mlp', hidden: [16] }, compression }));
+  const finalAcc = (r: Awaited<ReturnType<typeof simulate>>) => r.metrics[r.metrics.length - 1].mergedAccuracy!;
+
+  it('federated uploads with top-k + EF14, rand-k, sign + EF21 and int8 learn and send fewer bytes than dense', async () => {
+    const dense = await simulate(fed({ method: 'identity' }));
+    for (const compression of [
+      { method: 'top-k', ratio: 0.1, errorFeedback: 'ef14' },
+      { method: 'rand-k', ratio: 0.25 },
+      { method: 'sign', errorFeedback: 'ef21' },
+      { method: 'int8' },
+    ] as const) {
+      const r = await simulate(fed(compression));
+      expect(finalAcc(r), compression.method).toBeGreaterThan(0.7);
+      expect(r.summary.bytesSent, compression.method).toBeLessThan(dense.summary.bytesSent);
+    }
+  });
+
+  it.each(['powersgd', 'arc-top-k', 'greedylore'] as const)('federated %s runs its phases all-to-all and learns', async (method) => {
+    const r = await simulate(fed({ method, rank: 2, rho: 0.5 }));
+    expect(finalAcc(r)).toBeGreaterThan(0.7);
+    expect(r.metrics.every((m) => m.bytesSent > 0)).toBe(true);
+  });
+
+  it('gossip with top-k sends compressed differences (CHOCO) and still converges to consensus', async () => {
+    const r = await simulate(
+      parseConfig(
+        small({
+          rounds: 10,
+          topology: { name: 'ring' },
+          aggregation: { name: 'choco-gossip', stepSize: 0.5 },
+          compression: { method: 'top-k', ratio: 0.3 },
+          model: { kind: 'mlp', hidden: [16] },
+        }),
+      ),
+    );
+    expect(finalAcc(r)).toBeGreaterThan(0.7);
+    const dense = await simulate(parseConfig(small({ rounds: 10, topology: { name: 'ring' }, model: { kind: 'mlp', hidden: [16] } })));
+    expect(r.summary.bytesSent).toBeLessThan(dense.summary.bytesSent * 0.6);
+  });
+
+  it('refuses combinations that cannot work, naming the fix', async () => {
+    await expect(simulate(parseConfig(small({ topology: { name: 'ring' }, compression: { method: 'powersgd' } })))).rejects.toThrow(/mode: federated/);
+    await expect(simulate(parseConfig(small({ topology: { name: 'ring' }, compression: { method: 'top-k', ratio: 0.1 } })))).rejects.toThrow(/choco-gossip/);
+    expect(() => parseConfig(small({ rounds: 3, schedule: { localSteps: 1, merge: { final: false, rounds: [5] } } }))).toThrow(/merge.rounds/);
+    expect(() => parseConfig({ ...small(), peerz: 3 })).toThrow(/Unrecognized key.*peerz/);
+  });
+});
