@@ -14,10 +14,12 @@ export function topKIndices(v: Float32Array, k: number): Uint32Array {
   if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`top-k: k must be an integer in [0, ${n}], got ${k}`);
   if (k === 0) return new Uint32Array(0);
   const bits = new Uint32Array(v.buffer, v.byteOffset, n);
+  // Small layers: a quickselect over all magnitudes beats clearing a 64 Ki-bin histogram.
+  if (n <= SMALL) return selectAbove(bits, Uint32Array.from({ length: n }, (_, i) => i), k);
   const hist = new Uint32Array(BINS);
   for (let i = 0; i < n; i++) hist[(bits[i] & 0x7fffffff) >>> 15]++;
   for (let b = FIRST_NON_FINITE_BIN; b < BINS; b++) {
-    if (hist[b]) throw new InputError('top-k: the update contains NaN or Infinity; check the learning rate and the loss');
+    if (hist[b]) throw nonFinite();
   }
   let above = 0;
   let bin = BINS - 1;
@@ -39,23 +41,42 @@ export function topKIndices(v: Float32Array, k: number): Uint32Array {
     if (key > bin) sure[ws++] = i;
     else if (key === bin) cand[wc++] = i;
   }
-  const mags = new Uint32Array(wc);
-  for (let j = 0; j < wc; j++) mags[j] = bits[cand[j]] & 0x7fffffff;
-  const threshold = kthLargest(mags.slice(), need);
-  let quota = need;
-  for (let j = 0; j < wc; j++) if (mags[j] > threshold) quota--;
+  const chosen = selectAbove(bits, cand, need);
   // Merge the sure entries with the chosen candidates, both ascending.
   let w = 0;
   let s = 0;
-  for (let j = 0; j < wc; j++) {
-    const m = mags[j];
-    if (m > threshold || (m === threshold && quota-- > 0)) {
-      const idx = cand[j];
-      while (s < ws && sure[s] < idx) out[w++] = sure[s++];
-      out[w++] = idx;
-    }
+  for (let j = 0; j < chosen.length; j++) {
+    const idx = chosen[j];
+    while (s < ws && sure[s] < idx) out[w++] = sure[s++];
+    out[w++] = idx;
   }
   while (s < ws) out[w++] = sure[s++];
+  return out;
+}
+
+const SMALL = 4096;
+
+function nonFinite(): InputError {
+  return new InputError('top-k: the update contains NaN or Infinity; check the learning rate and the loss');
+}
+
+/** The `need` candidates (ascending indices into bits) of largest magnitude, ties to the lowest index; keeps their order. */
+function selectAbove(bits: Uint32Array, cand: Uint32Array, need: number): Uint32Array {
+  const wc = cand.length;
+  const mags = new Uint32Array(wc);
+  for (let j = 0; j < wc; j++) {
+    mags[j] = bits[cand[j]] & 0x7fffffff;
+    if (mags[j] >= 0x7f800000) throw nonFinite();
+  }
+  const threshold = kthLargest(mags.slice(), need);
+  let quota = need;
+  for (let j = 0; j < wc; j++) if (mags[j] > threshold) quota--;
+  const out = new Uint32Array(need);
+  let w = 0;
+  for (let j = 0; j < wc; j++) {
+    const m = mags[j];
+    if (m > threshold || (m === threshold && quota-- > 0)) out[w++] = cand[j];
+  }
   return out;
 }
 
