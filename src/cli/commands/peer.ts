@@ -107,7 +107,19 @@ export function register(program: Command): void {
 }
 
 /** Starts the peers (peer 0 first, the others bootstrapping from it) and waits for all; returns the number that failed. */
-export async function runCluster(opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; backend?: BackendChoice }): Promise<number> {
+export interface ClusterOptions {
+  config: string;
+  peers: number;
+  out: string;
+  encryption: EncryptionChoice;
+  backend?: BackendChoice;
+  /** How to start the gossipfl CLI (default: this process's own node, flags and script). */
+  cli?: readonly string[];
+  /** Gets every line a peer prints (default: stderr with a [peer i] prefix). */
+  onLine?: (peer: number, line: string) => void;
+}
+
+export async function runCluster(opts: ClusterOptions): Promise<number> {
   const ports = await freePorts(opts.peers);
   const dirs = Array.from({ length: opts.peers }, (_, i) => join(opts.out, `peer-${i}`));
   const ids: string[] = [];
@@ -117,11 +129,11 @@ export async function runCluster(opts: { config: string; peers: number; out: str
   }
   const bootstrap = `/ip4/127.0.0.1/tcp/${ports[0]}/p2p/${ids[0]}`;
   const start = (i: number): ChildProcess => {
+    const [cmd, ...prefixArgs] = opts.cli ?? [process.execPath, ...process.execArgv, process.argv[1]];
     const child = spawn(
-      process.execPath,
+      cmd,
       [
-        ...process.execArgv,
-        process.argv[1],
+        ...prefixArgs,
         'peer',
         '--config', opts.config,
         '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`,
@@ -139,7 +151,7 @@ export async function runCluster(opts: { config: string; peers: number; out: str
         .toString()
         .split('\n')
         .filter((l) => l.length)
-        .forEach((l) => process.stderr.write(`[peer ${i}] ${l}\n`));
+        .forEach((l) => (opts.onLine ? opts.onLine(i, l) : process.stderr.write(`[peer ${i}] ${l}\n`)));
     child.stdout!.on('data', prefix);
     child.stderr!.on('data', prefix);
     return child;
