@@ -8,7 +8,6 @@
 // Layers where rows·r + K·cols ≥ rows·cols, and 1-D tensors, travel dense in phase 0.
 // The first `denseRounds` rounds are one dense exchange (E ← 0).
 import type { ParamLayout } from '../params/index.js';
-import { paramsFrom } from '../params/index.js';
 import type { CompressionContext } from './context.js';
 import { layerRng } from './context.js';
 import {
@@ -16,6 +15,7 @@ import {
   digestOf,
   denseSections,
   f32Section,
+  finalEstimate,
   meanLayerInto,
   meanSection,
   phaseMessage,
@@ -107,7 +107,7 @@ export function arcTopK(options: ArcTopKOptions): GroupCompressor<ArcTopKState, 
       if (s.mode === 'dense' || (s.phase === 0 && plan.every((a) => !a))) {
         const estimate = new Float32Array(layout.size);
         layout.tensors.forEach((_, l) => (s.mode === 'dense' || !plan[l]) && meanLayerInto(messages, layout, l, estimate));
-        return { kind: 'done', estimate: paramsFrom(layout, estimate), state: { error: new Float32Array(layout.size) }, excluded: allExcluded };
+        return { kind: 'done', estimate: finalEstimate(layout, estimate), state: { error: new Float32Array(layout.size) }, excluded: allExcluded };
       }
       if (s.phase === 0) {
         const estimate = new Float32Array(layout.size);
@@ -150,7 +150,7 @@ export function arcTopK(options: ArcTopKOptions): GroupCompressor<ArcTopKState, 
           }
         });
       });
-      return { kind: 'done', estimate: paramsFrom(layout, estimate), state: { error }, excluded: allExcluded };
+      return { kind: 'done', estimate: finalEstimate(layout, estimate), state: { error }, excluded: allExcluded };
     },
   };
 }

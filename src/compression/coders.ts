@@ -27,6 +27,13 @@ export interface LayerCoder {
   decodeLayer(section: Section, out: Float32Array, layer: LayerInfo): void;
 }
 
+/** Throws a WireError when a reconstruction overflowed float32 (finite inputs near the float32 limit). */
+export function assertFiniteOutput(out: Float32Array, what: string): void {
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] - out[i] !== 0) throw new WireError('non-finite', `${what} overflows float32 (the sender's values are near the float32 limit)`);
+  }
+}
+
 /** Narrows a section to the expected coding and count, or throws a WireError naming the layer. */
 export function expectSection<C extends Coding>(section: Section, coding: C, count: number, layer: LayerInfo): Extract<Section, { coding: C }> {
   const got = sectionCount(section);
@@ -102,6 +109,9 @@ export function int8Coder(blockSize: number, seed: number): LayerCoder {
     decodeLayer(section, out, layer) {
       const s = expectSection(section, 'int8', layer.spec.size, layer);
       if (s.blockSize !== blockSize) throw new WireError('mismatch', `layer '${layer.spec.name}' uses int8 blocks of ${s.blockSize}, this peer uses ${blockSize}`);
+      for (const scale of s.scales) {
+        if (!Number.isFinite(Math.fround(127 * scale))) throw new WireError('non-finite', `layer '${layer.spec.name}' has an int8 scale that overflows float32`);
+      }
       for (let i = 0; i < s.q.length; i++) out[i] = s.q[i] * s.scales[(i / blockSize) | 0];
     },
   };

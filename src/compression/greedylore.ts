@@ -12,7 +12,6 @@
 // direction with zero singular value stays a zero column (it carries nothing). The SVD is an
 // eigen-decomposition of the smaller Gram matrix by Jacobi rotations: O(m³) per refresh.
 import type { ParamLayout } from '../params/index.js';
-import { paramsFrom } from '../params/index.js';
 import { GossipflError } from '../util/errors.js';
 import type { CompressionContext } from './context.js';
 import { layerRng } from './context.js';
@@ -21,6 +20,7 @@ import {
   denseSections,
   digestOf,
   f32Section,
+  finalEstimate,
   meanLayerInto,
   meanSection,
   phaseMessage,
@@ -163,7 +163,7 @@ export function greedyLore(options: GreedyLoreOptions): GroupCompressor<GreedyLo
           const a = plan[l];
           return a ? leftSingularBasis(estimate.subarray(t.offset, t.offset + t.size), a.rows, a.cols) : null;
         });
-        return { kind: 'done', estimate: paramsFrom(layout, estimate), state: { error: new Float32Array(layout.size), basis }, excluded: allExcluded };
+        return { kind: 'done', estimate: finalEstimate(layout, estimate), state: { error: new Float32Array(layout.size), basis }, excluded: allExcluded };
       }
       if (s.phase === 0) {
         const estimate = new Float32Array(layout.size);
@@ -177,7 +177,7 @@ export function greedyLore(options: GreedyLoreOptions): GroupCompressor<GreedyLo
           for (let j = 0; j < a.m; j++) mean[j] *= mean[j];
           return topScores(mean, r);
         });
-        if (picks.every((p) => p === null)) return { kind: 'done', estimate: paramsFrom(layout, estimate), state: s.state, excluded: allExcluded };
+        if (picks.every((p) => p === null)) return { kind: 'done', estimate: finalEstimate(layout, estimate), state: s.state, excluded: allExcluded };
         const chosen = layout.tensors.map((_, l) => {
           const pick = picks[l];
           const a = plan[l];
@@ -209,7 +209,7 @@ export function greedyLore(options: GreedyLoreOptions): GroupCompressor<GreedyLo
         mulOuter(p, mean, a.rows, a.cols, r, estimate.subarray(t.offset, t.offset + t.size));
         for (let i = 0; i < t.size; i++) error[t.offset + i] = view[i] - local[i];
       });
-      return { kind: 'done', estimate: paramsFrom(layout, estimate), state: { error, basis: s.state.basis }, excluded: allExcluded };
+      return { kind: 'done', estimate: finalEstimate(layout, estimate), state: { error, basis: s.state.basis }, excluded: allExcluded };
     },
   };
 }

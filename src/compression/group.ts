@@ -7,6 +7,8 @@
 // quantity (a peer that missed someone's phase-0 message) carry a different `digest` and are
 // left out of the later phase rather than mixed in wrongly.
 import type { ParamLayout, Params } from '../params/index.js';
+import { paramsFrom } from '../params/index.js';
+import { assertFiniteOutput } from './coders.js';
 import { GossipflError } from '../util/errors.js';
 import { crc32 } from './crc32.js';
 import { assertContext, type CompressionContext } from './context.js';
@@ -125,6 +127,12 @@ export function meanSection(messages: readonly WireMessage[], l: number, count: 
   const inv = 1 / messages.length;
   for (let i = 0; i < count; i++) acc[i] *= inv;
   return acc;
+}
+
+/** The finished estimate as Params, refusing one that overflowed float32 (a peer sent values near its limit). */
+export function finalEstimate(layout: ParamLayout, estimate: Float32Array): Params {
+  assertFiniteOutput(estimate, 'the group estimate');
+  return paramsFrom(layout, estimate);
 }
 
 export function f32Section(values: Float64Array | Float32Array): Section {

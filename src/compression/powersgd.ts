@@ -9,7 +9,6 @@
 // A layer is compressed only if r·(rows + cols) < rows·cols / 2; other layers (and 1-D
 // tensors) travel dense in phase 0 and are averaged exactly.
 import type { ParamLayout, Params } from '../params/index.js';
-import { paramsFrom } from '../params/index.js';
 import { Rng } from '../util/rng.js';
 import type { CompressionContext } from './context.js';
 import {
@@ -17,6 +16,7 @@ import {
   digestOf,
   denseSections,
   f32Section,
+  finalEstimate,
   meanLayerInto,
   meanSection,
   phaseMessage,
@@ -80,7 +80,7 @@ export function powerSgd(options: PowerSgdOptions): GroupCompressor<PowerSgdStat
 
   const finish = (s: PowerSgdSession, estimate: Float32Array, error: Float32Array, q: (Float32Array | null)[], excluded: SessionBase<unknown>['excluded']) => ({
     kind: 'done' as const,
-    estimate: paramsFrom(s.layout, estimate),
+    estimate: finalEstimate(s.layout, estimate),
     state: { error, q },
     excluded,
   });

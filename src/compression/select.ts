@@ -1,8 +1,10 @@
-// O(n) index selection for sparsifiers. Top-k avoids a full sort: a histogram over the top 16
-// bits of |v|'s float bits (order-preserving for non-negative floats) finds the bin holding the
-// k-th largest magnitude, a second pass collects the entries above and in that bin, and a
-// quickselect among the few in-bin candidates settles the exact threshold. Indices come out
-// ascending, which is what the delta-coded wire format wants.
+// O(n) index selection for sparsifiers. Top-k avoids a full sort. Magnitudes are compared as
+// the float bits of |v| (order-preserving for non-negative floats). Usually one pass: a
+// threshold estimated from an evenly spaced sample collects a few more than k candidates and a
+// quickselect among them settles the exact top k. When the sample misleads, two passes: a
+// histogram over the top 16 bits finds the bin holding the k-th largest, a second pass collects
+// the entries above and in it, and a quickselect settles the bin. Indices come out ascending,
+// which is what the delta-coded wire format wants.
 import { InputError } from '../util/errors.js';
 
 const BINS = 1 << 16;
@@ -16,6 +18,41 @@ export function topKIndices(v: Float32Array, k: number): Uint32Array {
   const bits = new Uint32Array(v.buffer, v.byteOffset, n);
   // Small layers: a quickselect over all magnitudes beats clearing a 64 Ki-bin histogram.
   if (n <= SMALL) return selectAbove(bits, Uint32Array.from({ length: n }, (_, i) => i), k);
+  return sampledTopK(bits, k) ?? histogramTopK(bits, k);
+}
+
+/**
+ * One pass instead of two: estimate a threshold a little below the k-th largest magnitude
+ * from an evenly spaced sample, collect everything at or above it, and select exactly among
+ * those. Returns undefined (and the caller falls back to the histogram) when the estimate
+ * collected too few or too many.
+ */
+function sampledTopK(bits: Uint32Array, k: number): Uint32Array | undefined {
+  const n = bits.length;
+  const samples = Math.min(n, 1 << 16);
+  const stride = n / samples;
+  const mags = new Uint32Array(samples);
+  for (let j = 0; j < samples; j++) mags[j] = bits[Math.floor(j * stride)] & 0x7fffffff;
+  const target = Math.min(n, Math.ceil(k * 1.15 + 64));
+  const pos = Math.ceil((target / n) * samples);
+  if (pos >= samples) return undefined;
+  const threshold = kthLargest(mags, pos);
+  const capacity = Math.min(n, 2 * target + 4096);
+  const cand = new Uint32Array(capacity);
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    if ((bits[i] & 0x7fffffff) >= threshold) {
+      if (w === capacity) return undefined;
+      cand[w++] = i;
+    }
+  }
+  if (w < k) return undefined;
+  return selectAbove(bits, cand.subarray(0, w), k);
+}
+
+/** Two passes: a 64 Ki-bin histogram of the magnitudes' top bits, then collection and an exact pick in the threshold bin. */
+function histogramTopK(bits: Uint32Array, k: number): Uint32Array {
+  const n = bits.length;
   const hist = new Uint32Array(BINS);
   for (let i = 0; i < n; i++) hist[(bits[i] & 0x7fffffff) >>> 15]++;
   for (let b = FIRST_NON_FINITE_BIN; b < BINS; b++) {

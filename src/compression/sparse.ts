@@ -88,7 +88,7 @@ export function randKCoder(ratio: number, unbiased: boolean, seed: number): Laye
       const indices = randKIndices(layer, k);
       const g = gain(n, k);
       for (let j = 0; j < k; j++) {
-        const x = g * s.values[j];
+        const x = Math.fround(g * s.values[j]);
         if (!Number.isFinite(x)) throw new WireError('non-finite', `layer '${layer.spec.name}' overflows when scaled by n/k`);
         out[indices[j]] = x;
       }

@@ -3,7 +3,7 @@
 // shared by the whole group (per round and layer, not per sender, so the projections of all
 // peers live in one subspace and average there). The sender sends BᵀG (r × cols); the
 // receiver reconstructs B·(BᵀG). Layers where r ≥ rows, and 1-D tensors, go dense.
-import { expectSection, type LayerCoder, type LayerInfo } from './coders.js';
+import { assertFiniteOutput, expectSection, type LayerCoder, type LayerInfo } from './coders.js';
 import { layerRng } from './context.js';
 import { matrixShape } from './layers.js';
 import { gaussianMatrix, gram, mulLeftTransposed, mulSmall, symmetricEigen } from './linalg.js';
@@ -55,6 +55,7 @@ export function randomSubspaceCoder(rank: number, seed: number): LayerCoder {
       }
       const y = expectSection(section, 'f32', rank * m.cols, layer).values;
       reconstruct(subspaceProjector(layer, m.rows, rank), y, m.rows, m.cols, rank, out);
+      assertFiniteOutput(out, `layer '${layer.spec.name}'`);
     },
   };
 }

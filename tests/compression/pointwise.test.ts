@@ -90,6 +90,18 @@ describe('top-k', () => {
       }
     }
   });
+  it('stays exact when the sampled threshold misses the large values (histogram fallback)', () => {
+    const n = 200_000;
+    const k = 500;
+    const v = new Float32Array(n).fill(0.5);
+    const stride = n / 65536;
+    const big: number[] = [];
+    for (let j = 0; big.length < k; j += 7) big.push(Math.floor(j * stride) + 1); // never a sampled position
+    big.forEach((i, r) => (v[i] = -(10 + r)));
+    expect(Array.from(topKIndices(v, k))).toEqual(big.slice().sort((a, b) => a - b));
+    const ties = [0, 1, 2, 3].filter((i) => !big.includes(i)).slice(0, 3); // ties at 0.5 go to the lowest indices
+    expect(Array.from(topKIndices(v, k + 3))).toEqual([...big, ...ties].sort((a, b) => a - b));
+  });
   it('quickselect finds the k-th largest', () => {
     const rng = new Rng(1);
     for (let t = 0; t < 50; t++) {

@@ -80,7 +80,7 @@ describe('wire codec', () => {
         const want = msg.parts[p][l];
         expect(s.coding).toBe(want.coding);
         for (const key of ['values', 'indices', 'bits', 'scales', 'q'] as const) {
-          if (key in want) expect(Array.from((s as Record<string, ArrayLike<number>>)[key])).toEqual(Array.from((want as Record<string, ArrayLike<number>>)[key]));
+          if (key in want) expect(Array.from((s as unknown as Record<string, ArrayLike<number>>)[key])).toEqual(Array.from((want as unknown as Record<string, ArrayLike<number>>)[key]));
         }
       }),
     );

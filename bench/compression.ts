@@ -1,0 +1,95 @@
+// Suite `compression`: encode/decode throughput of every pointwise method on a 10M-float
+// update (one 2,500 × 4,000 layer) against a plain memcpy of the same array (the floor), each
+// method's compression ratio (dense float32 bytes / message bytes), and one peer's compute
+// for a PowerSGD rank-4 and an ARC-Top-K round on a 4,096 × 4,096 layer.
+import type { BenchRow, BenchSuite } from './lib.js';
+import { memcpyRate, timeMs } from './lib.js';
+import { makeLayout, paramsFrom, type ParamLayout } from '../src/params/index.js';
+import { Rng } from '../src/util/rng.js';
+import { buildCompressor, runGroupRound, type CompressionSpec, type GroupCompressor, type PointwiseCompressor } from '../src/compression/index.js';
+
+const FLOATS = 10_000_000;
+const SEED = 1;
+
+const methods: { label: string; spec: CompressionSpec }[] = [
+  { label: 'identity', spec: { method: 'identity' } },
+  { label: 'fp16', spec: { method: 'fp16' } },
+  { label: 'int8 (blocks of 256)', spec: { method: 'int8', blockSize: 256 } },
+  { label: 'sign', spec: { method: 'sign' } },
+  { label: 'top-k 1%', spec: { method: 'top-k', ratio: 0.01 } },
+  { label: 'rand-k 1%', spec: { method: 'rand-k', ratio: 0.01 } },
+  { label: 'rand-k 1% unbiased', spec: { method: 'rand-k-unbiased', ratio: 0.01 } },
+  { label: 'random-subspace r=4', spec: { method: 'random-subspace', rank: 4 } },
+  { label: 'top-k 1% + EF21', spec: { method: 'top-k', ratio: 0.01, errorFeedback: 'ef21' } },
+];
+
+function gaussian(layout: ParamLayout, seed: number) {
+  const rng = new Rng(seed);
+  const data = new Float32Array(layout.size);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return paramsFrom(layout, data);
+}
+
+export const compression: BenchSuite = {
+  name: 'compression',
+  async run({ quick }) {
+    const repeats = quick ? 1 : 3;
+    const rows: BenchRow[] = [];
+    const floor = await memcpyRate(FLOATS);
+    const floorName = 'memcpy 10M float32 (floor)';
+    rows.push({ suite: 'compression', name: floorName, value: floor.bytesPerSecond / 1e9, unit: 'GB/s', note: `${floor.ms.toFixed(2)} ms` });
+
+    const layout = makeLayout([{ name: 'w', shape: [2500, 4000] }]);
+    const update = gaussian(layout, 3);
+    const ctx = { seed: SEED, round: 0, sender: 0 };
+    for (const { label, spec } of methods) {
+      const c = buildCompressor(spec, SEED) as PointwiseCompressor;
+      const state = c.initialState(layout);
+      let enc = c.encode(update, state, ctx);
+      const encMs = await timeMs(() => (enc = c.encode(update, state, ctx)), repeats, 1);
+      const receiver = c.initialReceiverState(layout);
+      const decMs = await timeMs(() => c.decode(enc.message, layout, ctx, receiver), repeats, 1);
+      const ratio = (4 * FLOATS) / enc.message.byteLength;
+      for (const [what, ms] of [
+        ['encode', encMs],
+        ['decode', decMs],
+      ] as const) {
+        const rate = (4 * FLOATS) / (ms / 1000);
+        rows.push({
+          suite: 'compression',
+          name: `${label} ${what}`,
+          value: rate / 1e9,
+          unit: 'GB/s',
+          baseline: floorName,
+          ratio: rate / floor.bytesPerSecond,
+          note: `${ms.toFixed(1)} ms = ${(ms / floor.ms).toFixed(1)}× memcpy time; compression ${ratio.toFixed(1)}× (${enc.message.byteLength} B)`,
+        });
+      }
+    }
+
+    const big = makeLayout([{ name: 'w', shape: [4096, 4096] }]);
+    const g = gaussian(big, 4);
+    for (const [label, spec] of [
+      ['PowerSGD rank 4, 4096×4096, one peer', { method: 'powersgd', rank: 4 }],
+      ['ARC-Top-K ρ=0.2 r=4, 4096×4096, one peer', { method: 'arc-top-k' }],
+    ] as const) {
+      const c = buildCompressor(spec as CompressionSpec, SEED) as GroupCompressor;
+      const peers = [{ update: g, state: c.initialState(big) }];
+      let bytes = 0;
+      const ms = await timeMs(() => {
+        const r = runGroupRound(c, peers, { seed: SEED, round: 1 });
+        bytes = r.bytes[0].reduce((a, b) => a + b, 0);
+      }, repeats, 1);
+      rows.push({
+        suite: 'compression',
+        name: label,
+        value: ms,
+        unit: 'ms',
+        baseline: floorName,
+        ratio: ms / ((floor.ms * big.size) / FLOATS),
+        note: `all phases of one round (encode, mean, decode) for one peer; ${bytes} B sent = compression ${((4 * big.size) / bytes).toFixed(0)}×; ratio = time / memcpy time of the layer`,
+      });
+    }
+    return rows;
+  },
+};
