@@ -13,3 +13,4 @@ export * from './sim/index.js';
 export * as topology from './topology/index.js';
 export * from './report/index.js';
 export { BatchedTrainer, type BatchedOptions, type BatchedKernels } from './model/batched.js';
+export * as compression from './compression/index.js';
