@@ -1,8 +1,11 @@
-// The registry of benchmark suites; each layer adds its own file and one line here.
+// The registry of benchmark suites; each layer adds its own file and one entry here.
 import type { BenchSuite } from './lib.js';
-import { network } from './network.js';
+import { trainingSuite } from './training.js';
+import { topologySuite } from './topology.js';
+import { compression } from './compression.js';
 import { aggregationSuite } from './aggregation.js';
+import { simulatorSuite } from './simulator.js';
+import { batchedSuite } from './batched.js';
+import { network } from './network.js';
 
-export const suites: BenchSuite[] = [network, aggregationSuite];
-import { topologySuite } from './topology.js'; suites.push(topologySuite);
-import { batchedSuite } from './batched.js'; suites.push(batchedSuite);
+export const suites: BenchSuite[] = [trainingSuite, topologySuite, compression, aggregationSuite, simulatorSuite, batchedSuite, network];
