@@ -19,6 +19,7 @@ import {
   meanLayerInto,
   meanSection,
   phaseMessage,
+  planSections,
   startContext,
   withError,
   type GroupCompressor,
@@ -26,7 +27,7 @@ import {
 } from './group.js';
 import { matrixShape } from './layers.js';
 import { gaussianMatrix, mulRight } from './linalg.js';
-import { ABSENT, type Section } from './sections.js';
+import { ABSENT } from './sections.js';
 import { topScores } from './select.js';
 import type { MethodParams } from './wire.js';
 
@@ -92,11 +93,7 @@ export function arcTopK(options: ArcTopKOptions): GroupCompressor<ArcTopKState, 
         return { kind: 'send', phase: 0, message: phaseMessage('arc-top-k', params, ctx, 0, layout, denseSections(m, layout)), session: { ...base, mode: 'dense' } };
       }
       const plan = arcTopKPlan(layout, rho, r);
-      const sections: Section[] = layout.tensors.map((t, l) => {
-        const a = plan[l];
-        const view = m.subarray(t.offset, t.offset + t.size);
-        return a ? f32Section(mulRight(view, a.rows, a.cols, sketch(ctx, l, a.cols), r)) : f32Section(view);
-      });
+      const sections = planSections(m, layout, plan, (view, a, l) => mulRight(view, a.rows, a.cols, sketch(ctx, l, a.cols), r));
       return { kind: 'send', phase: 0, message: phaseMessage('arc-top-k', params, ctx, 0, layout, sections), session: { ...base, mode: 'sketch' } };
     },
     step(s, received, limits) {

@@ -24,6 +24,7 @@ import {
   meanLayerInto,
   meanSection,
   phaseMessage,
+  planSections,
   startContext,
   withError,
   type GroupCompressor,
@@ -31,7 +32,7 @@ import {
 } from './group.js';
 import { matrixShape, type MatrixShape } from './layers.js';
 import { mulLeftTransposed, mulOuter, orthonormalizeColumns, symmetricEigen } from './linalg.js';
-import { ABSENT, type Section } from './sections.js';
+import { ABSENT } from './sections.js';
 import { topScores } from './select.js';
 import type { MethodParams } from './wire.js';
 
@@ -130,13 +131,10 @@ export function greedyLore(options: GreedyLoreOptions): GroupCompressor<GreedyLo
       }
       const plan = greedyLorePlan(layout, r);
       const m = withError(update.data, state.error);
-      const sections: Section[] = layout.tensors.map((t, l) => {
-        const a = plan[l];
-        const view = m.subarray(t.offset, t.offset + t.size);
-        if (!a) return f32Section(view);
+      const sections = planSections(m, layout, plan, (view, a, l) => {
         const u = state.basis[l];
         if (!u || u.length !== a.rows * a.m) {
-          throw new GossipflError('state', `GreedyLore has no basis for layer '${t.name}' in round ${ctx.round}: a peer must take part in a refresh round (round % ${refreshEvery} = 0) first`);
+          throw new GossipflError('state', `GreedyLore has no basis for layer '${layout.tensors[l].name}' in round ${ctx.round}: a peer must take part in a refresh round (round % ${refreshEvery} = 0) first`);
         }
         // s = Uᵀ(M z)
         const z = probe(ctx, l, a.cols);
@@ -147,7 +145,7 @@ export function greedyLore(options: GreedyLoreOptions): GroupCompressor<GreedyLo
           if (w === 0) continue;
           for (let j = 0; j < a.m; j++) scores[j] += u[i * a.m + j] * w;
         }
-        return f32Section(scores);
+        return scores;
       });
       return { kind: 'send', phase: 0, message: phaseMessage('greedylore', params, ctx, 0, layout, sections), session: { ...base, mode: 'greedy', m } };
     },

@@ -222,3 +222,17 @@ export function digestOf(arrays: readonly (Float64Array | Uint32Array | null)[])
   }
   return crc32(bytes);
 }
+
+/** Phase-0 sections: `compress(view, shape, l)` for the layers a method compresses, the layer itself (dense f32) otherwise. */
+export function planSections<T>(
+  data: Float32Array,
+  layout: ParamLayout,
+  plan: readonly (T | undefined)[],
+  compress: (view: Float32Array, shape: T, l: number) => Float64Array | Float32Array,
+): Section[] {
+  return layout.tensors.map((t, l) => {
+    const shape = plan[l];
+    const view = data.subarray(t.offset, t.offset + t.size);
+    return f32Section(shape === undefined ? view : compress(view, shape, l));
+  });
+}

@@ -20,6 +20,7 @@ import {
   meanLayerInto,
   meanSection,
   phaseMessage,
+  planSections,
   startContext,
   withError,
   type GroupCompressor,
@@ -27,7 +28,7 @@ import {
 } from './group.js';
 import { matrixShape, type MatrixShape } from './layers.js';
 import { gaussianMatrix, mulLeftTransposed, mulOuter, mulRight, orthonormalizeColumns, topRightSingularVectors } from './linalg.js';
-import { ABSENT, type Section } from './sections.js';
+import { ABSENT } from './sections.js';
 import type { MethodParams } from './wire.js';
 
 export interface PowerSgdOptions {
@@ -99,11 +100,7 @@ export function powerSgd(options: PowerSgdOptions): GroupCompressor<PowerSgdStat
         return { kind: 'send', phase: 0, message: phaseMessage(method, params, ctx, 0, layout, denseSections(m, layout)), session: { ...base, mode: 'dense' } };
       }
       const plan = powerSgdPlan(layout, r);
-      const sections: Section[] = layout.tensors.map((t, l) => {
-        const shape = plan[l];
-        const view = m.subarray(t.offset, t.offset + t.size);
-        return shape ? f32Section(mulRight(view, shape.rows, shape.cols, warmStart(state, l, shape.cols), r)) : f32Section(view);
-      });
+      const sections = planSections(m, layout, plan, (view, shape, l) => mulRight(view, shape.rows, shape.cols, warmStart(state, l, shape.cols), r));
       return { kind: 'send', phase: 0, message: phaseMessage(method, params, ctx, 0, layout, sections), session: { ...base, mode: 'low-rank' } };
     },
     step(s, received, limits) {
