@@ -23,8 +23,10 @@ import { slotCount, validateOptimizer } from './optimizer.js';
 import type { Batch } from './batch.js';
 import { ConfigError, InputError } from '../util/errors.js';
 
+/** Which step implementation a BatchedTrainer uses: tfjs ops (any backend), the fused WebGPU kernels, or `auto`. */
 export type BatchedKernels = 'auto' | 'tfjs' | 'webgpu-fused';
 
+/** Options of a BatchedTrainer: kernel choice and GEMM tile shapes. */
 export interface BatchedOptions {
   /** 'auto' takes the fused WebGPU kernels where they apply, tfjs ops otherwise. */
   readonly kernels?: BatchedKernels;
@@ -41,6 +43,7 @@ interface DenseLayer {
 
 type Tensor = TF.Tensor;
 
+/** Trains P peers that share one architecture at once, their weights stacked as the rows of a [P, d] tensor. */
 export class BatchedTrainer {
   readonly model: Model;
   readonly optimizer: OptimizerSpec;
@@ -95,12 +98,14 @@ export class BatchedTrainer {
     return (await this.stack.data()) as Float32Array;
   }
 
+  /** Sets one peer's weights (its row of the stack). */
   loadPeer(peer: number, params: Params): void {
     this.assertPeer(peer);
     if (!sameLayout(params.layout, this.model.layout)) throw new ConfigError('batched engine: params do not match the model layout');
     this.replaceStack(tf.tidy(() => replaceRow(this.stack, peer, params.data)));
   }
 
+  /** One peer's weights, copied out of the stack. */
   async readPeer(peer: number): Promise<Params> {
     this.assertPeer(peer);
     const row = tf.slice(this.stack, [peer, 0], [1, this.dim]);
@@ -123,6 +128,7 @@ export class BatchedTrainer {
     this.stepCount = step;
   }
 
+  /** Every peer's optimizer state: one [P×d] buffer per slot. */
   async readSlots(): Promise<Float32Array[]> {
     this.assertLive();
     return Promise.all(this.slots.map(async (s) => (await s.data()) as Float32Array));
@@ -220,6 +226,7 @@ export class BatchedTrainer {
     this.replaceStack(next);
   }
 
+  /** Frees the stacked tensors; the trainer cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

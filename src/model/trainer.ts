@@ -36,10 +36,10 @@ export interface EvalData {
   readonly n: number;
 }
 
-/** Trains and evaluates one model on the active tfjs backend; weights go in and out as Params, so one Trainer serves many peers. */
 /** tfjs variable names are global; each trainer's get a unique prefix. */
 let trainerCount = 0;
 
+/** Trains and evaluates one model on the active tfjs backend; weights go in and out as Params, so one Trainer serves many peers. */
 export class Trainer {
   readonly model: Model;
   readonly optimizer: OptimizerSpec;
