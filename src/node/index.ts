@@ -8,3 +8,5 @@ export { Membership, JOIN_MARGIN, identityMismatch, compareIds, type RunIdentity
 export { Inbox, type InboxLimits, type OfferResult } from './inbox.js';
 export { UPDATE_PROTOCOL, sendUpdate, handleUpdateProtocol } from './direct.js';
 export { encodeMessage, decodeMessage, WIRE_VERSION, type NodeMessage, type AnnounceMessage, type UpdateMessage, type LeaveMessage, type AckMessage } from './wire.js';
+export { runPeer, configHash, type PeerRunOptions } from './run-peer.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './checkpoint.js';

@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .option('--psk <file>', 'pre-shared key of a private network (see `gossipfl psk new`)')
     .option('--data-shard <i/n>', 'train on shard i of n of the partition (default: position among the members)', shard)
     .option('--out <dir>', 'folder for metrics.jsonl, summary.json and checkpoint.bin', 'runs/peer')
-    .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('noise'))
+    .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('tls'))
     .option('--mdns', 'discover peers on the local network with mDNS')
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides the config)').choices([...BACKEND_CHOICES]))
     .option('--start-timeout <ms>', 'how long to wait for the other peers at start', positiveInt('--start-timeout'), 60_000)
@@ -94,7 +94,7 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'run config (YAML or JSON)')
     .requiredOption('--peers <n>', 'number of peer processes (must equal the config\'s peers)', positiveInt('--peers'))
     .option('--out <dir>', 'folder with one sub-folder per peer', 'runs/cluster')
-    .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('noise'))
+    .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('tls'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]))
     .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; backend?: BackendChoice }) => {
       const config = loadConfigFile(opts.config);
