@@ -8,6 +8,7 @@ import type { Contribution } from '../aggregation/types.js';
 import type { PeerId, Transport } from './transport.js';
 import type { Peer } from './peer.js';
 import type { UpdateCodec } from './codec.js';
+import { groupAllReduce } from './allreduce.js';
 
 export interface FederatedServer {
   readonly id: PeerId;
@@ -111,14 +112,14 @@ export async function federatedUpload(
   return { received: contributions.length, missing: serverResult.missing };
 }
 
-/** Group phases run as 1, 2, …; the upload of the group's result to the server comes after them. */
-const GROUP_PHASE_BASE = 1;
+/** The upload of the group's result to the server comes after the group phases. */
 const GROUP_RESULT_PHASE = 250;
 
 /**
  * A federated round with a group compressor (PowerSGD, ARC-Top-K, GreedyLore): the participants
- * run the compressor's phases all-to-all, each ends with the same estimate of the (sample-
- * weighted) mean change, and the first participant uploads the new global model to the server.
+ * run the compressor's phases all-to-all (groupAllReduce), each ends with the same estimate of
+ * the (sample-weighted) mean change, and the first participant uploads the new global model to
+ * the server.
  */
 export async function federatedGroupRound(
   server: FederatedServer,
@@ -128,55 +129,30 @@ export async function federatedGroupRound(
   codec: UpdateCodec,
   deadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<{ excluded: number }> {
-  const group = codec.group;
-  if (!group || participants.length === 0) return { excluded: 0 };
+  if (!codec.group || participants.length === 0) return { excluded: 0 };
   const ids = participants.map((p) => p.id);
   const global = server.params;
   const totalSamples = participants.reduce((n, p) => n + p.sampleCount, 0);
-  // Scale each change by P·m_i/Σm so that the compressor's plain group mean is FedAvg's weighted mean.
-  let steps = participants.map((p) => {
-    const delta = cloneParams(p.params);
-    const scale = (participants.length * p.sampleCount) / totalSamples;
-    const d = delta.data;
-    const x = p.params.data;
-    const g = global.data;
-    for (let i = 0; i < d.length; i++) d[i] = (x[i] - g[i]) * scale;
-    return group.begin(delta, p.compression ?? group.initialState(global.layout), { seed: codec.seed, round, sender: p.index, phase: GROUP_PHASE_BASE });
-  }) as Array<ReturnType<typeof group.begin> | ReturnType<typeof group.step>>;
-  const index = new Map(participants.map((p) => [p.id, p.index]));
+  const indexOf = new Map(participants.map((p) => [p.id, p.index]));
+  hub.setParticipants(ids);
+  const outcomes = await Promise.all(
+    participants.map((p) => {
+      // Scale each change by P·m_i/Σm so that the compressor's plain group mean is FedAvg's weighted mean.
+      const delta = cloneParams(p.params);
+      const scale = (participants.length * p.sampleCount) / totalSamples;
+      const d = delta.data;
+      const g = global.data;
+      for (let i = 0; i < d.length; i++) d[i] = (d[i] - g[i]) * scale;
+      return groupAllReduce(delta, p.compression, { round, group: ids, indexOf, self: p.id, deadlineMs }, hub.transportFor(p.id), codec);
+    }),
+  );
   let excluded = 0;
-  for (let k = 0; steps.some((s) => s.kind === 'send'); k++) {
-    hub.setParticipants(ids);
-    const phase = GROUP_PHASE_BASE + k;
-    const results = await Promise.all(
-      participants.map((p, j) => {
-        const s = steps[j];
-        const others = ids.filter((id) => id !== p.id);
-        return hub.transportFor(p.id).exchange({
-          round,
-          phase,
-          payload: s.kind === 'send' ? s.message : EMPTY,
-          sendTo: s.kind === 'send' ? others : [],
-          expectFrom: others,
-          deadlineMs,
-        });
-      }),
-    );
-    steps = steps.map((s, j) => {
-      if (s.kind !== 'send') return s;
-      const received = results[j].received
-        .filter((env) => env.bytes.byteLength > 0)
-        .map((env) => ({ sender: index.get(env.from) ?? -1, bytes: env.bytes }));
-      return group.step(s.session, [{ sender: participants[j].index, bytes: s.message }, ...received]);
-    });
-  }
   participants.forEach((p, j) => {
-    const s = steps[j];
-    if (s.kind !== 'done') return;
-    p.compression = s.state;
-    excluded += s.excluded.length;
+    const o = outcomes[j];
+    p.compression = o.state;
+    excluded += o.excluded.length;
     const next = cloneParams(global);
-    const e = s.estimate.data;
+    const e = o.estimate.data;
     for (let i = 0; i < e.length; i++) next.data[i] += e[i];
     p.params = next;
   });
