@@ -5,7 +5,8 @@
 //   noise       send x + N(0, s²) per coordinate (default s = 1)
 //   alie        "A little is enough" (Baruch et al. 2019): send μ − z·σ, per coordinate, of the
 //               honest models this round, z = scale (default 1) — small enough to pass robust rules
-//   nan         send a model full of NaN (the wire codec must refuse it)
+//   nan         put NaN on the wire: the model is sent as is, and attack-payloads.ts overwrites the
+//               encoded values with NaN (valid CRC), so the receiver's decode must refuse it
 //   label-flip  train on labels c ↦ (C − 1 − c); send the resulting model honestly
 // x_ref is the model the attacker started the round from.
 import type { Params } from '../params/index.js';
@@ -67,7 +68,7 @@ export function corruptModel(
       for (let i = 0; i < x.length; i++) x[i] += s * rng.normal();
       return out;
     case 'nan':
-      x.fill(Number.NaN);
+      // Our own encoder refuses NaN; the NaN goes into the bytes after encoding (NanWireNetwork).
       return out;
     case 'alie': {
       if (honest.length === 0) return out;

@@ -33,6 +33,8 @@ import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { SimNetwork } from './memory-transport.js';
 import { chooseAttackers, corruptModel, flipLabels } from './attacks.js';
+import { BatchedEngine } from './batched-engine.js';
+import { NanWireNetwork } from './attack-payloads.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
 
 export interface SimulationHooks {
@@ -85,6 +87,8 @@ interface World {
   readonly attackers: Set<number>;
   /** Attackers' models at the start of the current round. */
   readonly roundStartModels: Map<number, Params>;
+  /** Present with `engine: batched`: trains and mixes all peers at once. */
+  readonly batched: BatchedEngine | undefined;
 }
 
 export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, plugins: SimulationPlugins = {}): Promise<SimulationResult> {
@@ -118,13 +122,17 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
         }
       } else {
         participants = live.filter((p) => participates(world, t, p));
-        await trainAll(world, participants, plan.localSteps);
+        if (world.batched) await trainBatched(world, world.batched, participants, plan.localSteps);
+        else await trainAll(world, participants, plan.localSteps);
         if (plan.exactMerge) {
           globalMerge = true;
           preMerge = await meanLocalAccuracy(world, live.filter((p) => !world.attackers.has(p.index)));
           await mergeAll(world, t, live);
         } else {
-          for (let q = 0; q < plan.gossipSteps; q++) await gossipStep(world, t, q, plan.gossipSteps, plan.budget, participants, log);
+          for (let q = 0; q < plan.gossipSteps; q++) {
+            if (world.batched) await mixBatched(world, world.batched, t, q, plan.gossipSteps, plan.budget);
+            else await gossipStep(world, t, q, plan.gossipSteps, plan.budget, participants, log);
+          }
         }
       }
 
@@ -170,6 +178,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
     };
   } finally {
     world.trainer.dispose();
+    world.batched?.dispose();
   }
 }
 
@@ -213,7 +222,9 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     loss: config.network.loss,
     ...(config.network.bandwidthMbps ? { bandwidthMbps: config.network.bandwidthMbps } : {}),
   };
-  const net = new SimNetwork(network, Rng.derive(seed, 'network').nextUint32());
+  const netSeed = Rng.derive(seed, 'network').nextUint32();
+  const net =
+    config.attack?.kind === 'nan' ? new NanWireNetwork(network, netSeed, new Set([...attackers].map((i) => members[i])), model.layout) : new SimNetwork(network, netSeed);
   const codec = buildCodec(config.compression, model.layout, seed);
   checkCompressionFits(config.mode, aggregator.spec.name, codec, config.compression.errorFeedback);
   for (const p of peers) p.compression = codec.group ? codec.group.initialState(model.layout) : codec.update.initState();
@@ -226,6 +237,10 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
   net.setMembers(server ? [...members, server.id] : members);
   // Last, so that a config error above leaves no tfjs variables behind.
   const trainer = new Trainer(model, config.training.optimizer);
+  const batched =
+    config.engine === 'batched'
+      ? new BatchedEngine(model, config, peers, codec.model.encode(peers[0].params, { round: 0, phase: 0, sender: 0 }).byteLength)
+      : undefined;
   return {
     config,
     backend,
@@ -247,6 +262,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     server,
     attackers,
     roundStartModels: new Map(),
+    batched,
   };
 }
 
@@ -269,6 +285,30 @@ function attackerModel(world: World, t: number, p: Peer, participants: readonly 
   const honest = participants.filter((q) => !world.attackers.has(q.index)).map((q) => q.params);
   const reference = world.roundStartModels.get(p.index) ?? p.params;
   return corruptModel(world.config.attack!, p.params, reference, honest, Rng.derive(world.config.seed, 'attack', t, p.index));
+}
+
+async function trainBatched(world: World, engine: BatchedEngine, participants: readonly Peer[], steps: number): Promise<void> {
+  await engine.train(steps);
+  for (const p of participants) world.net.advance(p.id, (steps * world.config.heterogeneity.stepMs) / world.speeds[p.index]);
+}
+
+/** The batched engine's gossip step: W·X on the stack, with the bytes the messages would take. */
+async function mixBatched(world: World, engine: BatchedEngine, t: number, q: number, stepsPerRound: number, budget: number | null): Promise<void> {
+  const { sent, received } = await engine.mix(mixingFor(world, t * stepsPerRound + q, budget));
+  world.peers.forEach((p, i) => {
+    world.net.traffic.sent.set(p.id, (world.net.traffic.sent.get(p.id) ?? 0) + sent[i]);
+    world.net.traffic.received.set(p.id, (world.net.traffic.received.get(p.id) ?? 0) + received[i]);
+  });
+}
+
+/** The mixing matrix of one gossip step: the topology's, or a random pull with this round's budget. */
+function mixingFor(world: World, topologyRound: number, budget: number | null) {
+  const { config } = world;
+  return budget === null
+    ? world.topology!.at(topologyRound)
+    : buildTopology({ ...config.topology, name: 'pull', r: Math.min(budget, config.peers - 1) } as never, {
+        seed: Rng.derive(config.seed, 'topology').nextUint32(),
+      }).at(topologyRound);
 }
 
 function participates(world: World, t: number, p: Peer): boolean {
@@ -296,13 +336,7 @@ async function gossipStep(
 ): Promise<void> {
   if (participants.length === 0) return;
   const { config, net, members } = world;
-  const topologyRound = t * stepsPerRound + q;
-  const mixing =
-    budget === null
-      ? world.topology!.at(topologyRound)
-      : buildTopology({ ...config.topology, name: 'pull', r: Math.min(budget, config.peers - 1) } as never, {
-          seed: Rng.derive(config.seed, 'topology').nextUint32(),
-        }).at(topologyRound);
+  const mixing = mixingFor(world, t * stepsPerRound + q, budget);
   net.setParticipants(participants.map((p) => p.id));
   const deadlineMs = config.heterogeneity.deadlineMs ?? Number.POSITIVE_INFINITY;
   const outcomes = await Promise.all(
