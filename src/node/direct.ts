@@ -4,6 +4,7 @@
 import type { Libp2p, PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import { GossipflError } from '../util/errors.js';
 import { FrameReader, framePrefix, FRAME_PREFIX_BYTES } from './frame.js';
+import { ReceiveBudget } from './receive-budget.js';
 import { decodeMessage, encodeMessage, encodeMessageParts, type AckMessage, type UpdateMessage } from './wire.js';
 
 export const UPDATE_PROTOCOL = '/gossipfl/update/1.0.0';
@@ -24,52 +25,98 @@ export interface DirectProtocolOptions {
   readonly log: (line: string) => void;
   /** Concurrent update streams per connection. */
   readonly maxStreams?: number;
+  /** Bytes of updates one peer may have in flight to us at once (default: two frames). */
+  readonly maxInFlightBytesPerPeer?: number;
+  /** A stream that sends nothing for this long before its frame is complete is aborted (ms, default 30 s). */
+  readonly idleTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /** Registers the receiving side of the update protocol. */
 export async function handleUpdateProtocol(libp2p: Libp2p, o: DirectProtocolOptions): Promise<void> {
   const maxStreams = o.maxStreams ?? 64;
+  const budget = new ReceiveBudget(o.maxInFlightBytesPerPeer ?? 2 * (o.maxFrameBytes + FRAME_PREFIX_BYTES));
   await libp2p.handle(
     UPDATE_PROTOCOL,
     (stream, connection) => {
       // Attach the reader before anything else: an unread stream buffers only 4 MiB and is then reset.
-      receiveOne(stream, connection.remotePeer.toString(), o);
+      receiveOne(stream, connection.remotePeer.toString(), o, budget);
     },
     { maxInboundStreams: maxStreams, maxOutboundStreams: maxStreams },
   );
 }
 
-function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions): void {
+function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budget: ReceiveBudget): void {
   stream.maxReadBufferLength = o.maxFrameBytes + FRAME_PREFIX_BYTES;
   const reader = new FrameReader(o.maxFrameBytes);
   let finished = false;
+  // Bytes of this stream counted against the sender's budget until we are done with them.
+  let held = 0;
+  const release = (): void => {
+    budget.release(from, held);
+    held = 0;
+  };
+  const idleMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  // A sender that opens a stream and goes quiet would hold a stream slot and its budget forever.
+  const onIdle = (): void => {
+    if (finished) return;
+    finish();
+    release();
+    o.log(`update from ${from} aborted: no bytes for ${idleMs} ms after ${reader.received} bytes`);
+    stream.abort(new GossipflError('network', `update stream idle for ${idleMs} ms`));
+  };
+  const arm = (): NodeJS.Timeout => setTimeout(onIdle, idleMs).unref();
+  let idle = arm();
   const finish = (): void => {
     finished = true;
+    clearTimeout(idle);
     stream.removeEventListener('message', onMessage);
     stream.removeEventListener('close', onClose);
+    stream.removeEventListener('remoteCloseWrite', onRemoteCloseWrite);
+  };
+  const refuse = (reason: string): void => {
+    finish();
+    release();
+    o.log(`update from ${from} refused: ${reason}`);
+    void answer(stream, { kind: 'ack', status: 'rejected', reason });
   };
   const onMessage = (evt: StreamMessageEvent): void => {
+    clearTimeout(idle);
+    idle = arm();
+    const bytes = evt.data.byteLength;
+    if (!budget.take(from, bytes)) {
+      refuse(`frame: peer has ${budget.held(from)} bytes of updates in flight, more would pass the limit of ${budget.perPeerBytes} bytes per peer`);
+      return;
+    }
+    held += bytes;
     let frame: Uint8Array | null;
     try {
       frame = reader.push(evt.data);
     } catch (err) {
-      finish();
-      o.log(`update from ${from} refused: ${errorMessage(err)}`);
-      void answer(stream, { kind: 'ack', status: 'rejected', reason: errorMessage(err) });
+      refuse(errorMessage(err));
       return;
     }
     if (frame === null) return;
     finish();
-    void respond(stream, from, frame, o);
+    void respond(stream, from, frame, o).finally(release);
   };
   const onClose = (evt: StreamCloseEvent): void => {
     if (finished) return;
     finish();
+    release();
     const why = evt.error ? errorMessage(evt.error) : 'stream closed';
     o.log(`update from ${from} cut off after ${reader.received} bytes: ${why}`);
   };
+  // The sender finished writing before its frame did: nothing more can come, so answer now
+  // (otherwise the half-open stream would stay with us until the connection closes).
+  const onRemoteCloseWrite = (): void => {
+    if (finished) return;
+    refuse(`frame: the sender closed the stream after ${reader.received} bytes, before the end of its frame`);
+  };
   stream.addEventListener('message', onMessage);
   stream.addEventListener('close', onClose);
+  stream.addEventListener('remoteCloseWrite', onRemoteCloseWrite);
 }
 
 async function respond(stream: Stream, from: string, frame: Uint8Array, o: DirectProtocolOptions): Promise<void> {

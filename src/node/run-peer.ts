@@ -24,8 +24,8 @@ import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
 import { Libp2pTransport } from './transport.js';
-import { maxMessageBytes } from '../compression/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { codecValidator } from './validate-update.js';
 
 export interface PeerRunOptions {
   readonly config: RunConfig;
@@ -77,15 +77,16 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     }
     transport = await Libp2pTransport.start(node, {
       identity: { runId: config.name, modelFingerprint: hashText(layoutFingerprint(model.layout)), configHash: configHash(config) },
-      // Full validation (layout, round, sender, finiteness, checksum) happens in the exchange,
-      // where the expected round and sender are known; here only the fixed-size frame checks.
-      validate: (bytes) => (bytes.byteLength > 0 && bytes.byteLength <= maxMessageBytes(model.layout) ? { ok: true } : { ok: false, reason: `update of ${bytes.byteLength} bytes is outside (0, ${maxMessageBytes(model.layout)}]` }),
+      // Everything but the sender's index (checked in the exchange, which knows the round's members).
+      validate: codecValidator(model.layout),
       maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
       log,
     });
     opts.onListening?.(node.peerId, node.addresses());
     log(`peer ${node.peerId} listening on ${node.addresses().join(' ')}`);
-    const start = await transport.waitForMembers(config.peers, opts.startTimeoutMs ?? 60_000);
+    // A peer resuming from its checkpoint rejoins a running run: one other member is enough (the
+    // full start set may never come back after a crash of several peers).
+    const start = await transport.waitForMembers(checkpoint ? 2 : config.peers, opts.startTimeoutMs ?? 60_000);
     const firstRound = Math.max(start.startRound, checkpoint ? checkpoint.round + 1 : 0);
     const shard = opts.dataShard ?? { index: start.members.indexOf(node.peerId), count: config.peers };
     if (shard.count !== config.peers || shard.index < 0 || shard.index >= shard.count) {

@@ -17,7 +17,20 @@ import { decodeMessage, encodeMessage, type AckMessage, type NodeMessage, type U
 /** The codec's verdict on an update's bytes. `stale` marks a valid but outdated update (ignored, not punished). */
 export type ValidateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly stale?: boolean };
 
-export type ValidateUpdate = (bytes: Uint8Array, from: PeerId) => ValidateResult;
+/** Checks an update's payload; `at` is the (round, phase) its envelope claims. */
+export type ValidateUpdate = (bytes: Uint8Array, from: PeerId, at: { readonly round: number; readonly phase: number }) => ValidateResult;
+
+/** What became of one message from the network: every gossip message and every direct update gets exactly one. */
+export interface InboundVerdict {
+  readonly via: 'gossip' | 'stream';
+  readonly from: PeerId;
+  /** The node message's kind, or 'malformed' when it did not decode. */
+  readonly kind: NodeMessage['kind'] | 'malformed';
+  /** accept: taken (delivered, buffered, or membership news); forward: valid but for other peers; ignore/reject: refused. */
+  readonly result: 'accept' | 'forward' | 'ignore' | 'reject';
+  /** Why it was refused or forwarded (empty when accepted). */
+  readonly reason: string;
+}
 
 export interface Libp2pTransportOptions {
   readonly identity: RunIdentity;
@@ -44,6 +57,8 @@ export interface Libp2pTransportOptions {
   readonly sendConcurrency?: number;
   /** Where log lines go. Default: stderr, prefixed with "gossipfl node:". */
   readonly log?: (line: string) => void;
+  /** Called once per message received (counters of refusals by reason, tests). */
+  readonly onVerdict?: (verdict: InboundVerdict) => void;
 }
 
 /** Header room in a direct frame beyond the payload (magic, run id, round, phase, lengths). */
@@ -65,7 +80,7 @@ export class Libp2pTransport implements Transport {
   readonly topic: string;
   private readonly membership: Membership;
   private readonly inbox: Inbox;
-  private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log'>>;
+  private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log' | 'onVerdict'>>;
   private readonly log: (line: string) => void;
   private readonly loggedOnce = new Set<string>();
   /** The round this peer joins at; recomputed from what it hears until fixed by waitForMembers or the first round. */
@@ -275,38 +290,49 @@ export class Libp2pTransport implements Transport {
   // ---- receiving ----
 
   private onGossip(msg: Message): TopicValidatorResult {
-    if (msg.type !== 'signed') return TopicValidatorResult.Reject; // StrictSign: unsigned messages are forged or misconfigured
-    const from = msg.from.toString();
-    let decoded: NodeMessage;
-    try {
-      decoded = decodeMessage(msg.data);
-    } catch (err) {
-      this.log(`gossip message from ${from} rejected: ${errorMessage(err)}`);
-      return TopicValidatorResult.Reject;
-    }
-    switch (decoded.kind) {
-      case 'announce':
-        return this.onAnnounce(from, decoded);
-      case 'leave':
-        if (decoded.runId !== this.options.identity.runId) return TopicValidatorResult.Ignore;
-        this.membership.onLeave(from, decoded.lastRound);
-        this.log(`member ${from} leaves after round ${decoded.lastRound}`);
-        return TopicValidatorResult.Accept;
-      case 'update': {
-        const v = this.admitUpdate(from, decoded);
-        return v.result === 'reject' ? TopicValidatorResult.Reject : v.result === 'ignore' ? TopicValidatorResult.Ignore : TopicValidatorResult.Accept;
-      }
-      case 'ack':
-        this.log(`gossip message from ${from} rejected: an ack has no place on the run topic`);
+    // StrictSign makes gossipsub drop unsigned messages before us; refuse any that slip through.
+    const from = msg.type === 'signed' ? msg.from.toString() : 'an unsigned sender';
+    const { kind, verdict } = msg.type === 'signed' ? this.judgeGossip(from, msg.data) : { kind: 'malformed' as const, verdict: reject('unsigned message') };
+    this.options.onVerdict?.({ via: 'gossip', from, kind, ...verdict });
+    switch (verdict.result) {
+      case 'reject':
         return TopicValidatorResult.Reject;
+      case 'ignore':
+        return TopicValidatorResult.Ignore;
+      default:
+        return TopicValidatorResult.Accept;
     }
   }
 
-  private onAnnounce(from: string, ann: Extract<NodeMessage, { kind: 'announce' }>): TopicValidatorResult {
+  private judgeGossip(from: string, data: Uint8Array): { kind: InboundVerdict['kind']; verdict: Verdict } {
+    let decoded: NodeMessage;
+    try {
+      decoded = decodeMessage(data);
+    } catch (err) {
+      this.log(`gossip message from ${from} rejected: ${errorMessage(err)}`);
+      return { kind: 'malformed', verdict: reject(errorMessage(err)) };
+    }
+    switch (decoded.kind) {
+      case 'announce':
+        return { kind: 'announce', verdict: this.onAnnounce(from, decoded) };
+      case 'leave':
+        if (decoded.runId !== this.options.identity.runId) return { kind: 'leave', verdict: { result: 'ignore', reason: `leave for run "${decoded.runId}"` } };
+        this.membership.onLeave(from, decoded.lastRound);
+        this.log(`member ${from} leaves after round ${decoded.lastRound}`);
+        return { kind: 'leave', verdict: ACCEPTED };
+      case 'update':
+        return { kind: 'update', verdict: this.admitUpdate(from, decoded) };
+      case 'ack':
+        this.log(`gossip message from ${from} rejected: an ack has no place on the run topic`);
+        return { kind: 'ack', verdict: reject('an ack has no place on the run topic') };
+    }
+  }
+
+  private onAnnounce(from: string, ann: Extract<NodeMessage, { kind: 'announce' }>): Verdict {
     const verdict = this.membership.onAnnounce(from, ann, this.now());
     if (verdict.status === 'refused') {
       this.logOnce(`refused:${from}:${verdict.reason}`, `refused peer ${from}: ${verdict.reason}`);
-      return TopicValidatorResult.Ignore;
+      return { result: 'ignore', reason: verdict.reason };
     }
     if (verdict.status === 'accepted' || verdict.status === 'held') {
       this.log(`peer ${from} ${verdict.status === 'accepted' ? `accepted (joins at round ${ann.joinRound})` : 'heard; it joins once it announces a future round'}`);
@@ -314,11 +340,12 @@ export class Libp2pTransport implements Transport {
       this.announceSoon();
     }
     this.dialUnknownPeers(ann.peers);
-    return TopicValidatorResult.Accept;
+    return ACCEPTED;
   }
 
   private async onDirectUpdate(from: string, msg: UpdateMessage): Promise<AckMessage> {
     const v = this.admitUpdate(from, msg);
+    this.options.onVerdict?.({ via: 'stream', from, kind: 'update', ...v });
     const status = v.result === 'accept' ? 'accepted' : v.result === 'reject' ? 'rejected' : 'ignored';
     return { kind: 'ack', status, reason: v.reason };
   }
@@ -335,20 +362,21 @@ export class Libp2pTransport implements Transport {
       this.logOnce(`nonmember:${from}`, `${where} ignored: not a member of the run (${why})`);
       return { result: 'ignore', reason: 'not a member' };
     }
-    if (msg.to.length > 0 && !msg.to.includes(this.self)) return { result: 'forward', reason: 'not addressed to us' };
     if (msg.payload.byteLength > this.o.maxPayloadBytes) {
       this.log(`${where} rejected: payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${this.o.maxPayloadBytes}`);
       return { result: 'reject', reason: 'payload too large' };
     }
-    const place = this.inbox.classify(msg.round, msg.phase, from);
+    const forOthers = msg.to.length > 0 && !msg.to.includes(this.self);
+    const place = forOthers ? 'forward' : this.inbox.classify(msg.round, msg.phase, from);
     if (place === 'stale' || place === 'duplicate' || place === 'unexpected') return { result: 'ignore', reason: place };
     if (place === 'overflow') {
       this.log(`${where} dropped: too far ahead or the early-update buffer is full`);
       return { result: 'ignore', reason: place };
     }
+    // Checked before forwarding too: gossipsub must not relay junk addressed to someone else.
     let check: ValidateResult;
     try {
-      check = this.options.validate(msg.payload, from);
+      check = this.options.validate(msg.payload, from, { round: msg.round, phase: msg.phase });
     } catch (err) {
       check = { ok: false, reason: `validate threw: ${errorMessage(err)}` };
     }
@@ -357,6 +385,7 @@ export class Libp2pTransport implements Transport {
       this.log(`${where} rejected: ${check.reason}`);
       return { result: 'reject', reason: check.reason };
     }
+    if (forOthers) return { result: 'forward', reason: 'not addressed to us' };
     // A private plain Uint8Array (gossipsub hands out Buffers): offset 0, aligned, independent of gossipsub's cache and stream buffers.
     const env: Envelope = { from, round: msg.round, phase: msg.phase, bytes: new Uint8Array(msg.payload) };
     const got = this.inbox.offer(env);
@@ -473,6 +502,12 @@ export class Libp2pTransport implements Transport {
     pubsub.topicValidators.delete(this.topic);
     await this.node.libp2p.unhandle(UPDATE_PROTOCOL);
   }
+}
+
+const ACCEPTED: Verdict = { result: 'accept', reason: '' };
+
+function reject(reason: string): Verdict {
+  return { result: 'reject', reason };
 }
 
 class DeadlineError extends Error {
