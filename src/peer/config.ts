@@ -110,7 +110,11 @@ export const configSchema = z
     seed: z.number().int().min(0).default(1).describe('seed of every random choice in the run'),
     peers: z.number().int().min(2).default(16),
     rounds: positiveInt.default(30),
-    backend: z.enum(['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    backend: z.enum(['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto takes the fastest that starts'),
+    engine: z
+      .enum(['per-peer', 'batched'])
+      .default('per-peer')
+      .describe('simulator: train peers one by one, or all at once as one stacked tensor (gossip with plain mixing, whole models)'),
     mode: z
       .enum(['gossip', 'federated'])
       .default('gossip')
