@@ -143,7 +143,7 @@ describe('studies, --quick', () => {
     expect(total('pull-even')).toBeCloseTo(QUICK.rounds * 0.2, 12);
     expect(total('pull-late')).toBeCloseTo(total('pull-even'), 12);
     expect(total('pull-early')).toBeCloseTo(total('pull-even'), 12);
-    const even = out.runs.get('pull-even')!;
+    const even = out.runs.get('pull-even-seed1')!;
     const pre = even.summary.preMergeLocalAccuracyMean!;
     const merged = even.metrics[even.metrics.length - 1].mergedAccuracy!;
     expect(even.metrics[even.metrics.length - 1].globalMerge).toBe(true);

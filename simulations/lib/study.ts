@@ -169,3 +169,8 @@ export function resultsHeader(study: string, opts: StudyOptions, ctx: StudyConte
     wallSeconds: ctx.elapsedSeconds(),
   };
 }
+
+/** The config with another seed (and the seed in its name). */
+export function withSeed(c: RunConfig, seed: number): RunConfig {
+  return parseConfig({ ...c, seed, name: `${c.name}, seed ${seed}` }, c.name);
+}

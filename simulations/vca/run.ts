@@ -4,9 +4,9 @@
 // Run: npx tsx simulations/vca/run.ts [--quick]
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, type RunConfig } from '../../src/peer/config.js';
+import type { RunConfig } from '../../src/peer/config.js';
 import type { RunData } from '../../src/report/index.js';
-import { describeData, isMain, loadStudyConfigs, reportNote, runStudy, studyMain, beginStudy, resultsHeader, type StudyOptions, type StudyOutcome } from '../lib/study.js';
+import { describeData, isMain, loadStudyConfigs, reportNote, runStudy, studyMain, beginStudy, resultsHeader, withSeed, type StudyOptions, type StudyOutcome } from '../lib/study.js';
 import { lastEvaluated, markdownTable, pct, roundsToReach, writeResults, type Verdict } from '../lib/results.js';
 
 const STUDY = 'vca';
@@ -87,10 +87,6 @@ export async function runVca(opts: StudyOptions): Promise<StudyOutcome> {
     notes: [reportNote(paths)],
   });
   return { resultsFile: paths.resultsFile, reportFile: paths.reportFile, runs, verdicts };
-}
-
-function withSeed(c: RunConfig, seed: number): RunConfig {
-  return parseConfig({ ...c, seed, name: `${c.name}, seed ${seed}` }, c.name);
 }
 
 function degreeOf(c: RunConfig): number | string {
