@@ -80,7 +80,10 @@ export function decodeCheckpoint(bytes: Uint8Array, layout: ParamLayout, source 
   const start = align4(12 + h);
   const floats = layout.size * (1 + header.slots);
   if (bytes.byteLength !== start + floats * 4) fail(`expected ${start + floats * 4} bytes, found ${bytes.byteLength}`);
-  const body = new Float32Array(bytes.slice(start).buffer);
+  // Copy the floats out: `bytes` may be a Buffer, whose slice() is a view and whose .buffer
+  // starts elsewhere (a pooled or whole-file ArrayBuffer), and the body must be 4-byte aligned.
+  const body = new Float32Array(floats);
+  new Uint8Array(body.buffer).set(bytes.subarray(start, start + floats * 4));
   return {
     round: header.round,
     peerId: header.peerId,
