@@ -5,9 +5,9 @@
 //
 //   npx tsx examples/two-peers-powersgd.ts [--quick] [--method powersgd|int8|fp16|identity]
 //
-// Status: real peers run gossip mode, where PowerSGD (a group method: the peers agree on a
-// shared projection every round) is not available yet; with the default --method powersgd the
-// peers stop at start with a ConfigError saying so. --method int8 runs today.
+// With PowerSGD (a group method: the peers agree on a shared projection every round) the run is
+// mode federated, which between real peers is a serverless all-reduce of each round's change;
+// with int8, fp16 or identity it is gossip over the complete graph.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const config = parseConfig({
   backend: quick ? 'cpu' : 'auto',
   data: { dataset: 'mnist', train: quick ? 400 : 8000, test: quick ? 200 : 2000, partition: { kind: 'dirichlet', alpha: 0.5 } },
   model: { kind: 'mlp', hidden: [64] },
+  mode: lowRank ? 'federated' : 'gossip',
   topology: { name: 'complete' },
   compression: { method: args.method as 'powersgd', ...(lowRank ? { rank: 4 } : {}) },
   schedule: { localSteps: quick ? 2 : 10, merge: { final: true } },

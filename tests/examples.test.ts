@@ -59,8 +59,7 @@ describe('examples', () => {
     expect(/spectral gap (\d\.\d{4})/.exec(loose)?.[1]).toBe(spectralGap);
   });
 
-  const canRunPeers = typeof (node as Record<string, unknown>).runPeer === 'function';
-  (canRunPeers ? it : it.todo)('two-peers-powersgd.ts --method int8: two libp2p peers on loopback train and merge', async () => {
+  it('two-peers-powersgd.ts --method int8: two libp2p peers on loopback train and merge', async () => {
     const stdout = await runExample('two-peers-powersgd.ts', ['--quick', '--method', 'int8']);
     const merged = [...stdout.matchAll(/^peer ([ab]): merged model (\d+\.\d)%/gm)];
     expect(merged.map((m) => m[1])).toEqual(['a', 'b']);
@@ -68,8 +67,12 @@ describe('examples', () => {
     expect(merged[0][2]).toBe(merged[1][2]);
   });
 
-  it.todo(
-    'two-peers-powersgd.ts (PowerSGD): runPeer refuses group compressors in gossip mode (checkCompressionFits); ' +
-      'needs PowerSGD’s two-phase exchange between real peers in src/node + src/peer',
-  );
+  it('two-peers-powersgd.ts (PowerSGD): two libp2p peers all-reduce low-rank updates and agree', async () => {
+    const stdout = await runExample('two-peers-powersgd.ts', ['--quick']);
+    const merged = [...stdout.matchAll(/^peer ([ab]): merged model (\d+\.\d)%, (\d+) bytes sent/gm)];
+    expect(merged.map((m) => m[1])).toEqual(['a', 'b']);
+    // The all-reduce leaves both peers with the same model every round.
+    expect(merged[0][2]).toBe(merged[1][2]);
+    expect(Number(merged[0][3])).toBeGreaterThan(0);
+  });
 });

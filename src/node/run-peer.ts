@@ -18,6 +18,7 @@ import { layoutFingerprint } from '../params/index.js';
 import { Peer } from '../peer/peer.js';
 import { gossipExchange, exactMerge } from '../peer/gossip.js';
 import { buildCodec, checkCompressionFits, gossipWire } from '../peer/codec.js';
+import { groupAllReduce } from '../peer/allreduce.js';
 import { RunDirectory } from '../sim/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
@@ -55,9 +56,9 @@ export function configHash(config: RunConfig): string {
 export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  if (config.mode !== 'gossip') {
-    throw new ConfigError(`gossipfl peer runs mode: gossip (got '${config.mode}'); use the simulator for federated runs`);
-  }
+  // Real peers have no server: mode federated means a serverless all-reduce of the round's
+  // changes through a group compressor (PowerSGD, ARC-Top-K, GreedyLore) among all members.
+  const allReduce = config.mode === 'federated';
   const wallStart = performance.now();
   const { train, test } = loadDataSource(config.data, config.seed);
   const model = buildModel(config.model, train.featureShape, train.numClasses);
@@ -65,7 +66,12 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const trainer = new Trainer(model, config.training.optimizer);
   const codec = buildCodec(config.compression, model.layout, config.seed);
   const aggregator = buildAggregation(config.aggregation ?? { name: 'gossip' });
-  checkCompressionFits('gossip', aggregator.spec.name, codec, config.compression.errorFeedback);
+  if (allReduce && !codec.group) {
+    throw new ConfigError(
+      `gossipfl peer: mode federated between real peers is a serverless all-reduce and needs a group compressor (compression.method powersgd, powersgd-plus, arc-top-k or greedylore); for whole models use mode: gossip with topology complete`,
+    );
+  }
+  if (!allReduce) checkCompressionFits('gossip', aggregator.spec.name, codec, config.compression.errorFeedback);
   const schedule = buildSchedule(config.schedule, config.rounds);
   const checkpointFile = join(opts.outDir, 'checkpoint.bin');
   const node: GossipflNode = await createGossipflNode({ keyFile: join(opts.outDir, 'peer.key'), ...opts.node });
@@ -129,11 +135,33 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       const members = transport.beginRound(t);
       const me = members.indexOf(node.peerId);
       const plan = schedule.plan(t);
+      const roundStart = { layout: peer.params.layout, data: peer.params.data.slice() };
       const trained = await peer.train(trainer, plan.localSteps);
       let sent = 0;
       let received = 0;
       let missing = 0;
-      if (plan.exactMerge) {
+      if (allReduce) {
+        // Everyone started the round from the same model (the last all-reduce's result), so
+        // adding the group's mean change keeps all members equal: serverless FedAvg.
+        const reference = roundStart;
+        const delta = { layout: peer.params.layout, data: new Float32Array(peer.params.data.length) };
+        for (let i = 0; i < delta.data.length; i++) delta.data[i] = peer.params.data[i] - reference.data[i];
+        const indexOf = new Map(members.map((id, k) => [id, k]));
+        const o = await groupAllReduce(
+          delta,
+          peer.compression,
+          { round: t, group: members, indexOf, self: node.peerId, deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000 },
+          transport,
+          codec,
+        );
+        peer.compression = o.state;
+        const next = new Float32Array(reference.data);
+        for (let i = 0; i < next.length; i++) next[i] += o.estimate.data[i];
+        peer.params = { layout: peer.params.layout, data: next };
+        sent = o.bytesSent;
+        received = o.bytesReceived;
+        for (const e of o.excluded) log(`round ${t + 1}: left out a phase-${e.phase} message of member ${e.sender}: ${e.reason}`);
+      } else if (plan.exactMerge) {
         peer.params = await exactMerge(peer.params, { round: t, members, selfIndex: me, group: members }, transport, codec.exact);
         sent = (members.length - 1) * (model.layout.size * 4);
       } else {
@@ -183,7 +211,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         localAccuracyMin: acc,
         localAccuracyMax: acc,
         // After an exact merge every peer holds the merged model.
-        mergedAccuracy: plan.exactMerge ? acc : null,
+        mergedAccuracy: plan.exactMerge || allReduce ? acc : null,
         mergedLoss: null,
         trainLoss: trained.loss,
         consensusDistance: Number.NaN,

@@ -8,8 +8,8 @@ import type { GroupExclusion } from '../compression/index.js';
 import type { PeerId, Transport } from './transport.js';
 import type { UpdateCodec } from './codec.js';
 
-/** Group phases travel as phases 1, 2, … of the round (0 is the server's download). */
-export const GROUP_PHASE_BASE = 1;
+/** Group phases travel as phases 0, 1, … of the round: the compressor numbers its messages that way and receivers check it. */
+export const GROUP_PHASE_BASE = 0;
 
 export interface GroupPlan {
   readonly round: number;
