@@ -59,6 +59,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   // Real peers have no server: mode federated means a serverless all-reduce of the round's
   // changes through a group compressor (PowerSGD, ARC-Top-K, GreedyLore) among all members.
   const allReduce = config.mode === 'federated';
+  if (config.mode === 'modest') {
+    throw new ConfigError('gossipfl peer: mode modest (decentralized sampling) runs in the simulator only so far; use mode gossip or federated between real peers');
+  }
   const wallStart = performance.now();
   const { train, test } = loadDataSource(config.data, config.seed);
   const model = buildModel(config.model, train.featureShape, train.numClasses);

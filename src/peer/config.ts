@@ -116,9 +116,17 @@ export const configSchema = z
       .default('per-peer')
       .describe('simulator: train peers one by one, or all at once as one stacked tensor (gossip with plain mixing, whole models)'),
     mode: z
-      .enum(['gossip', 'federated'])
+      .enum(['gossip', 'federated', 'modest'])
       .default('gossip')
-      .describe('gossip: peers average neighbours over a topology; federated: a server averages sampled peers'),
+      .describe('gossip: peers average neighbours over a topology; federated: a server averages sampled peers; modest: decentralized sampling (trainers and aggregators drawn by hash each round)'),
+    modest: z
+      .strictObject({
+        trainers: positiveInt.default(10).describe('s: peers that train each round'),
+        aggregators: positiveInt.default(1).describe('a: peers that average each round'),
+        successFraction: z.number().gt(0).max(1).default(1).describe('sf: an aggregator averages once ⌊s·sf⌋ models arrived (or at the deadline)'),
+      })
+      .default({ trainers: 10, aggregators: 1, successFraction: 1 })
+      .describe('mode modest only (defaults as in the MoDeST paper)'),
     data: dataSchema.default({ dataset: 'mnist', train: 8000, test: 2000, partition: { kind: 'iid' } }),
     model: modelSchema.default({ kind: 'mlp', hidden: [128] }),
     training: z
@@ -244,7 +252,7 @@ function checkConsistency(c: RunConfig, source: string): RunConfig {
     fail(`schedule.budget sets r of the 'pull' topology (random-r pull); topology is '${c.topology.name}'`);
   }
   const federatedRules = ['fedavg', 'fedau', 'fedavg-m', 'median', 'trimmed-mean', 'krum', 'nna'];
-  if (c.mode === 'federated' && c.aggregation && !federatedRules.includes(c.aggregation.name)) {
+  if (c.mode !== 'gossip' && c.aggregation && !federatedRules.includes(c.aggregation.name)) {
     fail(`aggregation '${c.aggregation.name}' is a gossip rule; federated mode aggregates with ${federatedRules.join(', ')}`);
   }
   if (c.mode === 'gossip' && c.aggregation && ['fedavg', 'fedau', 'fedavg-m'].includes(c.aggregation.name)) {

@@ -28,6 +28,7 @@ import { Peer } from '../peer/peer.js';
 import { consensusDistance } from '../peer/consensus.js';
 import { gossipExchange, exactMerge, type ModelCodec } from '../peer/gossip.js';
 import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer } from '../peer/federated.js';
+import { modestRoles } from '../peer/modest.js';
 import { buildCodec, checkCompressionFits, gossipWire, type UpdateCodec } from '../peer/codec.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
@@ -87,6 +88,8 @@ interface World {
   readonly attackers: Set<number>;
   /** Attackers' models at the start of the current round. */
   readonly roundStartModels: Map<number, Params>;
+  /** MoDeST: the peers that hold the current model (last round's aggregators); empty at the start. */
+  modestHolders: Peer[];
   /** Present with `engine: batched`: trains and mixes all peers at once. */
   readonly batched: BatchedEngine | undefined;
 }
@@ -109,7 +112,9 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
       let participants: Peer[];
       let globalMerge = false;
       let preMerge: number | null = null;
-      if (world.server) {
+      if (config.mode === 'modest') {
+        participants = await modestRound(world, t, live, plan.localSteps);
+      } else if (world.server) {
         participants = sampleFederated(world, t, live);
         await federatedDownload(world.server, participants, t, world.net, world.codec);
         await trainAll(world, participants, plan.localSteps);
@@ -155,7 +160,8 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
       hooks.onRound?.(m);
     }
     const live = world.peers.filter((_, i) => world.status[i] === 'live' && !world.attackers.has(i));
-    const merged = world.server ? cloneParams(world.server.params) : globalAverage(live.map((p) => p.params));
+    const holder = world.modestHolders.find((p) => world.status[p.index] === 'live');
+    const merged = world.server ? cloneParams(world.server.params) : holder ? cloneParams(holder.params) : globalAverage(live.map((p) => p.params));
     const last = metrics[metrics.length - 1];
     const summary: RunSummary = {
       rounds: config.rounds,
@@ -214,7 +220,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
   if (config.attack?.kind === 'label-flip') {
     for (const i of attackers) flipLabels(peers[i].data.y, train.numClasses);
   }
-  const aggregator = plugins.aggregation ?? buildAggregation(config.aggregation ?? { name: config.mode === 'federated' ? 'fedavg' : 'gossip' });
+  const aggregator = plugins.aggregation ?? buildAggregation(config.aggregation ?? { name: config.mode === 'gossip' ? 'gossip' : 'fedavg' });
   const network: NetworkModel = {
     ...IDEAL_NETWORK,
     latencyMs: config.network.latencyMs,
@@ -226,7 +232,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
   const net =
     config.attack?.kind === 'nan' ? new NanWireNetwork(network, netSeed, new Set([...attackers].map((i) => members[i])), model.layout) : new SimNetwork(network, netSeed);
   const codec = buildCodec(config.compression, model.layout, seed);
-  checkCompressionFits(config.mode, aggregator.spec.name, codec, config.compression.errorFeedback);
+  checkCompressionFits(config.mode === 'gossip' ? 'gossip' : 'federated', aggregator.spec.name, codec, config.compression.errorFeedback);
   for (const p of peers) p.compression = codec.group ? codec.group.initialState(model.layout) : codec.update.initState();
   const speedRng = Rng.derive(seed, 'speed');
   const speeds = Float64Array.from(members, () => Math.exp(config.heterogeneity.speedSpread * speedRng.normal()));
@@ -262,6 +268,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     server,
     attackers,
     roundStartModels: new Map(),
+    modestHolders: [],
     batched,
   };
 }
@@ -309,6 +316,47 @@ function mixingFor(world: World, topologyRound: number, budget: number | null) {
     : buildTopology({ ...config.topology, name: 'pull', r: Math.min(budget, config.peers - 1) } as never, {
         seed: Rng.derive(config.seed, 'topology').nextUint32(),
       }).at(topologyRound);
+}
+
+/**
+ * A MoDeST round: the round's trainers fetch the model from the last round's first live
+ * aggregator (the shared initial model in round 0), train, and send it to the round's
+ * aggregators, each of which averages what arrived (the configured rule, FedAvg by default).
+ */
+async function modestRound(world: World, t: number, live: readonly Peer[], steps: number): Promise<Peer[]> {
+  const { config } = world;
+  const byId = new Map(live.map((p) => [p.id, p]));
+  const roles = modestRoles(live.map((p) => p.id), t, config.seed, config.modest);
+  const trainers = roles.trainers.map((id) => byId.get(id)!);
+  const holder = world.modestHolders.find((p) => world.status[p.index] === 'live');
+  if (holder) {
+    const source: FederatedServer = { id: holder.id, params: holder.params, state: null, members: world.members, participation: 1 };
+    await federatedDownload(source, trainers.filter((p) => p !== holder), t, world.net, world.codec);
+    if (trainers.includes(holder)) holder.params = cloneParams(holder.params);
+  }
+  const global = cloneParams((holder ?? trainers[0]).params);
+  await trainAll(world, trainers, steps);
+  const aggregators = roles.aggregators.map((id) => byId.get(id)!);
+  const averaged: Params[] = [];
+  for (const agg of aggregators) {
+    // The aggregator rebuilds each trainer's model from its change against the round's model.
+    const sink: FederatedServer = { id: agg.id, params: global, state: world.aggregator.initialState(), members: world.members, participation: 1 };
+    const senders = trainers.filter((p) => p !== agg);
+    await federatedUpload(sink, senders, t, world.net, world.codec, world.aggregator, config.heterogeneity.deadlineMs, (p) =>
+      world.attackers.has(p.index) ? attackerModel(world, t, p, trainers) : p.params,
+    );
+    // An aggregator that also trained adds its own model with its own weight.
+    if (trainers.includes(agg)) {
+      const contributions = [...senders.map((p) => ({ from: p.id, params: p.params, weight: p.sampleCount })), { from: agg.id, params: agg.params, weight: agg.sampleCount }];
+      sink.params = world.aggregator.aggregate(sink.state, global, contributions, { round: t, members: world.members }).params;
+    }
+    averaged.push(sink.params);
+  }
+  aggregators.forEach((agg, k) => {
+    agg.params = averaged[k];
+  });
+  world.modestHolders = aggregators;
+  return trainers;
 }
 
 function participates(world: World, t: number, p: Peer): boolean {
@@ -422,7 +470,9 @@ async function roundMetrics(
 ): Promise<RoundMetrics> {
   const models = live.map((p) => p.params);
   const average = models.length ? globalAverage(models) : undefined;
-  const merged = world.server ? world.server.params : average;
+  // The merged model: the server's (federated), the current holder's (MoDeST), else the average.
+  const holder = world.modestHolders.find((p) => world.status[p.index] === 'live');
+  const merged = world.server ? world.server.params : (holder?.params ?? average);
   let local: number[] = [];
   let mergedEval: { accuracy: number; loss: number } | undefined;
   if (evaluate && merged) {

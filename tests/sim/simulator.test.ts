@@ -180,3 +180,22 @@ describe('simulator with compression', () => {
     expect(() => parseConfig({ ...small(), peerz: 3 })).toThrow(/Unrecognized key.*peerz/);
   });
 });
+
+describe('MoDeST (decentralized sampling)', () => {
+  it('samples s trainers per round by hash, aggregates at the next round\'s first peers, and learns', async () => {
+    const cfg = parseConfig(small({ mode: 'modest', peers: 8, rounds: 12, modest: { trainers: 3, aggregators: 1 } }));
+    const r = await simulate(cfg);
+    expect(r.metrics.every((m) => m.activePeers === 3)).toBe(true);
+    expect(r.metrics.at(-1)!.mergedAccuracy!).toBeGreaterThan(0.8);
+  });
+
+  it('the roles are the same at every peer and change with the round', async () => {
+    const { modestRoles, modestOrder } = await import('../../src/peer/modest.js');
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const spec = { trainers: 2, aggregators: 1, successFraction: 1 };
+    expect(modestRoles(ids, 4, 9, spec)).toEqual(modestRoles([...ids].reverse(), 4, 9, spec));
+    expect(modestOrder(ids, 4, 9)).not.toEqual(modestOrder(ids, 5, 9));
+    // Round k's aggregator is the first of round k+1's order, i.e. a trainer-candidate of the next round.
+    expect(modestRoles(ids, 4, 9, spec).aggregators[0]).toBe(modestOrder(ids, 5, 9)[0]);
+  });
+});
