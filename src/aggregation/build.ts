@@ -19,6 +19,7 @@ import { varianceCorrected } from './vca.js';
 /** The memory of a stateful rule, tagged with the rule it belongs to; null for stateless rules. */
 export type AggregationState = ChocoState | FedAuState | FedAvgMState | null;
 
+/** An aggregation rule built from its spec, stateless or stateful behind one interface. */
 export interface Aggregator {
   readonly spec: AggregationSpec;
   /** What contributions must carry: whole models, or decoded compressed differences (CHOCO). */
@@ -27,7 +28,9 @@ export interface Aggregator {
   readonly minGroupSize: number;
   /** How many faulty group members the rule withstands at this group size; 0 for non-robust rules or a group it refuses. */
   tolerates(groupSize: number): number;
+  /** The rule's memory before the first round (null for stateless rules). */
   initialState(): AggregationState;
+  /** Combines the own model with the received contributions; returns the new model and memory. */
   aggregate(
     state: AggregationState,
     own: Params,

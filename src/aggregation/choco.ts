@@ -15,6 +15,7 @@ import { addWeightedDifferences } from './kernels.js';
 import type { StatefulAggregationRule } from './types.js';
 import { checkParams, validateInputs } from './validate.js';
 
+/** CHOCO-Gossip's memory: this peer's public copy and its copies of its neighbours'. */
 export interface ChocoState {
   readonly rule: 'choco-gossip';
   /** x̂_i, null before the first round. */
@@ -23,6 +24,7 @@ export interface ChocoState {
   readonly copies: Readonly<Record<PeerId, Float32Array>>;
 }
 
+/** CHOCO-Gossip's memory before the first round. */
 export function chocoInitialState(): ChocoState {
   return { rule: 'choco-gossip', self: null, copies: {} };
 }
@@ -35,6 +37,7 @@ function advance(copy: Float32Array | null | undefined, q: Float32Array): Float3
   return out;
 }
 
+/** CHOCO-Gossip: mixes public copies updated by compressed differences, with the given consensus step size. */
 export function chocoGossip(options: { stepSize?: number } = {}): StatefulAggregationRule<ChocoState> {
   const stepSize = options.stepSize ?? 1;
   return (state, own, received, ctx) => {

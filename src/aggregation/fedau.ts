@@ -15,6 +15,7 @@ import { addWeightedDifferences } from './kernels.js';
 import type { StatefulAggregationRule } from './types.js';
 import { validateInputs } from './validate.js';
 
+/** What FedAU remembers about one peer's participation. */
 export interface FedAuPeerRecord {
   /** Consecutive rounds missed since the last participation (or since the start). */
   readonly missed: number;
@@ -22,11 +23,13 @@ export interface FedAuPeerRecord {
   readonly intervalCount: number;
 }
 
+/** FedAU's memory: a participation record per peer. */
 export interface FedAuState {
   readonly rule: 'fedau';
   readonly peers: Readonly<Record<PeerId, FedAuPeerRecord>>;
 }
 
+/** FedAU's memory before the first round. */
 export function fedAuInitialState(): FedAuState {
   return { rule: 'fedau', peers: {} };
 }
@@ -62,6 +65,7 @@ export function fedAuStep(
   return { weights, state: { rule: 'fedau', peers: Object.fromEntries(records) } };
 }
 
+/** FedAU: weights each participant by the mean interval between its participations (an estimate of 1 / its participation probability). */
 export function fedAu(options: { serverLr?: number } = {}): StatefulAggregationRule<FedAuState> {
   const serverLr = options.serverLr ?? 1;
   return (state, own, received, ctx) => {

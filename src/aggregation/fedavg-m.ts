@@ -11,12 +11,14 @@ import { addWeightedDifferences } from './kernels.js';
 import type { StatefulAggregationRule } from './types.js';
 import { validateInputs } from './validate.js';
 
+/** FedAvgM's memory: the server direction. */
 export interface FedAvgMState {
   readonly rule: 'fedavg-m';
   /** The server direction g, null before the first round (clients then use g = 0). */
   readonly g: Float32Array | null;
 }
 
+/** Options for FedAvg with server momentum. */
 export interface FedAvgMOptions {
   /** γ, the server step size. */
   readonly serverLr: number;
@@ -26,10 +28,12 @@ export interface FedAvgMOptions {
   readonly localSteps: number;
 }
 
+/** FedAvgM's memory before the first round. */
 export function fedAvgMInitialState(): FedAvgMState {
   return { rule: 'fedavg-m', g: null };
 }
 
+/** FedAvg with server momentum (FedAvgM). */
 export function fedAvgM(options: FedAvgMOptions): StatefulAggregationRule<FedAvgMState> {
   const { serverLr, localLr, localSteps } = options;
   return (_state, own, received, ctx) => {

@@ -7,6 +7,7 @@ import { weightedSum } from './kernels.js';
 import type { AggregationContext, Contribution } from './types.js';
 import { validateInputs } from './validate.js';
 
+/** FedAvg: the average of the contributions weighted by their sample counts. */
 export function fedAvg(own: Params, received: readonly Contribution[], ctx?: AggregationContext): Params {
   const total = validateInputs('fedavg', own, received, ctx, { positiveTotal: true });
   const out = new Float32Array(own.data.length);

@@ -22,6 +22,7 @@ export function checkRowWeights(rule: string, total: number, ctx?: AggregationCo
   }
 }
 
+/** Gossip averaging: the own model and the received ones mixed with the topology row's weights. */
 export function gossipMix(own: Params, received: readonly Contribution[], ctx?: AggregationContext): Params {
   const total = validateInputs('gossip', own, received, ctx);
   checkRowWeights('gossip', total, ctx);

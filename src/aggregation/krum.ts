@@ -10,6 +10,7 @@ import { requireGroup, robustGroup, type RobustOptions } from './robust.js';
 import type { AggregationRule } from './types.js';
 import { validateInputs } from './validate.js';
 
+/** Options for Krum and Multi-Krum. */
 export interface KrumOptions extends RobustOptions {
   /** How many lowest-scoring members to average: 1 is Krum, more is Multi-Krum. Default 1. */
   readonly m?: number;
@@ -42,6 +43,7 @@ export function krumScores(xs: readonly Float32Array[], f: number): Float64Array
   return scores;
 }
 
+/** Krum (m = 1) or Multi-Krum: averages the m contributions closest to their nearest neighbours. */
 export function krum(options: KrumOptions): AggregationRule {
   const { f } = options;
   const m = options.m ?? 1;

@@ -11,6 +11,7 @@ import { validateInputs } from './validate.js';
 
 export const nnaMinGroup = (f: number): number => 2 * f + 1;
 
+/** Nearest-neighbour averaging (MoNNA): averages the n − f models, own included, closest to the own one. */
 export function nearestNeighbourAverage(options: { readonly f: number }): AggregationRule {
   const { f } = options;
   return (own: Params, received, ctx) => {

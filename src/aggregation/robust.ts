@@ -4,6 +4,7 @@ import type { Params } from '../params/index.js';
 import { AggregationError } from '../util/errors.js';
 import type { AggregationContext, Contribution } from './types.js';
 
+/** Options shared by the Byzantine-robust rules. */
 export interface RobustOptions {
   /** Number of faulty (Byzantine) contributions the rule must withstand. */
   readonly f: number;

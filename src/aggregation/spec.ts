@@ -7,6 +7,7 @@ import { ConfigError } from '../util/errors.js';
 const faults = z.number().int().min(0);
 const positive = z.number().positive().finite();
 
+/** Zod schema of an aggregation spec, one shape per rule. */
 export const aggregationSpecSchema = z.discriminatedUnion('name', [
   z.strictObject({ name: z.literal('fedavg') }),
   z.strictObject({ name: z.literal('gossip') }),
@@ -27,6 +28,7 @@ export const aggregationSpecSchema = z.discriminatedUnion('name', [
 
 /** One aggregation rule with its parameters; see docs/aggregation.md for each rule. */
 export type AggregationSpec = z.infer<typeof aggregationSpecSchema>;
+/** The name of an aggregation rule. */
 export type AggregationName = AggregationSpec['name'];
 
 /** Validates an untrusted config value; throws ConfigError naming the offending field. */

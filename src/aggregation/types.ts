@@ -30,6 +30,7 @@ export interface AggregationContext {
 /** A stateless rule. */
 export type AggregationRule = (own: Params, received: readonly Contribution[], ctx?: AggregationContext) => Params;
 
+/** What a stateful rule returns: the new model and its updated memory. */
 export interface StatefulResult<S> {
   readonly params: Params;
   readonly state: S;

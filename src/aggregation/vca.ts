@@ -18,8 +18,10 @@ import { moments, weightedSum } from './kernels.js';
 import type { AggregationRule } from './types.js';
 import { validateInputs } from './validate.js';
 
+/** Which variance variance-corrected averaging restores: the received models', a mix, or the own model's. */
 export type TargetVariance = 'follow-others' | 'mix' | 'own';
 
+/** Options for variance-corrected averaging. */
 export interface VcaOptions {
   /** c: weight of the own model in step 1, in [0, 1]. Default 0.5. */
   readonly selfWeight?: number;
@@ -28,8 +30,10 @@ export interface VcaOptions {
   readonly epsilon?: number;
 }
 
+/** Default options of variance-corrected averaging. */
 export const VCA_DEFAULTS = { selfWeight: 0.5, targetVariance: 'follow-others', epsilon: 1e-4 } as const;
 
+/** Variance-corrected averaging (VCA): averages, then rescales each tensor's spread to a target variance. */
 export function varianceCorrected(options: VcaOptions = {}): AggregationRule {
   const c = options.selfWeight ?? VCA_DEFAULTS.selfWeight;
   const mode = options.targetVariance ?? VCA_DEFAULTS.targetVariance;

@@ -31,6 +31,7 @@ import { ABSENT } from './sections.js';
 import { topScores } from './select.js';
 import type { MethodParams } from './wire.js';
 
+/** Options for ARC-Top-K. */
 export interface ArcTopKOptions {
   /** Fraction of rows kept (default 0.2). */
   readonly rho?: number;
@@ -41,10 +42,12 @@ export interface ArcTopKOptions {
   readonly seed: number;
 }
 
+/** ARC-Top-K's memory: the error feedback. */
 export interface ArcTopKState {
   readonly error: Float32Array;
 }
 
+/** An ARC-Top-K round in progress. */
 export interface ArcTopKSession extends SessionBase<ArcTopKState> {
   readonly mode: 'dense' | 'sketch';
   readonly m: Float32Array;
@@ -53,12 +56,14 @@ export interface ArcTopKSession extends SessionBase<ArcTopKState> {
   readonly rows?: readonly (Uint32Array | null)[];
 }
 
-interface ArcLayer {
+/** How ARC-Top-K compresses one matrix layer: its shape and how many rows it keeps. */
+export interface ArcLayer {
   readonly rows: number;
   readonly cols: number;
   readonly keep: number;
 }
 
+/** ARC-Top-K's per-layer plan for a layout (undefined for layers sent dense). */
 export function arcTopKPlan(layout: ParamLayout, rho: number, r: number): (ArcLayer | undefined)[] {
   return layout.tensors.map((t) => {
     const m = matrixShape(t);
@@ -68,6 +73,7 @@ export function arcTopKPlan(layout: ParamLayout, rho: number, r: number): (ArcLa
   });
 }
 
+/** ARC-Top-K: peers pick the same rows to keep from a shared sketch, then all-reduce those rows. */
 export function arcTopK(options: ArcTopKOptions): GroupCompressor<ArcTopKState, ArcTopKSession> {
   const rho = options.rho ?? 0.2;
   const r = options.sketchRank ?? 4;

@@ -14,6 +14,7 @@ import type { MethodName } from './wire.js';
 /** Either kind of compressor; `kind` tells the peer algorithm how to drive it. */
 export type Compressor = PointwiseCompressor<any, any> | GroupCompressor<any, any>;
 
+/** A compression method and its parameters, as a config gives them. */
 export interface CompressionSpec {
   readonly method: MethodName;
   /** top-k / rand-k: fraction of each layer's entries kept (default 0.01). */
@@ -36,8 +37,10 @@ export interface CompressionSpec {
   readonly eta?: number;
 }
 
+/** The methods that run as group compressors. */
 export const GROUP_METHODS: readonly MethodName[] = ['arc-top-k', 'powersgd', 'powersgd-plus', 'greedylore'];
 
+/** True for methods that run as group compressors. */
 export function isGroupMethod(method: MethodName): boolean {
   return GROUP_METHODS.includes(method);
 }

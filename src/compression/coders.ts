@@ -8,6 +8,7 @@ import { decodeHalf, encodeHalf } from './float16.js';
 import { blockCount, sectionCount, type Coding, type Section } from './sections.js';
 import type { MethodName, MethodParams } from './wire.js';
 
+/** One tensor as a coder sees it: its spec and position. */
 export interface LayerInfo {
   readonly spec: TensorSpec;
   /** Position of the tensor in the layout. */
@@ -17,6 +18,7 @@ export interface LayerInfo {
   readonly salt: number;
 }
 
+/** How a pointwise method turns one tensor into a section and back. */
 export interface LayerCoder {
   readonly method: MethodName;
   /** Written to the message header; receivers check theirs are the same. */
@@ -43,6 +45,7 @@ export function expectSection<C extends Coding>(section: Section, coding: C, cou
   return section as Extract<Section, { coding: C }>;
 }
 
+/** Sends each tensor as it is (float32). */
 export const identityCoder: LayerCoder = {
   method: 'identity',
   params: {},
@@ -55,6 +58,7 @@ export const identityCoder: LayerCoder = {
   },
 };
 
+/** Sends each tensor as float16. */
 export const fp16Coder: LayerCoder = {
   method: 'fp16',
   params: {},

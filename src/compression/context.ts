@@ -3,6 +3,7 @@
 // never from per-peer state, so sender and receivers draw the same values.
 import { Rng } from '../util/rng.js';
 
+/** What sender and receivers share about one message (seed, round, sender), so they draw the same random values. */
 export interface CompressionContext {
   /** The run's seed (shared by every peer). */
   readonly seed: number;

@@ -21,6 +21,7 @@ export function crc32Portable(bytes: Uint8Array): number {
 
 const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
+/** CRC-32 of the bytes (zlib's when Node has it). */
 export function crc32(bytes: Uint8Array): number {
   return native ? native(bytes) >>> 0 : crc32Portable(bytes);
 }

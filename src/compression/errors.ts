@@ -2,6 +2,7 @@
 // validation. `problem` names the check that failed so callers can count or log by cause.
 import { GossipflError } from '../util/errors.js';
 
+/** Which wire check failed. */
 export type WireProblem =
   | 'truncated' // shorter than its header or its declared sections
   | 'oversized' // larger than the expected model allows

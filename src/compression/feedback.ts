@@ -18,24 +18,29 @@ import { WireError } from './errors.js';
 import { checkUpdate, decodePart, encodePart, readUpdate, updateMessage, type PointwiseCompressor } from './pointwise.js';
 import type { WireMessage } from './wire.js';
 
+/** An error-feedback variant. */
 export type ErrorFeedbackKind = 'ef14' | 'ef21' | 'ef21-m' | 'econtrol';
 /** The `errorFeedback` parameter on the wire. */
 export const ERROR_FEEDBACK_IDS: Readonly<Record<ErrorFeedbackKind, number>> = { ef14: 1, ef21: 2, 'ef21-m': 3, econtrol: 4 };
 
+/** EF14's memory: the compression error carried to the next round. */
 export interface Ef14State {
   readonly error: Float32Array;
 }
 
+/** EF21's memory: the estimate h that sender and receivers share. */
 export interface Ef21State {
   readonly h: Float32Array;
   /** Messages folded into h so far. */
   readonly sequence: number;
 }
 
+/** EF21-M's memory: EF21's plus the momentum v. */
 export interface Ef21MState extends Ef21State {
   readonly v: Float32Array;
 }
 
+/** EControl's memory: EF21's plus the error carried over. */
 export interface EControlState extends Ef21State {
   readonly error: Float32Array;
 }
@@ -70,6 +75,7 @@ function minus(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
+/** EF14 error feedback around a coder: adds the last error before compressing. */
 export function ef14(coder: LayerCoder): PointwiseCompressor<Ef14State, null> {
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS.ef14 };
   return {
@@ -94,6 +100,7 @@ export function ef14(coder: LayerCoder): PointwiseCompressor<Ef14State, null> {
   };
 }
 
+/** EF21 error feedback around a coder: sends the compressed change of a shared estimate. */
 export function ef21(coder: LayerCoder): PointwiseCompressor<Ef21State, TrackedEstimate> {
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS.ef21 };
   return {
@@ -120,6 +127,7 @@ export function ef21(coder: LayerCoder): PointwiseCompressor<Ef21State, TrackedE
   };
 }
 
+/** EF21 with momentum eta (EF21-M) around a coder. */
 export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21MState, TrackedEstimate> {
   checkEta(eta);
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS['ef21-m'], eta };
@@ -165,6 +173,7 @@ export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21M
   };
 }
 
+/** EControl error feedback around a coder, with step eta. */
 export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EControlState, TrackedEstimate> {
   checkEta(eta);
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS.econtrol, eta };

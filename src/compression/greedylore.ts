@@ -36,18 +36,21 @@ import { ABSENT } from './sections.js';
 import { topScores } from './select.js';
 import type { MethodParams } from './wire.js';
 
+/** Options for GreedyLore. */
 export interface GreedyLoreOptions {
   readonly rank: number;
   readonly refreshEvery: number;
   readonly seed: number;
 }
 
+/** GreedyLore's memory: the error feedback and a basis per layer. */
 export interface GreedyLoreState {
   readonly error: Float32Array;
   /** Per layer the basis U (rows × m, row-major); null before the first refresh or for dense layers. */
   readonly basis: readonly (Float64Array | null)[];
 }
 
+/** A GreedyLore round in progress. */
 export interface GreedyLoreSession extends SessionBase<GreedyLoreState> {
   readonly mode: 'refresh' | 'greedy';
   readonly m: Float32Array;
@@ -56,10 +59,12 @@ export interface GreedyLoreSession extends SessionBase<GreedyLoreState> {
   readonly chosen?: readonly (Float64Array | null)[];
 }
 
-interface LoreLayer extends MatrixShape {
+/** How GreedyLore compresses one matrix layer: its shape and the basis width m. */
+export interface LoreLayer extends MatrixShape {
   readonly m: number;
 }
 
+/** GreedyLore's per-layer plan for a layout (undefined for layers sent dense). */
 export function greedyLorePlan(layout: ParamLayout, rank: number): (LoreLayer | undefined)[] {
   return layout.tensors.map((t) => {
     const s = matrixShape(t);
@@ -105,6 +110,7 @@ export function leftSingularBasis(g: Float32Array, rows: number, cols: number): 
   return orthonormalizeColumns(u, rows, cols);
 }
 
+/** GreedyLore: sends each matrix in the r directions of a shared, periodically refreshed basis that score highest this round. */
 export function greedyLore(options: GreedyLoreOptions): GroupCompressor<GreedyLoreState, GreedyLoreSession> {
   const { rank: r, refreshEvery, seed } = options;
   if (!Number.isInteger(r) || r < 1) throw new RangeError(`GreedyLore: rank must be a positive integer, got ${r}`);

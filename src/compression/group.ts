@@ -16,18 +16,21 @@ import { WireError } from './errors.js';
 import type { Section } from './sections.js';
 import { decodeMessage, encodeMessage, expectParams, type DecodeLimits, type MethodName, type MethodParams, type WireMessage } from './wire.js';
 
+/** One message a group compressor receives in a phase. */
 export interface GroupMessage {
   /** Index of the peer that sent it (as the transport knows it). */
   readonly sender: number;
   readonly bytes: Uint8Array;
 }
 
+/** A message a group round left out, and why. */
 export interface GroupExclusion {
   readonly sender: number;
   readonly phase: number;
   readonly reason: string;
 }
 
+/** What a group compressor does next: send a phase's message, or finish with the estimate. */
 export type GroupStep<S, W> =
   | { readonly kind: 'send'; readonly phase: number; readonly message: Uint8Array; readonly session: W }
   | {
@@ -39,11 +42,14 @@ export type GroupStep<S, W> =
       readonly excluded: readonly GroupExclusion[];
     };
 
+/** The send step of a group compressor. */
 export type GroupSend<W> = Extract<GroupStep<unknown, W>, { kind: 'send' }>;
 
+/** A compressor whose peers run a multi-phase round together (an all-reduce). */
 export interface GroupCompressor<S = unknown, W = unknown> {
   readonly kind: 'group';
   readonly name: string;
+  /** A peer's state before its first round. */
   initialState(layout: ParamLayout): S;
   /** Starts a round: the message for phase 0 and the in-progress round (plain data). */
   begin(update: Params, state: S, ctx: CompressionContext): GroupSend<W>;
@@ -146,11 +152,13 @@ export function startContext(update: Params, ctx: CompressionContext): void {
 
 // ---------------------------------------------------------------- in-process driver
 
+/** One peer's input to an in-process group round. */
 export interface GroupPeerInput<S> {
   readonly update: Params;
   readonly state: S;
 }
 
+/** What an in-process group round produced for every peer. */
 export interface GroupRoundResult<S> {
   readonly estimates: Params[];
   readonly states: S[];

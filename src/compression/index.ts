@@ -1,5 +1,8 @@
-// Public API of the compression layer: compressors (pointwise and group), error feedback,
-// the wire codec and its typed error.
+/**
+ * Public API of the compression layer: compressors (pointwise and group), error feedback,
+ * the wire codec and its typed error.
+ * @module
+ */
 export { WireError, type WireProblem } from './errors.js';
 export type { CompressionContext } from './context.js';
 export {
@@ -52,6 +55,6 @@ export {
   type GroupRoundResult,
 } from './group.js';
 export { powerSgd, powerSgdPlan, type PowerSgdOptions, type PowerSgdState, type PowerSgdSession } from './powersgd.js';
-export { arcTopK, arcTopKPlan, type ArcTopKOptions, type ArcTopKState, type ArcTopKSession } from './arc-topk.js';
-export { greedyLore, greedyLorePlan, type GreedyLoreOptions, type GreedyLoreState, type GreedyLoreSession } from './greedylore.js';
+export { arcTopK, arcTopKPlan, type ArcTopKOptions, type ArcTopKState, type ArcTopKSession, type ArcLayer } from './arc-topk.js';
+export { greedyLore, greedyLorePlan, type GreedyLoreOptions, type GreedyLoreState, type GreedyLoreSession, type LoreLayer } from './greedylore.js';
 export { buildCompressor, isGroupMethod, GROUP_METHODS, type Compressor, type CompressionSpec } from './build.js';

@@ -3,6 +3,7 @@
 // [out, in, kh, kw] becomes out × (in·kh·kw)); 1-D tensors (biases) travel uncompressed.
 import type { ParamLayout, TensorSpec } from '../params/index.js';
 
+/** A tensor seen as a matrix: rows × cols. */
 export interface MatrixShape {
   readonly rows: number;
   readonly cols: number;

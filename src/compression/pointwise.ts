@@ -12,6 +12,7 @@ import { isFiniteHalf } from './float16.js';
 import type { Section } from './sections.js';
 import { decodeMessage, encodeMessage, expectParams, type DecodeLimits, type MethodParams, type ParamName, type WireMessage } from './wire.js';
 
+/** What a pointwise compressor's encode returns. */
 export interface PointwiseEncodeResult<S> {
   /** The bytes to send; `message.byteLength` is what this update costs on the wire. */
   readonly message: Uint8Array;
@@ -20,6 +21,7 @@ export interface PointwiseEncodeResult<S> {
   readonly decoded: Params;
 }
 
+/** What a pointwise compressor's decode returns. */
 export interface PointwiseDecodeResult<R> {
   /** The sender's update as this receiver reconstructs it. */
   readonly update: Params;
@@ -27,13 +29,16 @@ export interface PointwiseDecodeResult<R> {
   readonly receiver: R;
 }
 
+/** A compressor whose peers each encode alone; any receiver can decode. */
 export interface PointwiseCompressor<S = unknown, R = unknown> {
   readonly kind: 'pointwise';
   /** e.g. "top-k" or "top-k+ef21". */
   readonly name: string;
+  /** The sender's state before its first message. */
   initialState(layout: ParamLayout): S;
   /** A receiver's state for one sender, before its first message. */
   initialReceiverState(layout: ParamLayout): R;
+  /** Compresses one update; returns the bytes, the new state and what receivers will decode. */
   encode(update: Params, state: S, ctx: CompressionContext): PointwiseEncodeResult<S>;
   /** Validates and decodes one sender's message (`ctx.sender` = who sent it); throws WireError. */
   decode(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, limits?: DecodeLimits): PointwiseDecodeResult<R>;

@@ -31,6 +31,7 @@ import { gaussianMatrix, mulLeftTransposed, mulOuter, mulRight, orthonormalizeCo
 import { ABSENT } from './sections.js';
 import type { MethodParams } from './wire.js';
 
+/** Options for PowerSGD. */
 export interface PowerSgdOptions {
   readonly rank: number;
   readonly seed: number;
@@ -38,12 +39,14 @@ export interface PowerSgdOptions {
   readonly refreshEvery?: number;
 }
 
+/** PowerSGD's memory: the error feedback and the warm-start Q per layer. */
 export interface PowerSgdState {
   readonly error: Float32Array;
   /** Warm start per layer (cols × r, row-major); null for layers sent dense or not yet started. */
   readonly q: readonly (Float32Array | null)[];
 }
 
+/** A PowerSGD round in progress. */
 export interface PowerSgdSession extends SessionBase<PowerSgdState> {
   readonly mode: 'dense' | 'low-rank';
   readonly m: Float32Array;
@@ -60,6 +63,7 @@ export function powerSgdPlan(layout: ParamLayout, rank: number): (MatrixShape | 
   });
 }
 
+/** PowerSGD: a rank-r approximation of each matrix by one power iteration, all-reduced in two phases. */
 export function powerSgd(options: PowerSgdOptions): GroupCompressor<PowerSgdState, PowerSgdSession> {
   const { rank: r, seed, refreshEvery } = options;
   if (!Number.isInteger(r) || r < 1) throw new RangeError(`PowerSGD: rank must be a positive integer, got ${r}`);

@@ -2,6 +2,7 @@
 // part; what a section means (a whole tensor, a sketch P, the values at shared random indices)
 // is the method's business, how it is laid out in bytes is the wire codec's.
 
+/** One layer's data in a message, in one of the codings. */
 export type Section =
   /** Nothing for this layer in this message (e.g. PowerSGD's Q phase for a layer sent dense). */
   | { readonly coding: 'absent' }
@@ -15,6 +16,7 @@ export type Section =
   /** Strictly increasing indices (delta-coded as LEB128 varints on the wire) and their values. */
   | { readonly coding: 'sparse'; readonly indices: Uint32Array; readonly values: Float32Array };
 
+/** How a section's values are laid out in bytes. */
 export type Coding = Section['coding'];
 
 export const CODING_IDS: Readonly<Record<Coding, number>> = { absent: 0, f32: 1, f16: 2, int8: 3, sign: 4, sparse: 5 };

@@ -13,6 +13,7 @@ function checkRatio(method: string, ratio: number): void {
   if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`${method}: ratio must be in (0, 1], got ${ratio}`);
 }
 
+/** Top-k: keeps the largest-magnitude fraction `ratio` of each tensor's entries. */
 export function topKCoder(ratio: number): LayerCoder {
   checkRatio('top-k', ratio);
   return {

@@ -24,6 +24,7 @@ export function subspaceProjector(layer: LayerInfo, rows: number, r: number): Fl
   return mulSmall(z, rows, r, invSqrt, r);
 }
 
+/** Random subspace (GoLore-style): projects each matrix onto a random rank-`rank` subspace shared by the group. */
 export function randomSubspaceCoder(rank: number, seed: number): LayerCoder {
   if (!Number.isInteger(rank) || rank < 1) throw new RangeError(`random-subspace: rank must be a positive integer, got ${rank}`);
   const projected = (layer: LayerInfo) => {

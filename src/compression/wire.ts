@@ -10,6 +10,7 @@ import { WireError } from './errors.js';
 import { isFiniteHalf } from './float16.js';
 import { CODING_IDS, CODINGS, align4, blockCount, sectionAux, sectionBytes, sectionCount, type Coding, type Section } from './sections.js';
 
+/** Version of the compressed-update wire format. */
 export const WIRE_FORMAT_VERSION = 1;
 const MAGIC = [0x47, 0x46, 0x43, 0x55]; // "GFCU"
 const FIXED_HEADER_BYTES = 28;
@@ -21,6 +22,7 @@ const MAX_BLOCK_SIZE = 1 << 16;
 /** Largest number of parts a message may carry (EControl sends two). */
 export const MAX_PARTS = 2;
 
+/** A whole update, or one phase of a group method. */
 export type MessageKind = 'update' | 'group-phase';
 const KINDS: readonly MessageKind[] = ['update', 'group-phase'];
 
@@ -39,6 +41,7 @@ export const METHODS = [
   'powersgd-plus',
   'greedylore',
 ] as const;
+/** The name of a compression method. */
 export type MethodName = (typeof METHODS)[number];
 
 /** Parameter ids on the wire are 1 + positions in this list (append only). Values are float64. */
@@ -57,9 +60,12 @@ export const PARAM_NAMES = [
   'init',
   'digest',
 ] as const;
+/** The name of a method parameter carried in a message header. */
 export type ParamName = (typeof PARAM_NAMES)[number];
+/** A method's parameters as written to a message header. */
 export type MethodParams = Readonly<Partial<Record<ParamName, number>>>;
 
+/** A compressed message before encoding: kind, method, parameters and per-layer sections. */
 export interface WireMessage {
   readonly kind: MessageKind;
   readonly method: MethodName;
@@ -83,6 +89,7 @@ export interface Expected {
   readonly phase?: number;
 }
 
+/** Bounds a receiver puts on a message it decodes. */
 export interface DecodeLimits {
   /** Reject messages longer than this many bytes (default: the largest a message for the layout can be). */
   readonly maxBytes?: number;
@@ -111,6 +118,7 @@ export function maxMessageBytes(layout: ParamLayout, maxParts = MAX_PARTS): numb
 
 // ---------------------------------------------------------------- encode
 
+/** Encodes a wire message for a parameter layout. */
 export function encodeMessage(msg: WireMessage, layout: ParamLayout): Uint8Array {
   const L = layout.tensors.length;
   if (msg.parts.length < 1 || msg.parts.length > MAX_PARTS) throw new RangeError(`a message has 1..${MAX_PARTS} parts, got ${msg.parts.length}`);

@@ -16,6 +16,7 @@ import { GossipflError } from '../util/errors.js';
 const MAGIC = 0x4b434647; // "GFCK" read as a little-endian u32
 const VERSION = 1;
 
+/** A peer's saved state: the last finished round, its model and optimizer state. */
 export interface Checkpoint {
   /** The last round this peer finished (0-based). */
   readonly round: number;
@@ -34,6 +35,7 @@ interface Header {
   slots: number;
 }
 
+/** Encodes a checkpoint as bytes. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const header: Header = {
     round: c.round,
@@ -58,6 +60,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   return out;
 }
 
+/** Decodes and validates a checkpoint; throws GossipflError naming what is wrong. */
 export function decodeCheckpoint(bytes: Uint8Array, layout: ParamLayout, source = 'checkpoint'): Checkpoint {
   const fail = (why: string): never => {
     throw new GossipflError('state', `${source}: ${why}; delete it to start this peer afresh`);
@@ -95,10 +98,12 @@ export function decodeCheckpoint(bytes: Uint8Array, layout: ParamLayout, source 
   };
 }
 
+/** Writes a checkpoint file atomically. */
 export function saveCheckpoint(path: string, c: Checkpoint): void {
   writeFileAtomic(path, encodeCheckpoint(c));
 }
 
+/** Reads a checkpoint file, or undefined when there is none. */
 export function loadCheckpoint(path: string, layout: ParamLayout): Checkpoint | undefined {
   if (!existsSync(path)) return undefined;
   return decodeCheckpoint(readFileSync(path), layout, path);

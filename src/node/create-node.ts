@@ -19,13 +19,16 @@ import { loadOrCreatePrivateKey, readPskFile } from './keys.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index-compatible record.
+/** The libp2p services a gossipfl node runs. */
 export type GossipflServices = {
   pubsub: GossipSub;
   identify: Identify;
 };
 
+/** A libp2p node with gossipfl's services. */
 export type GossipflLibp2p = Libp2p<GossipflServices>;
 
+/** A started libp2p node with its resolved options. */
 export interface GossipflNode {
   readonly libp2p: GossipflLibp2p;
   readonly options: ResolvedNodeOptions;
@@ -33,6 +36,7 @@ export interface GossipflNode {
   readonly peerId: string;
   /** Addresses other machines can dial, each ending in `/p2p/<peer id>`. */
   addresses(): string[];
+  /** Stops the node and closes its connections. */
   stop(): Promise<void>;
 }
 
@@ -73,6 +77,7 @@ export async function createGossipflNode(options: NodeOptions = {}, extra: { pri
   };
 }
 
+/** The libp2p options for resolved node options. */
 export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | undefined): Libp2pOptions<GossipflServices> {
   const encrypters = o.encryption === 'noise' ? [noise()] : o.encryption === 'tls' ? [tls()] : [tls(), noise()];
   const discovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];

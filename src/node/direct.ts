@@ -7,21 +7,25 @@ import { FrameReader, framePrefix, FRAME_PREFIX_BYTES } from './frame.js';
 import { ReceiveBudget } from './receive-budget.js';
 import { decodeMessage, encodeMessage, encodeMessageParts, type AckMessage, type UpdateMessage } from './wire.js';
 
+/** The libp2p protocol id of direct update streams. */
 export const UPDATE_PROTOCOL = '/gossipfl/update/1.0.0';
 /** Acks are tiny; anything larger is a broken peer. */
 const MAX_ACK_BYTES = 2048;
 /** Write in slices so backpressure applies and yamux need not hold a whole model at once. */
 const WRITE_SLICE_BYTES = 1 << 20;
 
+/** Answers one direct update from a peer with an ack. */
 export interface UpdateHandler {
   /** Decides on a complete, well-formed update from `from`: accept, reject (invalid) or ignore (stale). */
   (from: string, msg: UpdateMessage): AckMessage | Promise<AckMessage>;
 }
 
+/** Limits and handler for the direct update protocol. */
 export interface DirectProtocolOptions {
   /** Largest frame accepted (an update message: payload plus header). */
   readonly maxFrameBytes: number;
   readonly onUpdate: UpdateHandler;
+  /** One-line log messages. */
   readonly log: (line: string) => void;
   /** Concurrent update streams per connection. */
   readonly maxStreams?: number;

@@ -6,6 +6,7 @@
 // far ahead (rounds) and in total bytes, so a fast or hostile peer cannot fill memory.
 import type { Envelope, PeerId } from '../peer/transport.js';
 
+/** Bounds on what an inbox buffers ahead of its position. */
 export interface InboxLimits {
   /** Messages at most this many rounds ahead of the current position are buffered. */
   readonly maxRoundsAhead: number;
@@ -13,6 +14,7 @@ export interface InboxLimits {
   readonly maxBufferedBytes: number;
 }
 
+/** What an inbox did with an offered message. */
 export type OfferResult =
   | 'delivered' // for the open exchange, from an expected sender
   | 'buffered' // for a later position
@@ -29,6 +31,7 @@ interface Open {
   readonly onDelivered: (env: Envelope, remaining: number) => void;
 }
 
+/** Holds messages per (round, phase) until the exchange they belong to opens. */
 export class Inbox {
   private position: { round: number; phase: number } | null = null;
   private open: Open | null = null;
@@ -60,6 +63,7 @@ export class Inbox {
     return this.future.get(key(round, phase))?.has(from) ? 'duplicate' : 'buffered';
   }
 
+  /** Delivers, buffers or drops one incoming message. */
   offer(env: Envelope): OfferResult {
     const verdict = this.classify(env.round, env.phase, env.from);
     if (verdict === 'delivered') {

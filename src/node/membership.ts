@@ -20,6 +20,7 @@
 /** Rounds between the highest round a joiner heard and the round it joins, so the news reaches everyone first. */
 export const JOIN_MARGIN = 2;
 
+/** What identifies a run; peers with a different identity are refused. */
 export interface RunIdentity {
   readonly runId: string;
   /** Hash of the model architecture and parameter layout; peers must share it to aggregate. */
@@ -28,12 +29,14 @@ export interface RunIdentity {
   readonly configHash: string;
 }
 
+/** A peer's announcement: its run identity, addresses and progress. */
 export interface Announcement extends RunIdentity {
   readonly addrs: readonly string[];
   readonly round: number;
   readonly joinRound: number;
 }
 
+/** What membership did with an announcement. */
 export type AnnounceVerdict =
   | { readonly status: 'accepted' | 'updated' | 'held' }
   | { readonly status: 'refused'; readonly reason: string };
@@ -50,6 +53,7 @@ interface PeerRecord {
   lastSeenMs: number;
 }
 
+/** The set of peers in the run, built from their announcements, and those refused. */
 export class Membership {
   private readonly peers = new Map<string, PeerRecord>();
   private readonly refused = new Map<string, string>();
@@ -145,6 +149,7 @@ export class Membership {
     return this.refused.get(peer);
   }
 
+  /** Peers refused, with the reason. */
   refusedPeers(): ReadonlyMap<string, string> {
     return this.refused;
   }

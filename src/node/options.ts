@@ -8,6 +8,7 @@ import { ConfigError } from '../util/errors.js';
 /** Which connection encrypters the node offers, in order of preference. */
 export type EncryptionChoice = 'noise' | 'tls' | 'both';
 
+/** Options for a libp2p node; everything has a default. */
 export interface NodeOptions {
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/4001`. Default: an ephemeral port on 127.0.0.1. */
   readonly listen?: readonly string[];
@@ -38,6 +39,7 @@ export interface NodeOptions {
   readonly yamux?: YamuxTuning;
 }
 
+/** Yamux stream-muxer limits. */
 export interface YamuxTuning {
   /** Largest yamux data frame (yamux's default: 64 KiB). */
   readonly maxMessageSize?: number;
@@ -47,6 +49,7 @@ export interface YamuxTuning {
   readonly maxStreamWindowSize?: number;
 }
 
+/** Node options with every default filled in. */
 export interface ResolvedNodeOptions {
   readonly listen: readonly string[];
   readonly bootstrap: readonly string[];
@@ -67,6 +70,7 @@ export const GOSSIPSUB_WIRE_CAP = 4 * 1024 * 1024;
 
 export const DEFAULT_YAMUX: YamuxTuning = {};
 
+/** Fills in the defaults of node options. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
   const memoryTransport = options.memoryTransport ?? false;
   const listen = options.listen ?? (memoryTransport ? ['/memory/gossipfl-' + randomUUID()] : ['/ip4/127.0.0.1/tcp/0']);

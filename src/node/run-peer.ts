@@ -28,6 +28,7 @@ import { Libp2pTransport } from './transport.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { codecValidator } from './validate-update.js';
 
+/** What runPeer needs: the run config, node options and callbacks. */
 export interface PeerRunOptions {
   readonly config: RunConfig;
   readonly node: NodeOptions;
@@ -41,7 +42,9 @@ export interface PeerRunOptions {
   readonly defaultDeadlineMs?: number;
   /** Called with the node's id and addresses once it listens. */
   readonly onListening?: (peerId: string, addresses: readonly string[]) => void;
+  /** Called after every round with its metrics. */
   readonly onRound?: (m: RoundMetrics) => void;
+  /** One-line log messages (default: stderr). */
   readonly log?: (line: string) => void;
   /** Aborting stops the peer cleanly at the next round boundary (Ctrl-C). */
   readonly signal?: AbortSignal;
@@ -53,6 +56,7 @@ export function configHash(config: RunConfig): string {
   return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
 }
 
+/** Runs one peer of a run over libp2p to the end; returns its summary. */
 export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));

@@ -32,6 +32,7 @@ export interface InboundVerdict {
   readonly reason: string;
 }
 
+/** Options for a Libp2pTransport. */
 export interface Libp2pTransportOptions {
   readonly identity: RunIdentity;
   /** Checks an update's codec bytes before anything else sees them (the lead wires the compression codec in). */
@@ -68,6 +69,7 @@ const ANNOUNCE_DEBOUNCE_MS = 50;
 
 type Verdict = { readonly result: 'accept' | 'ignore' | 'reject' | 'forward'; readonly reason: string };
 
+/** What a transport learned before the first round: members and the round to start at. */
 export interface StartInfo {
   /** The member set the run starts with (sorted peer ids, self included). */
   readonly members: readonly PeerId[];
@@ -75,6 +77,7 @@ export interface StartInfo {
   readonly startRound: number;
 }
 
+/** The Transport over libp2p: one gossipsub topic per run for announcements and small updates, direct streams for large and per-recipient ones. */
 export class Libp2pTransport implements Transport {
   readonly self: PeerId;
   readonly topic: string;

@@ -7,6 +7,7 @@
 // version or kind, a length past the end, a bound exceeded or trailing bytes all throw.
 import { GossipflError } from '../util/errors.js';
 
+/** Version of the node's wire format. */
 export const WIRE_VERSION = 1;
 const MAGIC0 = 0x47; // 'G'
 const MAGIC1 = 0x46; // 'F'
@@ -64,8 +65,10 @@ export interface AckMessage {
   readonly reason: string;
 }
 
+/** What the receiver of a direct update did with it. */
 export type AckStatus = 'accepted' | 'rejected' | 'ignored';
 
+/** Any message peers send each other. */
 export type NodeMessage = AnnounceMessage | UpdateMessage | LeaveMessage | AckMessage;
 
 const KIND_CODE = { announce: 1, update: 2, leave: 3, ack: 4 } as const;
@@ -100,6 +103,7 @@ export function encodeMessageParts(msg: NodeMessage): Uint8Array[] {
   }
 }
 
+/** Encodes a node message as one byte array. */
 export function encodeMessage(msg: NodeMessage): Uint8Array {
   const parts = encodeMessageParts(msg);
   if (parts.length === 1) return parts[0];

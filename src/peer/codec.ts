@@ -22,20 +22,24 @@ import type { GossipWire, ModelCodec } from './gossip.js';
 import { wholeModels } from './gossip.js';
 import type { AggregationState } from '../aggregation/build.js';
 
+/** Where a message belongs: its round, phase and sender index. */
 export interface MessageMeta {
   readonly round: number;
   readonly phase: number;
   readonly sender: number;
 }
 
+/** Encodes model differences with a compressor and decodes them, keeping per-sender memory. */
 export interface DeltaCodec {
   /** Fresh per-peer compressor memory (error feedback). */
   initState(): unknown;
+  /** Encodes a difference; returns the bytes, the new state and what receivers will decode. */
   encode(delta: Params, state: unknown, meta: MessageMeta): { bytes: Uint8Array; state: unknown; decoded: Params };
   /** Decodes a message from `meta.sender`; keeps that sender's receiver-side memory (EF21's h). */
   decode(bytes: Uint8Array, meta: MessageMeta): Params;
 }
 
+/** The codecs a run's compression config yields: exact models, compressed models and deltas. */
 export interface UpdateCodec {
   readonly method: MethodName;
   readonly exact: ModelCodec;
@@ -52,6 +56,7 @@ export interface UpdateCodec {
 /** Methods that can carry a whole model in gossip. */
 const MODEL_METHODS: readonly MethodName[] = ['identity', 'fp16', 'int8'];
 
+/** Builds the update codecs for a compression spec over a parameter layout. */
 export function buildCodec(spec: CompressionSpec & { consensusStep?: number }, layout: ParamLayout, seed: number): UpdateCodec {
   const { consensusStep: _ignored, ...compression } = spec;
   const exact = modelCodec(buildCompressor({ method: 'identity' }, seed) as PointwiseCompressor, layout, seed);

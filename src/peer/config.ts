@@ -104,6 +104,7 @@ const churnEventSchema = z.strictObject({
   rejoin: probability.optional().describe('fraction of departed peers that come back with their last model'),
 });
 
+/** Zod schema of a run config; docs/config.md is generated from it. */
 export const configSchema = z
   .strictObject({
     name: z.string().default('run').describe('label used in reports'),
@@ -180,8 +181,10 @@ export const configSchema = z
   })
   .describe('a gossipfl run');
 
+/** A validated run config, defaults filled in. */
 export type RunConfig = z.output<typeof configSchema>;
-type TopologyInput = z.input<typeof topologySpecSchema> extends infer T
+/** The topology section as a user writes it: `peers` may be left out and is filled in from the run. */
+export type TopologyInput = z.input<typeof topologySpecSchema> extends infer T
   ? T extends { peers: number }
     ? Omit<T, 'peers'> & { peers?: number }
     : T

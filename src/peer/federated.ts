@@ -10,6 +10,7 @@ import type { Peer } from './peer.js';
 import type { UpdateCodec } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
 
+/** The federated server's state: the global model, the aggregation memory, the members and the participation rate. */
 export interface FederatedServer {
   readonly id: PeerId;
   params: Params;
@@ -21,7 +22,9 @@ export interface FederatedServer {
 
 /** Something that hands out per-peer transports (the simulated network, or one node's own). */
 export interface TransportHub {
+  /** Sets the peers that take part from now on. */
   setParticipants(ids: Iterable<PeerId>): void;
+  /** The transport one peer uses. */
   transportFor(id: PeerId): Transport;
 }
 

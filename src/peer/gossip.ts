@@ -10,7 +10,9 @@ import type { PeerId, Transport } from './transport.js';
 
 /** Turns a model into wire bytes and back; decode validates and throws on anything malformed. */
 export interface ModelCodec {
+  /** Encodes a model for one (round, phase, sender). */
   encode(params: Params, meta: { round: number; phase: number; sender: number }): Uint8Array;
+  /** Decodes and validates a model; throws when the bytes or their header are wrong. */
   decode(bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params;
 }
 
@@ -20,7 +22,9 @@ export interface ModelCodec {
  * form of this peer's own message.
  */
 export interface GossipWire {
+  /** This peer's message for one (round, phase), and the decoded form of it when the aggregation needs it. */
   encode(meta: { round: number; phase: number; sender: number }): { bytes: Uint8Array; ownUpdate?: Params };
+  /** Decodes and validates one sender's message; throws when it is malformed. */
   decode(bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params;
 }
 
@@ -29,6 +33,7 @@ export function wholeModels(codec: ModelCodec, outgoing: Params): GossipWire {
   return { encode: (meta) => ({ bytes: codec.encode(outgoing, meta) }), decode: (bytes, meta) => codec.decode(bytes, meta) };
 }
 
+/** One peer's part in one gossip exchange: whom it averages, whom it sends to, the deadline. */
 export interface GossipPlan {
   readonly round: number;
   readonly phase: number;
@@ -42,6 +47,7 @@ export interface GossipPlan {
   readonly deadlineMs: number;
 }
 
+/** What a gossip exchange produced: the new model, who was missing or rejected, bytes moved. */
 export interface ExchangeOutcome {
   readonly params: Params;
   readonly received: number;
@@ -53,6 +59,7 @@ export interface ExchangeOutcome {
   readonly bytesReceived: number;
 }
 
+/** Sends this peer's message, gathers its neighbours' and aggregates them with the rule. */
 export async function gossipExchange(
   own: Params,
   plan: GossipPlan,
@@ -92,6 +99,7 @@ export async function gossipExchange(
   return { params, received: contributions.length, missing: result.missing, rejected, bytesSent: payload.byteLength * sendTo.length, bytesReceived };
 }
 
+/** One peer's part in an exact merge (the average of a group's models). */
 export interface MergePlan {
   readonly round: number;
   readonly members: readonly PeerId[];

@@ -7,6 +7,7 @@ import type { Trainer, TrainResult } from '../model/trainer.js';
 import type { PeerId } from './transport.js';
 import { batchIterator, type BatchIterator, type Dataset } from '../data/index.js';
 
+/** What a Peer is built from. */
 export interface PeerInit {
   readonly id: PeerId;
   /** Position in the run's member list; topology indices refer to it. */
@@ -19,6 +20,7 @@ export interface PeerInit {
   readonly batchSeed: number;
 }
 
+/** One peer's state: model, optimizer, data and minibatch stream, and its counters. */
 export class Peer {
   readonly id: PeerId;
   readonly index: number;

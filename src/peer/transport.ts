@@ -14,6 +14,7 @@ export interface Envelope {
   readonly bytes: Uint8Array;
 }
 
+/** One peer's side of one (round, phase) exchange: what it sends, to whom, and whom it waits for. */
 export interface ExchangeRequest {
   readonly round: number;
   /** 0 for single-phase methods; two-phase compressors use 0 then 1. */
@@ -27,6 +28,7 @@ export interface ExchangeRequest {
   readonly deadlineMs: number;
 }
 
+/** What one exchange gathered before its deadline, and who was missing. */
 export interface ExchangeResult {
   /** Messages that arrived before the deadline, at most one per expected sender. */
   readonly received: readonly Envelope[];
@@ -34,6 +36,7 @@ export interface ExchangeResult {
   readonly missing: readonly PeerId[];
 }
 
+/** The seam between the peer algorithm and the network: the simulator and libp2p both implement it. */
 export interface Transport {
   readonly self: PeerId;
   /** Sends this peer's payload and gathers the expected messages of one (round, phase). */

@@ -2,5 +2,6 @@
 export type { RoundMetrics, RunSummary, PartitionSummary } from './metrics.js';
 export { readRun, parseMetricsLines, METRICS_FILE, SUMMARY_FILE, PARTITION_FILE, type RunData } from './read-run.js';
 export { buildPlots, type PlotId, type PlotSpec } from './plots.js';
+export type { NamedRun } from './series.js';
 export { renderSvg, svgToPng } from './render.js';
 export { writeReport, defaultReportPath, type ReportResult } from './write-report.js';

@@ -1,6 +1,7 @@
 // The metrics record written once per round (one JSON object per line of metrics.jsonl) by
 // both the simulator and the libp2p node, and read back by the report.
 
+/** One round's metrics (a line of metrics.jsonl). */
 export interface RoundMetrics {
   /** 1-based round number. */
   round: number;
@@ -33,6 +34,7 @@ export interface RoundMetrics {
   wallSeconds: number;
 }
 
+/** A whole run's summary (summary.json). */
 export interface RunSummary {
   rounds: number;
   peers: number;

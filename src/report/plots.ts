@@ -14,8 +14,10 @@ import {
   type RoundValueRow,
 } from './series.js';
 
+/** Which plot a spec draws. */
 export type PlotId = 'accuracy' | 'accuracy-vs-bytes' | 'consensus' | 'loss' | 'label-histograms';
 
+/** One plot of the report: its id, title, caption and Vega-Lite spec. */
 export interface PlotSpec {
   id: PlotId;
   title: string;
@@ -39,6 +41,7 @@ const CONFIG = {
   line: { strokeWidth: 2 },
 };
 
+/** The report's plots for a set of runs. */
 export function buildPlots(runs: NamedRun[]): PlotSpec[] {
   const colour = runColour(runs.map((r) => r.name));
   const plots: PlotSpec[] = [

@@ -9,10 +9,14 @@ import { InputError } from '../util/errors.js';
 import type { PartitionSummary, RoundMetrics, RunSummary } from './metrics.js';
 import { describeIssue, partitionSchema, roundMetricsSchema, runSummarySchema } from './schema.js';
 
+/** File name of the per-round metrics in a run folder. */
 export const METRICS_FILE = 'metrics.jsonl';
+/** File name of the run summary in a run folder. */
 export const SUMMARY_FILE = 'summary.json';
+/** File name of the data partition summary in a run folder. */
 export const PARTITION_FILE = 'partition.json';
 
+/** A run folder as read back: name, metrics, summary, partition and warnings. */
 export interface RunData {
   /** Display name: the summary's label, else the directory's name. */
   name: string;
@@ -25,6 +29,7 @@ export interface RunData {
   warnings: string[];
 }
 
+/** Reads and validates a run folder; throws InputError naming what is missing or malformed. */
 export function readRun(dir: string): RunData {
   const absDir = resolve(dir);
   if (!isDirectory(absDir)) {

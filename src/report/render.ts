@@ -5,6 +5,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
+/** Renders a Vega-Lite spec to SVG; idPrefix keeps element ids unique within one page. */
 export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {

@@ -9,6 +9,7 @@ import { buildPlots } from './plots.js';
 import { readRun, type RunData } from './read-run.js';
 import { renderSvg, svgToPng } from './render.js';
 
+/** What writeReport produced: the HTML, the PNG files and warnings. */
 export interface ReportResult {
   html: string;
   pngs: string[];
@@ -16,6 +17,7 @@ export interface ReportResult {
   warnings: string[];
 }
 
+/** Writes the HTML report comparing the given run folders. */
 export async function writeReport(runDirs: string[], outFile: string): Promise<ReportResult> {
   if (runDirs.length === 0) throw new InputError('no run directory given; pass one or more folders that hold metrics.jsonl');
   const runs = uniqueNames(runDirs.map(readRun));

@@ -14,6 +14,7 @@
 //   cosine(r0, r1)               r(p) = r0 + (r1 − r0)·(1 − cos(π·p))/2
 import { ConfigError } from '../util/errors.js';
 
+/** A communication budget curve r(p), one shape per variant. */
 export type BudgetSpec =
   | { readonly shape: 'fixed'; readonly r: number }
   | { readonly shape: 'truncate'; readonly rStart: number; readonly rEnd: number; readonly p1: number }
@@ -31,28 +32,44 @@ function fraction(name: string, p: number): number {
   return p;
 }
 
+/** The same budget r every round. */
 export function fixed(r: number): BudgetSpec {
   return { shape: 'fixed', r: budgetValue('r', r) };
 }
 
+/** rStart until fraction p1 of training, then rEnd. */
 export function truncate(rStart: number, rEnd: number, p1: number): BudgetSpec {
   return { shape: 'truncate', rStart: budgetValue('rStart', rStart), rEnd: budgetValue('rEnd', rEnd), p1: fraction('p1', p1) };
 }
 
+/** rBase, except rEnd during the window of width w that starts at fraction p1. */
 export function window(rBase: number, rEnd: number, p1: number, w: number): BudgetSpec {
   return { shape: 'window', rBase: budgetValue('rBase', rBase), rEnd: budgetValue('rEnd', rEnd), p1: fraction('p1', p1), w: fraction('w', w) };
 }
 
+/** From r0 at the start to r1 at the end, linearly. */
 export function linear(r0: number, r1: number): BudgetSpec {
   return { shape: 'linear', r0: budgetValue('r0', r0), r1: budgetValue('r1', r1) };
 }
 
+/** From r0 at the start to r1 at the end, along a half cosine. */
 export function cosine(r0: number, r1: number): BudgetSpec {
   return { shape: 'cosine', r0: budgetValue('r0', r0), r1: budgetValue('r1', r1) };
 }
 
 /** The shape constructors as one namespace (`budget.window(0, 1, 0.8, 0.2)`), so short names stay unambiguous in the package's root export. */
-export const budget = { fixed, truncate, window, linear, cosine } as const;
+export const budget = {
+  /** The same budget r every round. */
+  fixed,
+  /** rStart until fraction p1 of training, then rEnd. */
+  truncate,
+  /** rBase, except rEnd during the window of width w that starts at fraction p1. */
+  window,
+  /** From r0 at the start to r1 at the end, linearly. */
+  linear,
+  /** From r0 at the start to r1 at the end, along a half cosine. */
+  cosine,
+} as const;
 
 /** Progress of 0-based round t of T: t / T. */
 export function roundProgress(round: number, totalRounds: number): number {

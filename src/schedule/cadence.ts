@@ -14,6 +14,7 @@ export function communicateEvery(k: number): (localStep: number) => boolean {
   return (localStep) => localStep > 0 && localStep % k === 0;
 }
 
+/** When exact merges (averages of all peers) happen. */
 export interface MergeSpec {
   /** Merge exactly (average of all peers) after the last round. */
   readonly final: boolean;

@@ -8,6 +8,7 @@ import { mergeAt } from './cadence.js';
 const r = z.number().min(0).finite();
 const frac = z.number().min(0).max(1);
 
+/** Zod schema of a budget spec. */
 export const budgetSpecSchema = z.discriminatedUnion('shape', [
   z.strictObject({ shape: z.literal('fixed'), r }),
   z.strictObject({ shape: z.literal('truncate'), rStart: r, rEnd: r, p1: frac }),
@@ -16,6 +17,7 @@ export const budgetSpecSchema = z.discriminatedUnion('shape', [
   z.strictObject({ shape: z.literal('cosine'), r0: r, r1: r }),
 ]) satisfies z.ZodType<BudgetSpec>;
 
+/** Zod schema of a schedule spec: local steps, budget and merges. */
 export const scheduleSpecSchema = z.strictObject({
   /** k: local steps between communications. */
   localSteps: z.number().int().min(1),
@@ -27,6 +29,7 @@ export const scheduleSpecSchema = z.strictObject({
   gossipSteps: z.number().int().min(1).optional(),
 });
 
+/** A schedule as a config gives it. */
 export type ScheduleSpec = z.infer<typeof scheduleSpecSchema>;
 
 /** What a peer does in one round. */
@@ -43,9 +46,11 @@ export interface RoundPlan {
   readonly exactMerge: boolean;
 }
 
+/** A schedule resolved for a run of known length. */
 export interface Schedule {
   readonly spec: ScheduleSpec;
   readonly totalRounds: number;
+  /** What a peer does in the given round. */
   plan(round: number): RoundPlan;
   /** Σ r over the run's rounds (null without a budget). */
   readonly totalBudget: number | null;
@@ -60,6 +65,7 @@ export function parseScheduleSpec(value: unknown, where = 'schedule'): ScheduleS
   throw new ConfigError(`${path}: ${issue.message} (see docs/schedules.md)`);
 }
 
+/** Validates a schedule spec and resolves it for a run of totalRounds rounds. */
 export function buildSchedule(config: ScheduleSpec, totalRounds: number): Schedule {
   const spec = parseScheduleSpec(config);
   if (!Number.isInteger(totalRounds) || totalRounds < 1) throw new ConfigError(`rounds = ${totalRounds}: must be an integer ≥ 1`);

@@ -12,6 +12,7 @@ interface Pending {
   resolve(result: ExchangeResult): void;
 }
 
+/** Bytes sent and received per peer since the counters were last taken. */
 export interface TrafficCounter {
   sent: Map<PeerId, number>;
   received: Map<PeerId, number>;
@@ -35,10 +36,12 @@ export class SimNetwork {
     this.participants = new Set(peers);
   }
 
+  /** Sets the current member list. */
   setMembers(peers: readonly PeerId[]): void {
     this.memberList = [...peers];
   }
 
+  /** The current member list. */
   members(): readonly PeerId[] {
     return this.memberList;
   }
@@ -48,10 +51,12 @@ export class SimNetwork {
     return this.clocks.get(peer) ?? 0;
   }
 
+  /** Sets a peer's simulated clock (ms). */
   setClock(peer: PeerId, ms: number): void {
     this.clocks.set(peer, ms);
   }
 
+  /** Moves a peer's simulated clock forward by ms. */
   advance(peer: PeerId, ms: number): void {
     this.clocks.set(peer, this.clock(peer) + ms);
   }
@@ -67,6 +72,7 @@ export class SimNetwork {
     return { sent, received };
   }
 
+  /** The Transport one peer uses on this network. */
   transportFor(peer: PeerId): Transport {
     return {
       self: peer,

@@ -4,6 +4,7 @@
 // seed gives the same deliveries whatever order peers call in.
 import { Rng } from '../util/rng.js';
 
+/** How the simulated network treats every link: latency, jitter, bandwidth and loss. */
 export interface NetworkModel {
   /** One-way latency of every link, milliseconds. */
   readonly latencyMs: number;
@@ -15,13 +16,16 @@ export interface NetworkModel {
   readonly loss: number;
 }
 
+/** No latency, no loss, unlimited bandwidth. */
 export const IDEAL_NETWORK: NetworkModel = { latencyMs: 0, jitterMs: 0, bandwidthMbps: Number.POSITIVE_INFINITY, loss: 0 };
 
+/** When one message arrives, if at all. */
 export interface Delivery {
   /** Arrival time in ms, or null when the message is lost. */
   readonly arrivalMs: number | null;
 }
 
+/** Decides, from the seed alone, when a message of a given size arrives or whether it is lost. */
 export function deliver(
   model: NetworkModel,
   seed: number,

@@ -6,6 +6,7 @@ import type { RoundMetrics, RunSummary } from '../report/metrics.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
 
+/** A run's output folder: metrics.jsonl, summary.json and partition.json. */
 export class RunDirectory {
   readonly metricsFile: string;
 
@@ -19,10 +20,12 @@ export class RunDirectory {
     if (!options.append || !existsSync(this.metricsFile)) writeFileSync(this.metricsFile, '');
   }
 
+  /** Appends one round's metrics as a line of metrics.jsonl. */
   appendRound(m: RoundMetrics): void {
     appendFileSync(this.metricsFile, `${JSON.stringify(m)}\n`);
   }
 
+  /** Writes summary.json and partition.json. */
   writeSummary(summary: RunSummary, partition: { numClasses: number; histograms: number[][] }): void {
     writeFileAtomic(join(this.dir, 'partition.json'), `${JSON.stringify(partition)}\n`);
     writeFileAtomic(join(this.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

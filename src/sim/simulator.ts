@@ -38,6 +38,7 @@ import { BatchedEngine } from './batched-engine.js';
 import { NanWireNetwork } from './attack-payloads.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
 
+/** Callbacks a simulation reports through. */
 export interface SimulationHooks {
   /** Called after every round with its metrics. */
   onRound?(metrics: RoundMetrics): void;
@@ -55,6 +56,7 @@ export interface SimulationPlugins {
   readonly aggregation?: Aggregator;
 }
 
+/** What a simulation returns: per-round metrics, summary, partition and final models. */
 export interface SimulationResult {
   readonly metrics: RoundMetrics[];
   readonly summary: RunSummary;
@@ -94,6 +96,7 @@ interface World {
   readonly batched: BatchedEngine | undefined;
 }
 
+/** Runs a whole simulation of the config in one process. */
 export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, plugins: SimulationPlugins = {}): Promise<SimulationResult> {
   const log = hooks.log ?? (() => {});
   const world = await buildWorld(config, log, plugins);

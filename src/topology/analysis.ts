@@ -37,6 +37,7 @@ export function isColumnStochastic(w: SparseMixing, tolerance = TOLERANCE): bool
   return true;
 }
 
+/** True when every row and every column of W sums to 1 (within tolerance). */
 export function isDoublyStochastic(w: SparseMixing, tolerance = TOLERANCE): boolean {
   return isRowStochastic(w, tolerance) && isColumnStochastic(w, tolerance);
 }
@@ -56,6 +57,7 @@ export function isConnectedOver(rounds: readonly SparseMixing[]): boolean {
   return reachesAll(n, union((w, i) => w.row(i).peers)) && reachesAll(n, union((w, i) => w.outNeighbours(i)));
 }
 
+/** Minimum, mean and maximum peer degree. */
 export interface DegreeStats {
   readonly min: number;
   readonly mean: number;
@@ -90,6 +92,7 @@ export function edgeCountOf(w: SparseMixing): number {
   return w.links / 2;
 }
 
+/** What summarizeTopology reports about a topology: size, degrees, spectral gap and structural checks. */
 export interface TopologySummary {
   readonly name: string;
   readonly peers: number;
@@ -117,6 +120,7 @@ export interface TopologySummary {
   readonly rounds: number;
 }
 
+/** Options for summarizeTopology: the rounds to analyse and the spectral tuning. */
 export interface SummaryOptions extends SpectralOptions {
   /** Rounds to analyse for a time-varying topology (default: its period, or ⌈log2 n⌉ for random ones). */
   readonly rounds?: number;

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 
+/** A graph read from an edge-list file: its peer count, edges and optional weights. */
 export interface EdgeList {
   /** Peer count: the one given, or the largest index + 1. */
   readonly n: number;

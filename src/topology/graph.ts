@@ -3,6 +3,7 @@
 // edge in both lists. Mixing weights are a separate layer on top (see weights.ts).
 import { ConfigError } from '../util/errors.js';
 
+/** A graph on n peers as sorted adjacency lists (adj[i]: the peers i hears from). */
 export interface Graph {
   readonly n: number;
   /** true when an arc j → i (j in adj[i]) does not imply i → j. */
@@ -77,10 +78,12 @@ export function edgesOf(g: Graph): Array<[number, number]> {
   return out;
 }
 
+/** True when j is in i's adjacency list (the arc j → i exists). */
 export function hasEdge(g: Graph, i: number, j: number): boolean {
   return binarySearch(g.adj[i], j) >= 0;
 }
 
+/** Index of x in a sorted list, or −1 when absent. */
 export function binarySearch(list: Uint32Array, x: number): number {
   let lo = 0;
   let hi = list.length - 1;

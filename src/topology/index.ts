@@ -1,5 +1,8 @@
-// Topology layer: graphs (static and time-varying) and mixing weights as plain data, their
-// analysis, and buildTopology(spec) for the simulator and the node. No tfjs, no libp2p.
+/**
+ * Topology layer: graphs (static and time-varying) and mixing weights as plain data, their
+ * analysis, and buildTopology(spec) for the simulator and the node. No tfjs, no libp2p.
+ * @module
+ */
 export * from './graph.js';
 export * from './generators.js';
 export * from './random-graphs.js';

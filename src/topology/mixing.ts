@@ -3,6 +3,7 @@
 // Stored as compressed rows; the transpose (whom i must send to) is built on first use.
 import { ConfigError } from '../util/errors.js';
 
+/** Row i of a mixing matrix: the own weight and the weights of the peers i averages. */
 export interface MixingRow {
   /** W_ii: the weight of the peer's own model. */
   readonly self: number;

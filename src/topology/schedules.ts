@@ -8,6 +8,7 @@ import { exponentialHops } from './generators.js';
 import { checkPeerCount, edgesOf, type Graph } from './graph.js';
 import { mixingFromRows, type SparseMixing } from './mixing.js';
 
+/** A topology as the peers use it: the mixing matrix of each round (fixed, or varying with the round). */
 export interface Topology {
   readonly name: string;
   readonly n: number;

@@ -38,8 +38,10 @@ function staticSchemas<P extends z.ZodTypeAny>(peers: P) {
   ] as const;
 }
 
-const staticGraphSchema = z.discriminatedUnion('name', staticSchemas(peerCount));
-const baseGraphSchema = z.discriminatedUnion('name', staticSchemas(peerCount.optional()));
+/** Zod schema of a static graph spec whose peer count is given. */
+export const staticGraphSchema = z.discriminatedUnion('name', staticSchemas(peerCount));
+/** Zod schema of a static graph spec whose peer count may come from the run (the base graph of a schedule). */
+export const baseGraphSchema = z.discriminatedUnion('name', staticSchemas(peerCount.optional()));
 
 function scheduleSchemas<P extends z.ZodTypeAny>(peers: P) {
   return [
@@ -58,12 +60,18 @@ export const topologySpecSchema = z.discriminatedUnion('name', [
   z.strictObject({ name: z.literal('cycle'), peers: peerCount.optional(), of: z.array(partSchema).min(1) }),
 ]);
 
+/** A topology as a config names it (validated by topologySpecSchema). */
 export type TopologySpec = z.infer<typeof topologySpecSchema>;
+/** A static graph spec with its peer count. */
 export type StaticGraphSpec = z.infer<typeof staticGraphSchema>;
+/** A static graph spec whose peer count may be left to the run. */
 export type BaseGraphSpec = z.infer<typeof baseGraphSchema>;
+/** The name of a topology kind. */
 export type TopologyName = TopologySpec['name'];
 
+/** Every topology name a config accepts. */
 export const TOPOLOGY_NAMES: readonly TopologyName[] = topologySpecSchema.options.map((o) => o.shape.name.value);
+/** The names of the static graphs. */
 export const STATIC_GRAPH_NAMES: readonly StaticGraphSpec['name'][] = staticGraphSchema.options.map((o) => o.shape.name.value);
 
 /** Validates an untrusted config object; a ConfigError names the first problem and where it is. */
@@ -76,6 +84,7 @@ export function parseTopologySpec(input: unknown): TopologySpec {
   throw new ConfigError(`${where}: ${issue.message}${known}`);
 }
 
+/** Options for building a topology from its spec. */
 export interface BuildOptions {
   /** Seed for random graphs and schedules whose spec has none (default 0). */
   readonly seed?: number;
@@ -120,7 +129,11 @@ export function buildGraph(
   spec: BaseGraphSpec,
   seed: number,
   options: BuildOptions = {},
-): { graph: Graph; edgeWeights?: (i: number, j: number) => number } {
+): {
+  graph: Graph;
+  /** The user's weight of edge (i, j), 0 when absent; only for edge lists with weights. */
+  edgeWeights?: (i: number, j: number) => number;
+} {
   const n = spec.peers;
   if (spec.name !== 'edge-list' && n === undefined) throw new ConfigError(`topology: ${spec.name} needs peers`);
   const peers = n as number;

@@ -14,8 +14,10 @@ import { largestMagnitudeEigenvalue, type LanczosOptions } from './lanczos.js';
 import { binarySearch } from './graph.js';
 import type { SparseMixing } from './mixing.js';
 
+/** How a spectral quantity was computed: dense exact or Lanczos, on W or on a norm. */
 export type SpectralMethod = 'symmetric-eigen' | 'symmetric-lanczos' | 'norm-exact' | 'norm-lanczos';
 
+/** The SLEM and spectral gap of a mixing matrix, with how they were computed. */
 export interface SpectralResult {
   /** Second-largest eigenvalue modulus (an upper bound on it for the norm methods). */
   readonly slem: number;
@@ -31,11 +33,13 @@ export interface SpectralResult {
   readonly converged: boolean;
 }
 
+/** Tuning for the spectral computations: when to switch from exact to iterative methods. */
 export interface SpectralOptions extends LanczosOptions {
   /** Largest n solved with a dense exact method (default 2000; 1000 for products of rounds). */
   readonly exactLimit?: number;
 }
 
+/** Largest peer count solved with a dense exact method by default. */
 export const DEFAULT_EXACT_LIMIT = 2000;
 
 /** SLEM and spectral gap of one mixing matrix. */
@@ -58,7 +62,9 @@ export function spectralGap(w: SparseMixing, options: SpectralOptions = {}): Spe
 /** A linear map given by its action and its transpose's action. */
 export interface LinearOperator {
   readonly n: number;
+  /** out = A·x. */
   apply(x: Float64Array, out: Float64Array): void;
+  /** out = Aᵀ·x. */
   applyTranspose(x: Float64Array, out: Float64Array): void;
 }
 
@@ -108,6 +114,7 @@ export function denseProduct(rounds: readonly SparseMixing[]): Float64Array {
   return p;
 }
 
+/** How much a product of mixing rounds contracts disagreement, overall and per round. */
 export interface ProductContraction {
   /** ‖(I − J)·P·(I − J)‖₂ for the product P of the rounds. */
   readonly contraction: number;

@@ -3,8 +3,10 @@ import { ConfigError, InputError } from '../util/errors.js';
 import { binarySearch, type Graph } from './graph.js';
 import { mixingFromRows, type SparseMixing } from './mixing.js';
 
+/** How mixing weights are derived from a graph. */
 export type WeightScheme = 'metropolis-hastings' | 'uniform';
 
+/** The mixing matrix of a graph under a weight scheme. */
 export function weightsFor(g: Graph, scheme: WeightScheme): SparseMixing {
   return scheme === 'metropolis-hastings' ? metropolisHastings(g) : uniformWeights(g);
 }
