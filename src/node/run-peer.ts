@@ -38,6 +38,8 @@ export interface PeerRunOptions {
   readonly dataShard?: { readonly index: number; readonly count: number };
   /** How long to wait for config.peers members at start-up (ms). */
   readonly startTimeoutMs?: number;
+  /** Pause after the start set is complete, before round 0 (ms; default 2000). */
+  readonly startGraceMs?: number;
   /** Exchange deadline when the config sets none (ms). */
   readonly defaultDeadlineMs?: number;
   /** Called with the node's id and addresses once it listens. */
@@ -100,6 +102,11 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     // A peer resuming from its checkpoint rejoins a running run: one other member is enough (the
     // full start set may never come back after a crash of several peers).
     const start = await transport.waitForMembers(checkpoint ? 2 : config.peers, opts.startTimeoutMs ?? 60_000);
+    if (start.startRound === 0 && !checkpoint) {
+      // Start grace: the last peer to see the full set must hear the others' not-yet-started
+      // announcements before they begin round 0, or it would take itself for a late joiner.
+      await new Promise((resolve) => setTimeout(resolve, opts.startGraceMs ?? 2_000));
+    }
     const firstRound = Math.max(start.startRound, checkpoint ? checkpoint.round + 1 : 0);
     const shard = opts.dataShard ?? { index: start.members.indexOf(node.peerId), count: config.peers };
     if (shard.count !== config.peers || shard.index < 0 || shard.index >= shard.count) {
