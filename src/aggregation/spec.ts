@@ -6,24 +6,49 @@ import { ConfigError } from '../util/errors.js';
 
 const faults = z.number().int().min(0);
 const positive = z.number().positive().finite();
+const includeSelf = z
+  .boolean()
+  .optional()
+  .describe('aggregate the own model together with the received ones (default true; set false for a server aggregating clients)');
 
 /** Zod schema of an aggregation spec, one shape per rule. */
 export const aggregationSpecSchema = z.discriminatedUnion('name', [
   z.strictObject({ name: z.literal('fedavg') }),
   z.strictObject({ name: z.literal('gossip') }),
-  z.strictObject({ name: z.literal('choco-gossip'), stepSize: positive.max(1).optional() }),
+  z.strictObject({ name: z.literal('choco-gossip'), stepSize: positive.max(1).optional().describe('γ: consensus step size, in (0, 1] (default 1)') }),
   z.strictObject({
     name: z.literal('vca'),
-    selfWeight: z.number().min(0).max(1).optional(),
-    targetVariance: z.enum(['follow-others', 'mix', 'own']).optional(),
-    epsilon: z.number().min(0).finite().optional(),
+    selfWeight: z.number().min(0).max(1).optional().describe('c: weight of the own model in the average, in [0, 1] (default 0.5)'),
+    targetVariance: z
+      .enum(['follow-others', 'mix', 'own'])
+      .optional()
+      .describe('variance each tensor is rescaled to: the received models\' mean variance, its mix with the own (weight c), or the own (default follow-others)'),
+    epsilon: z.number().min(0).finite().optional().describe('ε added to both variances in the rescaling factor, for stability (default 1e-4)'),
   }),
-  z.strictObject({ name: z.literal('median'), f: faults.optional(), includeSelf: z.boolean().optional() }),
-  z.strictObject({ name: z.literal('trimmed-mean'), f: faults, includeSelf: z.boolean().optional() }),
-  z.strictObject({ name: z.literal('krum'), f: faults, m: z.number().int().min(1).optional(), includeSelf: z.boolean().optional() }),
-  z.strictObject({ name: z.literal('nna'), f: faults }),
-  z.strictObject({ name: z.literal('fedau'), serverLr: positive.optional() }),
-  z.strictObject({ name: z.literal('fedavg-m'), serverLr: positive, localLr: positive, localSteps: z.number().int().min(1) }),
+  z.strictObject({
+    name: z.literal('median'),
+    f: faults.optional().describe('f: faulty contributions to withstand; groups smaller than 2f + 1 are refused (default 0)'),
+    includeSelf,
+  }),
+  z.strictObject({
+    name: z.literal('trimmed-mean'),
+    f: faults.describe('f: values dropped at each end of every coordinate; groups smaller than 2f + 1 are refused'),
+    includeSelf,
+  }),
+  z.strictObject({
+    name: z.literal('krum'),
+    f: faults.describe('f: faulty contributions to withstand; groups smaller than 2f + 1 are refused'),
+    m: z.number().int().min(1).optional().describe('lowest-scoring members averaged: 1 is Krum, more is Multi-Krum (default 1)'),
+    includeSelf,
+  }),
+  z.strictObject({ name: z.literal('nna'), f: faults.describe('f: faulty contributions to withstand; groups smaller than 2f + 1 are refused') }),
+  z.strictObject({ name: z.literal('fedau'), serverLr: positive.optional().describe('γ: server step size (default 1)') }),
+  z.strictObject({
+    name: z.literal('fedavg-m'),
+    serverLr: positive.describe('γ: server step size'),
+    localLr: positive.describe('η: the clients\' local learning rate'),
+    localSteps: z.number().int().min(1).describe('K: local steps per round'),
+  }),
 ]);
 
 /** One aggregation rule with its parameters; see docs/aggregation.md for each rule. */

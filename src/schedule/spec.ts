@@ -10,23 +10,40 @@ const frac = z.number().min(0).max(1);
 
 /** Zod schema of a budget spec. */
 export const budgetSpecSchema = z.discriminatedUnion('shape', [
-  z.strictObject({ shape: z.literal('fixed'), r }),
-  z.strictObject({ shape: z.literal('truncate'), rStart: r, rEnd: r, p1: frac }),
-  z.strictObject({ shape: z.literal('window'), rBase: r, rEnd: r, p1: frac, w: frac }),
-  z.strictObject({ shape: z.literal('linear'), r0: r, r1: r }),
-  z.strictObject({ shape: z.literal('cosine'), r0: r, r1: r }),
+  z.strictObject({ shape: z.literal('fixed'), r: r.describe('expected peers pulled per round, every round') }),
+  z.strictObject({
+    shape: z.literal('truncate'),
+    rStart: r.describe('expected peers pulled per round before p1'),
+    rEnd: r.describe('expected peers pulled per round from p1 on'),
+    p1: frac.describe('fraction of training, in [0, 1], where rStart gives way to rEnd'),
+  }),
+  z.strictObject({
+    shape: z.literal('window'),
+    rBase: r.describe('expected peers pulled per round outside the window'),
+    rEnd: r.describe('expected peers pulled per round inside the window'),
+    p1: frac.describe('fraction of training, in [0, 1], where the window starts'),
+    w: frac.describe('width of the window as a fraction of training, in [0, 1]'),
+  }),
+  z.strictObject({ shape: z.literal('linear'), r0: r.describe('expected peers pulled per round at the start'), r1: r.describe('expected peers pulled per round at the end (linear in between)') }),
+  z.strictObject({ shape: z.literal('cosine'), r0: r.describe('expected peers pulled per round at the start'), r1: r.describe('expected peers pulled per round at the end (half cosine in between)') }),
 ]) satisfies z.ZodType<BudgetSpec>;
 
 /** Zod schema of a schedule spec: local steps, budget and merges. */
 export const scheduleSpecSchema = z.strictObject({
   /** k: local steps between communications. */
-  localSteps: z.number().int().min(1),
+  localSteps: z.number().int().min(1).describe('k: local steps between communications (≥ 1)'),
   /** r(progress); absent: every round talks to the whole topology neighbourhood. */
-  budget: budgetSpecSchema.optional(),
+  budget: budgetSpecSchema.optional().describe('r(progress): peers pulled per round as training progresses; absent: the whole topology neighbourhood every round'),
   /** Exact global merges; absent: none. */
-  merge: z.strictObject({ final: z.boolean(), rounds: z.array(z.number().int().min(0)).optional() }).optional(),
+  merge: z
+    .strictObject({
+      final: z.boolean().describe('merge exactly (average of all peers) after the last round'),
+      rounds: z.array(z.number().int().min(0)).optional().describe('further 0-based rounds after which to merge exactly'),
+    })
+    .optional()
+    .describe('exact global merges; absent: none'),
   /** Q gossip steps per communication round (default 1). */
-  gossipSteps: z.number().int().min(1).optional(),
+  gossipSteps: z.number().int().min(1).optional().describe('Q: gossip steps per communication round (default 1)'),
 });
 
 /** A schedule as a config gives it. */

@@ -10,29 +10,42 @@ import { erdosRenyi, randomRegular, wattsStrogatz } from './random-graphs.js';
 import { cycleTopologies, onePeerExponential, randomMatching, randomPull, staticTopology, type Topology } from './schedules.js';
 import { userWeights, weightsFor, type WeightScheme } from './weights.js';
 
-const peerCount = z.number().int().min(2, 'peers must be at least 2');
-const seed = z.number().int().optional();
-const weights = z.enum(['metropolis-hastings', 'uniform']).optional();
+const peerCount = z.number().int().min(2, 'peers must be at least 2').describe('number of peers (≥ 2); defaults to the enclosing spec\'s or the run\'s `peers`');
+const seed = z.number().int().optional().describe('seed of the random draws (default: the run seed)');
+const weights = z
+  .enum(['metropolis-hastings', 'uniform'])
+  .optional()
+  .describe('mixing weights from the graph: Metropolis–Hastings (symmetric, doubly stochastic) or uniform over self and neighbours; default metropolis-hastings, uniform for directed graphs');
 
 /** Schemas of the static graphs; `peers` is optional where a parent spec supplies it. */
 function staticSchemas<P extends z.ZodTypeAny>(peers: P) {
   return [
     z.strictObject({ name: z.literal('ring'), peers, weights }),
-    z.strictObject({ name: z.literal('torus'), peers, rows: z.number().int().optional(), weights }),
-    z.strictObject({ name: z.literal('grid'), peers, rows: z.number().int().optional(), weights }),
+    z.strictObject({ name: z.literal('torus'), peers, rows: z.number().int().optional().describe('rows of the lattice, a divisor of peers (default: the divisor nearest √peers from below)'), weights }),
+    z.strictObject({ name: z.literal('grid'), peers, rows: z.number().int().optional().describe('rows of the lattice, a divisor of peers (default: the divisor nearest √peers from below)'), weights }),
     z.strictObject({ name: z.literal('complete'), peers, weights }),
     z.strictObject({ name: z.literal('star'), peers, weights }),
     z.strictObject({ name: z.literal('exponential'), peers, weights }),
-    z.strictObject({ name: z.literal('random-regular'), peers, degree: z.number().int(), seed, weights }),
-    z.strictObject({ name: z.literal('erdos-renyi'), peers, p: z.number(), seed, weights }),
-    z.strictObject({ name: z.literal('watts-strogatz'), peers, degree: z.number().int(), beta: z.number(), seed, weights }),
+    z.strictObject({ name: z.literal('random-regular'), peers, degree: z.number().int().describe('neighbours of every peer, in [1, peers − 1]'), seed, weights }),
+    z.strictObject({ name: z.literal('erdos-renyi'), peers, p: z.number().describe('probability of each edge, in (0, 1]'), seed, weights }),
+    z.strictObject({
+      name: z.literal('watts-strogatz'),
+      peers,
+      degree: z.number().int().describe('k: ring-lattice neighbours of every peer, even, in [2, peers − 1]'),
+      beta: z.number().describe('probability of rewiring each lattice edge, in [0, 1]'),
+      seed,
+      weights,
+    }),
     z.strictObject({
       name: z.literal('edge-list'),
-      peers: z.number().int().optional(),
+      peers: z.number().int().optional().describe('number of peers (default: the largest index + 1)'),
       /** A file of `i j [w]` lines (see edge-list.ts); relative to options.baseDir. */
-      path: z.string().min(1).optional(),
+      path: z.string().min(1).optional().describe('file of `i j [w]` lines, one edge each; a relative path is read from the working directory'),
       /** Inline edges, [i, j] or [i, j, w]. */
-      edges: z.array(z.union([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number(), z.number()])])).optional(),
+      edges: z
+        .array(z.union([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number(), z.number()])]))
+        .optional()
+        .describe('inline edges, [i, j] or [i, j, w] with 0-based peer indices (instead of path)'),
       weights,
     }),
   ] as const;
@@ -46,8 +59,14 @@ export const baseGraphSchema = z.discriminatedUnion('name', staticSchemas(peerCo
 function scheduleSchemas<P extends z.ZodTypeAny>(peers: P) {
   return [
     z.strictObject({ name: z.literal('one-peer-exponential'), peers }),
-    z.strictObject({ name: z.literal('matching'), peers, seed, base: baseGraphSchema.optional() }),
-    z.strictObject({ name: z.literal('pull'), peers, r: z.number(), seed, base: baseGraphSchema.optional() }),
+    z.strictObject({ name: z.literal('matching'), peers, seed, base: baseGraphSchema.optional().describe('graph the matching is drawn from (default: any pair)') }),
+    z.strictObject({
+      name: z.literal('pull'),
+      peers,
+      r: z.number().describe('expected peers each peer pulls per round, in [0, peers − 1]'),
+      seed,
+      base: baseGraphSchema.optional().describe('graph whose neighbours are pulled from (default: any peer)'),
+    }),
   ] as const;
 }
 
@@ -57,7 +76,11 @@ const partSchema = z.discriminatedUnion('name', [...staticSchemas(peerCount.opti
 export const topologySpecSchema = z.discriminatedUnion('name', [
   ...staticSchemas(peerCount),
   ...scheduleSchemas(peerCount),
-  z.strictObject({ name: z.literal('cycle'), peers: peerCount.optional(), of: z.array(partSchema).min(1) }),
+  z.strictObject({
+    name: z.literal('cycle'),
+    peers: peerCount.optional(),
+    of: z.array(partSchema).min(1).describe('topologies used in turn: round t uses part t mod length; a part\'s `peers` defaults to the cycle\'s'),
+  }),
 ]);
 
 /** A topology as a config names it (validated by topologySpecSchema). */
