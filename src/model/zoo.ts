@@ -7,7 +7,8 @@ import { makeLayout, type ParamLayout, type Params, type TensorDecl } from '../p
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 
-type Tensor = TF.Tensor;
+/** A tfjs tensor (the type the model functions take and return). */
+export type Tensor = TF.Tensor;
 
 /** Which zoo model to build: logistic regression, an MLP with hidden widths, or a LeNet-style CNN. */
 export type ModelSpec =
