@@ -76,6 +76,7 @@ export interface GemmSpec {
   readonly tile?: GemmTile;
 }
 
+/** Tile shape of the fused WebGPU GEMM kernel (rows, columns and depth per workgroup). */
 export interface GemmTile {
   readonly TM: number;
   readonly TN: number;
