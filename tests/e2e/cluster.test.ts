@@ -4,9 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { runCluster } from '../../src/cli/commands/peer.js';
+import { freePorts, runCluster } from '../../src/cli/commands/peer.js';
 import { loadOrCreatePrivateKey } from '../../src/node/keys.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
@@ -103,19 +102,3 @@ describe('real peer processes on loopback', () => {
     }
   }, 240_000);
 });
-
-async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < n) {
-    const port = await new Promise<number>((res, rej) => {
-      const s = createServer();
-      s.once('error', rej);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => res(p));
-      });
-    });
-    if (!ports.includes(port)) ports.push(port);
-  }
-  return ports;
-}

@@ -177,7 +177,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
 }
 
 /** Ports the OS says are free now (bound to port 0 and released). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < n) {
     const port = await new Promise<number>((res, rej) => {
