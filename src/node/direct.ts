@@ -83,7 +83,9 @@ function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budg
     finish();
     release();
     o.log(`update from ${from} refused: ${reason}`);
-    void answer(stream, { kind: 'ack', status: 'rejected', reason });
+    // The sender may still be writing the rest of its frame: after the ack, reset the stream so
+    // the bytes stop (yamux cannot close only our reading side) and nothing more is buffered.
+    void answer(stream, { kind: 'ack', status: 'rejected', reason }).then(() => stream.abort(new GossipflError('wire', `update refused: ${reason}`)));
   };
   const onMessage = (evt: StreamMessageEvent): void => {
     clearTimeout(idle);

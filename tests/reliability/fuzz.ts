@@ -23,6 +23,8 @@ export interface FuzzOptions {
   readonly batch?: number;
   /** How long each of the victim's exchanges stays open (ms). */
   readonly exchangeMs?: number;
+  /** The victim's first exchange round (after the rounds of an earlier fuzz on the same pair). Default 1. */
+  readonly firstRound?: number;
   readonly onProgress?: (sent: number) => void;
 }
 
@@ -222,7 +224,7 @@ export async function fuzzLiveNode(pair: LivePair, o: FuzzOptions): Promise<Fuzz
   };
   pair.verdictListeners.add(onVerdict);
 
-  let round = 1;
+  let round = o.firstRound ?? 1;
   for (; sentGossip + sentStream < o.messages; round++) {
     const seeds = seedsFor(pair, round, attackerModel);
     let open = true;

@@ -16,10 +16,13 @@ export interface RawStream {
 
 export type Ack = { status: string; reason: string } | null;
 
-/** The victim's ack on `stream` (status and reason), or null if the stream ends without one. */
-export function ackOf(stream: Stream): Promise<Ack> {
+/** The victim's ack on `stream` (status and reason), or null if the stream ends (or stays silent for `timeoutMs`) without one. */
+export function ackOf(stream: Stream, timeoutMs = 15_000): Promise<Ack> {
   const reader = new FrameReader(4096);
   return new Promise<Ack>((resolve) => {
+    // A stream the victim reset while it was being opened is closed before we listen.
+    if (stream.status !== 'open') return resolve(null);
+    setTimeout(() => resolve(null), timeoutMs).unref();
     stream.addEventListener('message', (evt) => {
       try {
         const frame = reader.push(evt.data);
@@ -39,10 +42,20 @@ export async function openRawStream(pair: LivePair, declared: number, send: numb
   const stream = await pair.attacker.node.libp2p.dialProtocol(pair.victim.node.libp2p.peerId, UPDATE_PROTOCOL);
   const ack = ackOf(stream);
   ack.catch(() => undefined);
-  stream.send(framePrefix(declared));
+  // The victim may refuse and close the stream midway: then the attacker stops writing.
+  const write = (b: Uint8Array): boolean | null => {
+    try {
+      return stream.send(b);
+    } catch {
+      return null;
+    }
+  };
+  write(framePrefix(declared));
   const slice = new Uint8Array(Math.min(send, 256 * 1024)).fill(7);
   for (let sent = 0; sent < send; sent += slice.length) {
-    if (!stream.send(slice.subarray(0, Math.min(slice.length, send - sent)))) await stream.onDrain().catch(() => undefined);
+    const ok = write(slice.subarray(0, Math.min(slice.length, send - sent)));
+    if (ok === null) break;
+    if (!ok) await stream.onDrain().catch(() => undefined);
   }
   return { stream, ack };
 }
