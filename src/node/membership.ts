@@ -83,7 +83,7 @@ export class Membership {
     }
     this.refused.delete(from);
     const known = this.peers.get(from);
-    const joinRound = this.admissibleJoin(ann.joinRound, known);
+    const joinRound = this.admissibleJoin(ann.joinRound, known, ann.round);
     if (known) {
       known.lastSeenMs = Math.max(known.lastSeenMs, nowMs);
       known.addrs = ann.addrs;
@@ -172,10 +172,13 @@ export class Membership {
     return heard < 0 ? 0 : heard + JOIN_MARGIN;
   }
 
-  private admissibleJoin(joinRound: number, known: PeerRecord | undefined): number | null {
+  private admissibleJoin(joinRound: number, known: PeerRecord | undefined, announcedRound: number): number | null {
     if (this.active < 0) return joinRound;
     // Running: only a join strictly after our active round can be applied the same way everywhere.
     if (joinRound > this.active) return joinRound;
+    // A peer that is already running its rounds (it joined before we did, or we restarted and
+    // missed its earlier announcements) is a member now: every running peer counts it already.
+    if (announcedRound >= 0 && announcedRound >= joinRound) return joinRound;
     return known && known.joinRound !== null && known.lastRound === Infinity ? known.joinRound : null;
   }
 

@@ -142,6 +142,13 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       return t;
     };
     for (let t = firstRound; t < config.rounds; t++) {
+      // Catch up: a peer that restarted or fell behind skips to the round the others are in
+      // (it can add nothing to rounds they have finished, and its late messages would be stale).
+      const ahead = transport.highestRoundHeard();
+      if (ahead > t + 1 && ahead < config.rounds) {
+        log(`peer ${node.peerId}: the others are at round ${ahead + 1}; skipping ahead from round ${t + 1}`);
+        t = ahead;
+      }
       if (opts.signal?.aborted) {
         log(`peer ${node.peerId}: stopping after round ${t} (interrupted); checkpoint in ${checkpointFile}`);
         break;

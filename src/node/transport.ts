@@ -151,6 +151,11 @@ export class Libp2pTransport implements Transport {
     return Date.now();
   }
 
+  /** The highest round any member has announced (−1 before anyone started). */
+  highestRoundHeard(): number {
+    return this.membership.highestRoundHeard();
+  }
+
   /** The member set of the current round (before the first round: the start set heard so far). */
   members(): readonly PeerId[] {
     return this.membership.members();

@@ -32,7 +32,7 @@ const readMetrics = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as { round: number; mergedAccuracy: number | null; localAccuracyMean: number | null; globalMerge: boolean });
+    .map((l) => JSON.parse(l) as { round: number; activePeers: number; mergedAccuracy: number | null; localAccuracyMean: number | null; globalMerge: boolean });
 
 describe('real peer processes on loopback', () => {
   it('4 processes gossip over a ring and reach ≥ 90% merged accuracy', async () => {
@@ -92,9 +92,12 @@ describe('real peer processes on loopback', () => {
     expect(await exited(peers[3])).not.toBe(0);
     expect(existsSync(join(dirs[3], 'checkpoint.bin'))).toBe(true);
     const restarted = start(3);
-    const codes = await Promise.all([exited(peers[0]), exited(peers[1]), exited(peers[2]), exited(restarted)]);
+    const dump = setInterval(() => writeFileSync(join(dir, 'peer-logs.txt'), logs.map((l, i) => l.map((x) => `[${i}] ${x}`).join('\n')).join('\n')), 2000);
+    const codes = await Promise.all([exited(peers[0]), exited(peers[1]), exited(peers[2]), exited(restarted)]).finally(() => clearInterval(dump));
     expect(codes, logs.map((l, i) => `[${i}] ${l.slice(-6).join('\n')}`).join('\n')).toEqual([0, 0, 0, 0]);
     expect(logs[3].some((l) => l.includes('resuming after round'))).toBe(true);
+    // Back in the run: the restarted peer ends in a round with all four members, as do the others.
+    expect(readMetrics(dirs[3]).at(-1)!.activePeers).toBe(4);
     for (const d of dirs) {
       const m = readMetrics(d);
       expect(m.at(-1)!.round).toBe(40);
