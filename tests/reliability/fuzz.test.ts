@@ -36,6 +36,6 @@ describe('fuzzing a live node (short)', () => {
     const total = [...r.reasons.values()].reduce((a, b) => a + b, 0);
     expect(total).toBe(200);
     // Every input was refused, and every refusal names its reason.
-    for (const key of r.reasons.keys()) expect(key).toMatch(/^(gossip (reject|ignore) [\w-]+|stream (rejected|ignored)): \S.+$/);
+    for (const key of r.reasons.keys()) expect(key).toMatch(/^(gossip (reject|ignore|forward) [\w-]+|stream (rejected|ignored)): \S.+$/);
   });
 });

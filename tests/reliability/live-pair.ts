@@ -42,6 +42,7 @@ export async function startLivePair(opts: { maxRoundsAhead?: number; maxPayloadB
   const verdicts: InboundVerdict[] = [];
   const gossipCounts = new Map<string, number>();
   const listeners = new Set<(v: InboundVerdict) => void>();
+  const recentLogs: string[] = [];
   const onVerdict = (v: InboundVerdict): void => {
     if (verdicts.length >= 1000) verdicts.shift();
     verdicts.push(v);
@@ -58,12 +59,19 @@ export async function startLivePair(opts: { maxRoundsAhead?: number; maxPayloadB
             maxPayloadBytes: opts.maxPayloadBytes ?? LAYOUT.size * 4 + 64 * 1024,
             silentAfterMs: HOUR_MS,
             onVerdict,
+            // Keep the newest lines only: a fuzz run logs one line per refusal, and a growing
+            // array would read as a leak of the node.
+            log: (line: string) => {
+              if (recentLogs.length >= 1000) recentLogs.shift();
+              recentLogs.push(line);
+            },
             ...(opts.maxRoundsAhead ? { maxRoundsAhead: opts.maxRoundsAhead } : {}),
           },
         }
       : { transport: { announceIntervalMs: HOUR_MS } },
   );
   const [victim, attacker] = members;
+  victim.logs = recentLogs;
   await Promise.all(members.map((m) => m.transport.waitForMembers(2, 10_000)));
   // waitForMembers ends with an announcement; let those (and debounced ones) arrive before any test input.
   const attackerId = attacker.node.peerId;

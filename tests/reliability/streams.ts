@@ -19,10 +19,15 @@ export type Ack = { status: string; reason: string } | null;
 /** The victim's ack on `stream` (status and reason), or null if the stream ends (or stays silent for `timeoutMs`) without one. */
 export function ackOf(stream: Stream, timeoutMs = 15_000): Promise<Ack> {
   const reader = new FrameReader(4096);
-  return new Promise<Ack>((resolve) => {
+  return new Promise<Ack>((settle) => {
     // A stream the victim reset while it was being opened is closed before we listen.
-    if (stream.status !== 'open') return resolve(null);
-    setTimeout(() => resolve(null), timeoutMs).unref();
+    if (stream.status !== 'open') return settle(null);
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    // Clear the timer once answered: a pending timer would keep the stream alive for its duration.
+    const resolve = (a: Ack): void => {
+      clearTimeout(timer);
+      settle(a);
+    };
     stream.addEventListener('message', (evt) => {
       try {
         const frame = reader.push(evt.data);
