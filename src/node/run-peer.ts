@@ -183,7 +183,12 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         received = o.bytesReceived;
         for (const e of o.excluded) log(`round ${t + 1}: left out a phase-${e.phase} message of member ${e.sender}: ${e.reason}`);
       } else if (plan.exactMerge) {
-        peer.params = await exactMerge(peer.params, { round: t, members, selfIndex: me, group: members }, transport, codec.exact);
+        peer.params = await exactMerge(
+          peer.params,
+          { round: t, members, selfIndex: me, group: members, deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000 },
+          transport,
+          codec.exact,
+        );
         sent = (members.length - 1) * (model.layout.size * 4);
       } else {
         for (let q = 0; q < plan.gossipSteps; q++) {

@@ -6,6 +6,7 @@ import type { Params } from '../params/index.js';
 import type { MixingRow } from '../topology/mixing.js';
 import type { AggregationRule, Contribution } from '../aggregation/types.js';
 import { globalAverage } from '../aggregation/fedavg.js';
+import { AggregationError } from '../util/errors.js';
 import type { PeerId, Transport } from './transport.js';
 
 /** Turns a model into wire bytes and back; decode validates and throws on anything malformed. */
@@ -94,7 +95,17 @@ export async function gossipExchange(
   // Nobody arrived: keep my model (every rule would return it, some would refuse an empty group),
   // unless the rule tracks my own published difference (CHOCO), which it must see every round.
   const ctx = { round: plan.round, members, ...(ownUpdate ? { ownUpdate } : {}) };
-  const params = contributions.length || ownUpdate ? rule(own, contributions, ctx) : own;
+  let params = own;
+  if (contributions.length || ownUpdate) {
+    try {
+      params = rule(own, contributions, ctx);
+    } catch (err) {
+      // Too few valid neighbours for a robust rule (refused messages shrink the group): keep my
+      // model this round rather than stop the run, and say why.
+      if (!(err instanceof AggregationError)) throw err;
+      rejected.push({ from: '(aggregation)', reason: err.message });
+    }
+  }
   const bytesReceived = result.received.reduce((n, env) => n + env.bytes.byteLength, 0);
   return { params, received: contributions.length, missing: result.missing, rejected, bytesSent: payload.byteLength * sendTo.length, bytesReceived };
 }
@@ -106,6 +117,8 @@ export interface MergePlan {
   readonly selfIndex: number;
   /** Everyone taking part in the merge (ids), self included. */
   readonly group: readonly PeerId[];
+  /** How long to wait for the others' models (default: no limit). */
+  readonly deadlineMs?: number;
 }
 
 /** Phase number of exact merges, apart from gossip steps (0, 1, …, 254) of the same round; the wire carries a phase in one byte. */
@@ -124,7 +137,7 @@ export async function exactMerge(own: Params, plan: MergePlan, transport: Transp
     payload: codec.encode(own, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex }),
     sendTo: others,
     expectFrom: others,
-    deadlineMs: Number.POSITIVE_INFINITY,
+    deadlineMs: plan.deadlineMs ?? Number.POSITIVE_INFINITY,
   });
   const indexOf = new Map<PeerId, number>(plan.members.map((id, k) => [id, k]));
   const models = [own];

@@ -199,3 +199,13 @@ describe('MoDeST (decentralized sampling)', () => {
     expect(modestRoles(ids, 4, 9, spec).aggregators[0]).toBe(modestOrder(ids, 5, 9)[0]);
   });
 });
+
+describe('robust rules when refused messages shrink the group', () => {
+  it('Krum with NaN senders refused: peers keep their model that round instead of stopping the run', async () => {
+    const r = await simulate(
+      parseConfig(small({ peers: 8, rounds: 3, topology: { name: 'complete' }, aggregation: { name: 'krum', f: 2 }, attack: { kind: 'nan', fraction: 0.25 } })),
+    );
+    expect(r.metrics).toHaveLength(3);
+    expect(r.finalModels.every((m) => m.data.every(Number.isFinite))).toBe(true);
+  });
+});
