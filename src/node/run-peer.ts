@@ -2,7 +2,8 @@
 // merge → aggregate), over a Libp2pTransport, with a checkpoint after every round and the same
 // metrics.jsonl as the simulator.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import type { RunConfig } from '../peer/config.js';
 import type { RoundMetrics, RunSummary } from '../report/metrics.js';
 import { initBackend } from '../compute/backend.js';
@@ -86,6 +87,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const node: GossipflNode = await createGossipflNode({ keyFile: join(opts.outDir, 'peer.key'), ...opts.node });
   let transport: Libp2pTransport | undefined;
   try {
+    removeStaleTemps(checkpointFile);
     const checkpoint = loadCheckpoint(checkpointFile, model.layout);
     if (checkpoint && checkpoint.peerId !== node.peerId) {
       throw new GossipflError('state', `${checkpointFile} belongs to peer ${checkpoint.peerId}, this node is ${node.peerId}; use the same --key or another --out`);
@@ -274,6 +276,16 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     trainer.dispose();
     if (transport) await transport.close();
     await node.stop();
+  }
+}
+
+/** Temp files of checkpoint writes that a kill interrupted (never read; see writeFileAtomic). */
+function removeStaleTemps(file: string): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) return;
+  const prefix = `.${basename(file)}.`;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 }
 

@@ -167,6 +167,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
     const merged = world.server ? cloneParams(world.server.params) : holder ? cloneParams(holder.params) : globalAverage(live.map((p) => p.params));
     const last = metrics[metrics.length - 1];
     const summary: RunSummary = {
+      label: config.name,
       rounds: config.rounds,
       peers: config.peers,
       localAccuracyMean: last?.localAccuracyMean ?? null,
