@@ -11,15 +11,14 @@ import { buildModel } from '../model/zoo.js';
 import { Trainer } from '../model/trainer.js';
 import { initOptimizerState } from '../model/optimizer.js';
 import { loadDataSource, partition, subset } from '../data/index.js';
-import { buildTopology } from '../topology/spec.js';
-import type { Topology } from '../topology/schedules.js';
 import { buildSchedule } from '../schedule/spec.js';
 import { buildAggregation } from '../aggregation/build.js';
-import { layoutFingerprint } from '../params/index.js';
+import { layoutFingerprint, sub } from '../params/index.js';
 import { Peer } from '../peer/peer.js';
 import { gossipExchange, exactMerge } from '../peer/gossip.js';
 import { buildCodec, checkCompressionFits, gossipWire } from '../peer/codec.js';
 import { groupAllReduce } from '../peer/allreduce.js';
+import { RoundMixing } from '../peer/round-mixing.js';
 import { RunDirectory } from '../sim/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
@@ -134,15 +133,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     let aggState = aggregator.initialState();
     let bytesSentTotal = 0;
     let last: RoundMetrics | undefined;
-    const topologies = new Map<number, Topology>();
-    const topologyFor = (n: number): Topology => {
-      let t = topologies.get(n);
-      if (!t) {
-        t = buildTopology({ ...config.topology, peers: n } as never, { seed: Rng.derive(config.seed, 'topology').nextUint32() });
-        topologies.set(n, t);
-      }
-      return t;
-    };
+    const mixings = new RoundMixing(config.topology, config.seed);
     for (let t = firstRound; t < config.rounds; t++) {
       // Catch up: a peer that restarted or fell behind skips to the round the others are in
       // (it can add nothing to rounds they have finished, and its late messages would be stale).
@@ -167,8 +158,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         // Everyone started the round from the same model (the last all-reduce's result), so
         // adding the group's mean change keeps all members equal: serverless FedAvg.
         const reference = roundStart;
-        const delta = { layout: peer.params.layout, data: new Float32Array(peer.params.data.length) };
-        for (let i = 0; i < delta.data.length; i++) delta.data[i] = peer.params.data[i] - reference.data[i];
+        const delta = { layout: peer.params.layout, data: sub(new Float32Array(peer.params.data.length), peer.params.data, reference.data) };
         const indexOf = new Map(members.map((id, k) => [id, k]));
         const o = await groupAllReduce(
           delta,
@@ -194,13 +184,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         sent = (members.length - 1) * (model.layout.size * 4);
       } else {
         for (let q = 0; q < plan.gossipSteps; q++) {
-          const base = topologyFor(members.length);
-          const mixing =
-            plan.budget === null
-              ? base.at(t * plan.gossipSteps + q)
-              : buildTopology({ ...config.topology, name: 'pull', peers: members.length, r: Math.min(plan.budget, members.length - 1) } as never, {
-                  seed: Rng.derive(config.seed, 'topology').nextUint32(),
-                }).at(t * plan.gossipSteps + q);
+          const mixing = mixings.at(members.length, t * plan.gossipSteps + q, plan.budget);
           const outcome = await gossipExchange(
             peer.params,
             {

@@ -18,7 +18,6 @@ import { buildModel, describeModel, type Model } from '../model/zoo.js';
 import { Trainer } from '../model/trainer.js';
 import { initOptimizerState } from '../model/optimizer.js';
 import { loadDataSource, partition, subset, type Dataset, type Partition } from '../data/index.js';
-import { buildTopology } from '../topology/spec.js';
 import type { Topology } from '../topology/schedules.js';
 import { buildSchedule, type Schedule } from '../schedule/spec.js';
 import { buildAggregation, type Aggregator, type AggregationState } from '../aggregation/build.js';
@@ -29,6 +28,7 @@ import { consensusDistance } from '../peer/consensus.js';
 import { gossipExchange, exactMerge, type ModelCodec } from '../peer/gossip.js';
 import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer } from '../peer/federated.js';
 import { modestRoles } from '../peer/modest.js';
+import { RoundMixing } from '../peer/round-mixing.js';
 import { buildCodec, checkCompressionFits, gossipWire, type UpdateCodec } from '../peer/codec.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
@@ -76,7 +76,8 @@ interface World {
   readonly partition: Partition;
   readonly peers: Peer[];
   readonly members: string[];
-  readonly topology: Topology | undefined;
+  /** Gossip mode: the mixing of each gossip step (topology, or random pull under a budget). */
+  readonly mixing: RoundMixing | undefined;
   readonly schedule: Schedule;
   readonly aggregator: Aggregator;
   readonly aggStates: AggregationState[];
@@ -260,8 +261,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     partition: parts,
     peers,
     members,
-    topology:
-      config.mode === 'gossip' ? (plugins.topology ?? buildTopology(config.topology, { seed: Rng.derive(seed, 'topology').nextUint32() })) : undefined,
+    mixing: config.mode === 'gossip' ? new RoundMixing(config.topology, seed, plugins.topology) : undefined,
     schedule: buildSchedule(config.schedule, config.rounds),
     aggregator,
     aggStates: peers.map(() => aggregator.initialState()),
@@ -305,21 +305,11 @@ async function trainBatched(world: World, engine: BatchedEngine, participants: r
 
 /** The batched engine's gossip step: W·X on the stack, with the bytes the messages would take. */
 async function mixBatched(world: World, engine: BatchedEngine, t: number, q: number, stepsPerRound: number, budget: number | null): Promise<void> {
-  const { sent, received } = await engine.mix(mixingFor(world, t * stepsPerRound + q, budget));
+  const { sent, received } = await engine.mix(world.mixing!.at(world.config.peers, t * stepsPerRound + q, budget));
   world.peers.forEach((p, i) => {
     world.net.traffic.sent.set(p.id, (world.net.traffic.sent.get(p.id) ?? 0) + sent[i]);
     world.net.traffic.received.set(p.id, (world.net.traffic.received.get(p.id) ?? 0) + received[i]);
   });
-}
-
-/** The mixing matrix of one gossip step: the topology's, or a random pull with this round's budget. */
-function mixingFor(world: World, topologyRound: number, budget: number | null) {
-  const { config } = world;
-  return budget === null
-    ? world.topology!.at(topologyRound)
-    : buildTopology({ ...config.topology, name: 'pull', r: Math.min(budget, config.peers - 1) } as never, {
-        seed: Rng.derive(config.seed, 'topology').nextUint32(),
-      }).at(topologyRound);
 }
 
 /**
@@ -388,7 +378,7 @@ async function gossipStep(
 ): Promise<void> {
   if (participants.length === 0) return;
   const { config, net, members } = world;
-  const mixing = mixingFor(world, t * stepsPerRound + q, budget);
+  const mixing = world.mixing!.at(world.config.peers, t * stepsPerRound + q, budget);
   net.setParticipants(participants.map((p) => p.id));
   const deadlineMs = config.heterogeneity.deadlineMs ?? Number.POSITIVE_INFINITY;
   const outcomes = await Promise.all(
