@@ -13,6 +13,10 @@ import type { OptimizerSpec, OptimizerState } from './optimizer.js';
 import { slotCount, validateOptimizer } from './optimizer.js';
 import type { Batch, BatchSource } from './batch.js';
 import { ConfigError } from '../util/errors.js';
+import { WebGpuTraining, webgpuUnsupported } from './webgpu-training.js';
+
+/** How a Trainer runs a step: tfjs ops (any backend, any Model), compiled WebGPU kernels (zoo models on the webgpu backend), or `auto`. */
+export type TrainerKernels = 'auto' | 'tfjs' | 'webgpu';
 
 /** What a call to train() did: mean loss, steps taken and samples seen. */
 export interface TrainResult {
@@ -43,16 +47,30 @@ let trainerCount = 0;
 export class Trainer {
   readonly model: Model;
   readonly optimizer: OptimizerSpec;
+  /** The step implementation in use. */
+  readonly kernels: 'tfjs' | 'webgpu';
   private readonly weights: TF.Variable[];
   private readonly slots: TF.Variable[][];
+  private readonly gpu: WebGpuTraining | undefined;
   private readonly featureSize: number;
   private disposed = false;
 
-  constructor(model: Model, optimizer: OptimizerSpec) {
+  /**
+   * `kernels` 'auto' (the default) takes the compiled WebGPU kernels when the webgpu backend is
+   * active and the model is a zoo model they implement, tfjs ops otherwise.
+   */
+  constructor(model: Model, optimizer: OptimizerSpec, kernels: TrainerKernels = 'auto') {
     validateOptimizer(optimizer);
     this.model = model;
     this.optimizer = optimizer;
     this.featureSize = model.inputShape.reduce((a, b) => a * b, 1);
+    this.kernels = chooseKernels(kernels, model);
+    if (this.kernels === 'webgpu') {
+      this.gpu = new WebGpuTraining(model, optimizer);
+      this.weights = [];
+      this.slots = [];
+      return;
+    }
     const id = trainerCount++;
     this.weights = model.layout.tensors.map((t) => tf.variable(tf.zeros(t.shape as number[]), true, `t${id}_w_${t.name}`));
     this.slots = Array.from({ length: slotCount(optimizer) }, (_, s) =>
@@ -66,9 +84,10 @@ export class Trainer {
    */
   async train(params: Params, state: OptimizerState, next: BatchSource, steps: number): Promise<TrainResult> {
     this.assertUsable(params);
-    if (state.slots.length !== this.slots.length) {
-      throw new ConfigError(`optimizer state has ${state.slots.length} slot buffers, ${this.optimizer.kind} needs ${this.slots.length}`);
+    if (state.slots.length !== slotCount(this.optimizer)) {
+      throw new ConfigError(`optimizer state has ${state.slots.length} slot buffers, ${this.optimizer.kind} needs ${slotCount(this.optimizer)}`);
     }
+    if (this.gpu) return this.gpu.train(params, state, next, steps);
     this.load(params.data, this.weights);
     this.slots.forEach((vars, s) => this.load(state.slots[s], vars));
     const losses: TF.Scalar[] = [];
@@ -91,6 +110,7 @@ export class Trainer {
   /** Loss and accuracy of `params` on `data`, in chunks of `batchSize` samples. */
   async evaluate(params: Params, data: EvalData, batchSize = 1000): Promise<EvalResult> {
     this.assertUsable(params);
+    if (this.gpu) return this.gpu.evaluate(params, data);
     this.load(params.data, this.weights);
     let lossSum = 0;
     let correct = 0;
@@ -116,6 +136,7 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.gpu?.dispose();
     tf.dispose(this.weights);
     for (const s of this.slots) tf.dispose(s);
   }
@@ -184,6 +205,14 @@ export class Trainer {
       throw new ConfigError('params do not match the trainer\'s model layout (different model or input shape)');
     }
   }
+}
+
+function chooseKernels(choice: TrainerKernels, model: Model): 'tfjs' | 'webgpu' {
+  if (choice === 'tfjs') return 'tfjs';
+  const active = tf.getBackend() === 'webgpu';
+  const why = active ? webgpuUnsupported(model) : 'the webgpu backend is not active';
+  if (choice === 'webgpu' && why) throw new ConfigError(`trainer: the WebGPU kernels cannot run here: ${why}; use kernels 'tfjs'`);
+  return why ? 'tfjs' : 'webgpu';
 }
 
 /** Softmax cross-entropy per sample from logits and integer labels (log-sum-exp, stable). */

@@ -49,8 +49,22 @@ export function describeModel(spec: ModelSpec): string {
   }
 }
 
+/** Models built here: their forward pass is known, so compiled kernels (the WebGPU path) may replace it. */
+const zooModels = new WeakSet<Model>();
+
+/** True for a model that buildModel made (not a user's own Model implementation). */
+export function isZooModel(model: Model): boolean {
+  return zooModels.has(model);
+}
+
 /** Builds a zoo model for samples of `inputShape` and `numClasses` classes; throws ConfigError for shapes it cannot take. */
 export function buildModel(spec: ModelSpec, inputShape: readonly number[], numClasses: number): Model {
+  const model = buildZooModel(spec, inputShape, numClasses);
+  zooModels.add(model);
+  return model;
+}
+
+function buildZooModel(spec: ModelSpec, inputShape: readonly number[], numClasses: number): Model {
   if (!(numClasses >= 2)) throw new ConfigError(`model: numClasses must be ≥ 2, got ${numClasses}`);
   const featureSize = inputShape.reduce((a, b) => a * b, 1);
   switch (spec.kind) {

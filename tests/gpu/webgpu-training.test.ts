@@ -1,0 +1,109 @@
+// The Trainer's compiled WebGPU path against its tfjs path on the same steps.
+//
+// Runs where a WebGPU adapter exists: on a GPU host, or on any machine with a software Vulkan
+// driver (SwiftShader: see docs/gpu.md, "Testing the kernels without a GPU"). Elsewhere the
+// suite is skipped and says so; the tfjs path it compares against is tested everywhere.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../src/compute/tf.js';
+import { initBackend } from '../../src/compute/backend.js';
+import { buildModel, type Model } from '../../src/model/zoo.js';
+import { Trainer } from '../../src/model/trainer.js';
+import { initOptimizerState, type OptimizerSpec } from '../../src/model/optimizer.js';
+import type { Batch } from '../../src/model/batch.js';
+import { Rng } from '../../src/util/rng.js';
+
+let webgpu = false;
+beforeAll(async () => {
+  try {
+    await initBackend('webgpu');
+    webgpu = true;
+  } catch {
+    webgpu = false;
+  }
+  await tf.setBackend('cpu');
+}, 60_000);
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Seeded batches whose sizes follow `sizes` (pixel-like inputs in [0, 1)). */
+function batches(model: Model, sizes: readonly number[], seed: number): Batch[] {
+  const rng = new Rng(seed);
+  const f = model.inputShape.reduce((a, b) => a * b, 1);
+  return sizes.map((size) => ({
+    x: Float32Array.from({ length: size * f }, () => rng.next()),
+    labels: Int32Array.from({ length: size }, () => rng.int(model.numClasses)),
+    size,
+  }));
+}
+
+async function run(backend: 'cpu' | 'webgpu', model: Model, opt: OptimizerSpec, data: Batch[]) {
+  await tf.setBackend(backend);
+  const trainer = new Trainer(model, opt);
+  expect(trainer.kernels).toBe(backend === 'webgpu' ? 'webgpu' : 'tfjs');
+  const params = model.init(3);
+  const state = initOptimizerState(opt, model.layout);
+  let i = 0;
+  const result = await trainer.train(params, state, () => data[i++], data.length);
+  const evalSet = data[0];
+  const evaluation = await trainer.evaluate(params, { x: evalSet.x, y: evalSet.labels, n: evalSet.size });
+  trainer.dispose();
+  return { params: params.data, slots: state.slots, step: state.step, result, evaluation };
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]));
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  }
+  return diff / scale;
+}
+
+const cases: { name: string; spec: Parameters<typeof buildModel>[0]; shape: number[]; opt: OptimizerSpec; sizes: number[] }[] = [
+  { name: 'MLP, SGD, 35 steps (two submits), a short last batch', spec: { kind: 'mlp', hidden: [32, 16] }, shape: [20], opt: { kind: 'sgd', lr: 0.1 }, sizes: [...Array(34).fill(8), 5] },
+  { name: 'MLP, momentum and weight decay', spec: { kind: 'mlp', hidden: [24] }, shape: [20], opt: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }, sizes: Array(6).fill(16) },
+  { name: 'logistic regression, Adam', spec: { kind: 'logreg' }, shape: [12], opt: { kind: 'adam', lr: 0.01, weightDecay: 1e-4 }, sizes: Array(5).fill(10) },
+  { name: 'LeNet-style CNN on 16×16, SGD', spec: { kind: 'cnn', channels: [4, 8], hidden: [16] }, shape: [16, 16, 1], opt: { kind: 'sgd', lr: 0.05 }, sizes: [6, 6, 6, 3] },
+  { name: 'CNN on 28×28 with two input channels, momentum', spec: { kind: 'cnn' }, shape: [28, 28, 2], opt: { kind: 'sgd', lr: 0.02, momentum: 0.5 }, sizes: [4, 4] },
+];
+
+describe('Trainer: compiled WebGPU kernels vs tfjs ops', () => {
+  for (const c of cases) {
+    it(c.name, async (ctx) => {
+      if (!webgpu) ctx.skip();
+      const model = buildModel(c.spec, c.shape, 5);
+      const data = batches(model, c.sizes, 11);
+      const ref = await run('cpu', model, c.opt, data);
+      const gpu = await run('webgpu', model, c.opt, data);
+      expect(gpu.step).toBe(ref.step);
+      expect(maxRelDiff(ref.params, gpu.params)).toBeLessThan(2e-4);
+      ref.slots.forEach((s, i) => expect(maxRelDiff(s, gpu.slots[i])).toBeLessThan(2e-4));
+      expect(gpu.result.loss).toBeCloseTo(ref.result.loss, 4);
+      expect(gpu.result.samples).toBe(ref.result.samples);
+      expect(gpu.evaluation.loss).toBeCloseTo(ref.evaluation.loss, 4);
+      expect(gpu.evaluation.accuracy).toBe(ref.evaluation.accuracy);
+      // The steps moved the weights (a comparison of two untouched models would prove nothing).
+      expect(maxRelDiff(model.init(3).data, gpu.params)).toBeGreaterThan(1e-3);
+    }, 120_000);
+  }
+
+  it('evaluates a set larger than one chunk with a partial last chunk', async (ctx) => {
+    if (!webgpu) ctx.skip();
+    const model = buildModel({ kind: 'mlp', hidden: [8] }, [6], 3);
+    const [set] = batches(model, [2500], 5);
+    const params = model.init(9);
+    const out: number[][] = [];
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      await tf.setBackend(backend);
+      const t = new Trainer(model, { kind: 'sgd', lr: 0.1 });
+      const e = await t.evaluate(params, { x: set.x, y: set.labels, n: set.size });
+      t.dispose();
+      out.push([e.loss, e.accuracy, e.samples]);
+    }
+    expect(out[1][0]).toBeCloseTo(out[0][0], 4);
+    expect(out[1][1]).toBe(out[0][1]);
+    expect(out[1][2]).toBe(2500);
+  }, 60_000);
+});
