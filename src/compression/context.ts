@@ -1,7 +1,7 @@
 // What every compressor call knows about its place in the run. All shared randomness (rand-k
 // indices, projectors, sketches, probes, stochastic rounding) is derived from these numbers,
 // never from per-peer state, so sender and receivers draw the same values.
-import { Rng } from '../util/rng.js';
+import { Rng, deriveSeed } from '../util/rng.js';
 
 /** What sender and receivers share about one message (seed, round, sender), so they draw the same random values. */
 export interface CompressionContext {
@@ -15,12 +15,17 @@ export interface CompressionContext {
 }
 
 /**
- * The random stream for one purpose in one layer. `perSender` streams differ between senders
+ * The seed of one purpose's randomness in one layer. `perSender` seeds differ between senders
  * (rand-k indices, stochastic rounding); group-shared ones (projectors, sketches) do not.
  * `salt` separates the two compressions of one message (EControl).
  */
+export function layerSeed(ctx: CompressionContext, purpose: string, layer: number, perSender: boolean, salt = 0): number {
+  return perSender ? deriveSeed(ctx.seed, purpose, ctx.round, ctx.sender, salt, layer) : deriveSeed(ctx.seed, purpose, ctx.round, salt, layer);
+}
+
+/** The random stream seeded by layerSeed. */
 export function layerRng(ctx: CompressionContext, purpose: string, layer: number, perSender: boolean, salt = 0): Rng {
-  return perSender ? Rng.derive(ctx.seed, purpose, ctx.round, ctx.sender, salt, layer) : Rng.derive(ctx.seed, purpose, ctx.round, salt, layer);
+  return new Rng(layerSeed(ctx, purpose, layer, perSender, salt));
 }
 
 export function assertContext(ctx: CompressionContext): void {

@@ -15,7 +15,7 @@ import { paramsFrom } from '../params/index.js';
 import { identityCoder, type LayerCoder } from './coders.js';
 import type { CompressionContext } from './context.js';
 import { WireError } from './errors.js';
-import { checkUpdate, decodePart, encodePart, readUpdate, updateMessage, type PointwiseCompressor } from './pointwise.js';
+import { checkUpdate, decodePart, encodePart, pointwiseCompressor, readUpdate, updateMessage, type OutputBuffer, type PointwiseCompressor } from './pointwise.js';
 import type { WireMessage } from './wire.js';
 
 /** An error-feedback variant. */
@@ -75,68 +75,71 @@ function minus(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
+/** Copies what receivers see into the caller's output and returns that array. */
+function deliver(out: OutputBuffer, values: Float32Array): Float32Array {
+  out.data.set(values);
+  return out.data;
+}
+
 /** EF14 error feedback around a coder: adds the last error before compressing. */
 export function ef14(coder: LayerCoder): PointwiseCompressor<Ef14State, null> {
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS.ef14 };
-  return {
-    kind: 'pointwise',
+  return pointwiseCompressor<Ef14State, null>({
     name: `${coder.method}+ef14`,
     initialState: (layout) => ({ error: new Float32Array(layout.size) }),
     initialReceiverState: () => null,
-    encode(update, state, ctx) {
+    encodeTo(update, state, ctx, out) {
       checkUpdate(update, ctx);
       const p = plus(update.data, state.error);
-      const { sections, decoded } = encodePart(coder, p, update.layout, ctx);
+      const { sections, decoded } = encodePart(coder, p, update.layout, ctx, 0, out);
       return {
         message: updateMessage(coder, ctx, update.layout, [sections], extra),
         state: { error: minus(p, decoded) },
         decoded: paramsFrom(update.layout, decoded),
       };
     },
-    decode(message, layout, ctx, receiver, limits) {
+    decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, extra, [], 1, limits);
-      return { update: paramsFrom(layout, decodePart(coder, msg.parts[0], layout, ctx)), receiver };
+      return { update: paramsFrom(layout, decodePart(coder, msg.parts[0], layout, ctx, 0, out)), receiver };
     },
-  };
+  });
 }
 
 /** EF21 error feedback around a coder: sends the compressed change of a shared estimate. */
 export function ef21(coder: LayerCoder): PointwiseCompressor<Ef21State, TrackedEstimate> {
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS.ef21 };
-  return {
-    kind: 'pointwise',
+  return pointwiseCompressor<Ef21State, TrackedEstimate>({
     name: `${coder.method}+ef21`,
     initialState: newTracked,
     initialReceiverState: newTracked,
-    encode(update, state, ctx) {
+    encodeTo(update, state, ctx, out) {
       checkUpdate(update, ctx);
       const { sections, decoded } = encodePart(coder, minus(update.data, state.h), update.layout, ctx);
       const h = plus(state.h, decoded);
       return {
         message: updateMessage(coder, ctx, update.layout, [sections], { ...extra, sequence: state.sequence }),
         state: { h, sequence: state.sequence + 1 },
-        decoded: paramsFrom(update.layout, h.slice()),
+        decoded: paramsFrom(update.layout, deliver(out, h)),
       };
     },
-    decode(message, layout, ctx, receiver, limits) {
+    decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, extra, ['sequence'], 1, limits);
       checkSequence(msg, receiver, ctx);
       const h = plus(receiver.h, decodePart(coder, msg.parts[0], layout, ctx));
-      return { update: paramsFrom(layout, h.slice()), receiver: { h, sequence: receiver.sequence + 1 } };
+      return { update: paramsFrom(layout, deliver(out, h)), receiver: { h, sequence: receiver.sequence + 1 } };
     },
-  };
+  });
 }
 
 /** EF21 with momentum eta (EF21-M) around a coder. */
 export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21MState, TrackedEstimate> {
   checkEta(eta);
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS['ef21-m'], eta };
-  return {
-    kind: 'pointwise',
+  return pointwiseCompressor<Ef21MState, TrackedEstimate>({
     name: `${coder.method}+ef21-m`,
     initialState: (layout) => ({ ...newTracked(layout), v: new Float32Array(layout.size) }),
     initialReceiverState: newTracked,
-    encode(update, state, ctx) {
+    encodeTo(update, state, ctx, out) {
       checkUpdate(update, ctx);
       const { layout } = update;
       const params = { ...extra, sequence: state.sequence };
@@ -147,7 +150,7 @@ export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21M
         return {
           message: updateMessage(coder, ctx, layout, [sections], { ...params, init: 1 }),
           state: { v: g, h: g.slice(), sequence: 1 },
-          decoded: paramsFrom(layout, g.slice()),
+          decoded: paramsFrom(layout, deliver(out, g)),
         };
       }
       const v = new Float32Array(layout.size);
@@ -157,10 +160,10 @@ export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21M
       return {
         message: updateMessage(coder, ctx, layout, [sections], params),
         state: { v, h, sequence: state.sequence + 1 },
-        decoded: paramsFrom(layout, h.slice()),
+        decoded: paramsFrom(layout, deliver(out, h)),
       };
     },
-    decode(message, layout, ctx, receiver, limits) {
+    decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, extra, ['sequence', 'init'], 1, limits);
       checkSequence(msg, receiver, ctx);
       const init = msg.params.init ?? 0;
@@ -168,21 +171,20 @@ export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21M
         throw new WireError('sequence', `EF21-M message ${receiver.sequence} from sender ${ctx.sender} has init=${init}; only the first message is the dense start`);
       }
       const h = init ? decodePart(identityCoder, msg.parts[0], layout, ctx) : plus(receiver.h, decodePart(coder, msg.parts[0], layout, ctx));
-      return { update: paramsFrom(layout, h.slice()), receiver: { h, sequence: receiver.sequence + 1 } };
+      return { update: paramsFrom(layout, deliver(out, h)), receiver: { h, sequence: receiver.sequence + 1 } };
     },
-  };
+  });
 }
 
 /** EControl error feedback around a coder, with step eta. */
 export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EControlState, TrackedEstimate> {
   checkEta(eta);
   const extra = { errorFeedback: ERROR_FEEDBACK_IDS.econtrol, eta };
-  return {
-    kind: 'pointwise',
+  return pointwiseCompressor<EControlState, TrackedEstimate>({
     name: `${coder.method}+econtrol`,
     initialState: (layout) => ({ ...newTracked(layout), error: new Float32Array(layout.size) }),
     initialReceiverState: newTracked,
-    encode(update, state, ctx) {
+    encodeTo(update, state, ctx, out) {
       checkUpdate(update, ctx);
       const { layout } = update;
       const g = update.data;
@@ -192,7 +194,7 @@ export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EC
       const delta = encodePart(coder, shifted, layout, ctx, 0);
       const hStep = encodePart(coder, minus(g, state.h), layout, ctx, 1);
       const error = new Float32Array(n);
-      const estimate = new Float32Array(n);
+      const estimate = out.data;
       for (let i = 0; i < n; i++) {
         error[i] = state.error[i] + g[i] - state.h[i] - delta.decoded[i];
         estimate[i] = state.h[i] + delta.decoded[i];
@@ -203,12 +205,12 @@ export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EC
         decoded: paramsFrom(layout, estimate),
       };
     },
-    decode(message, layout, ctx, receiver, limits) {
+    decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, extra, ['sequence'], 2, limits);
       checkSequence(msg, receiver, ctx);
       const delta = decodePart(coder, msg.parts[0], layout, ctx, 0);
       const hStep = decodePart(coder, msg.parts[1], layout, ctx, 1);
-      return { update: paramsFrom(layout, plus(receiver.h, delta)), receiver: { h: plus(receiver.h, hStep), sequence: receiver.sequence + 1 } };
+      return { update: paramsFrom(layout, deliver(out, plus(receiver.h, delta))), receiver: { h: plus(receiver.h, hStep), sequence: receiver.sequence + 1 } };
     },
-  };
+  });
 }

@@ -38,19 +38,84 @@ export interface PointwiseCompressor<S = unknown, R = unknown> {
   initialState(layout: ParamLayout): S;
   /** A receiver's state for one sender, before its first message. */
   initialReceiverState(layout: ParamLayout): R;
-  /** Compresses one update; returns the bytes, the new state and what receivers will decode. */
+  /** Compresses one update; returns the bytes, the new state and what receivers will decode (a new array). */
   encode(update: Params, state: S, ctx: CompressionContext): PointwiseEncodeResult<S>;
-  /** Validates and decodes one sender's message (`ctx.sender` = who sent it); throws WireError. */
+  /**
+   * As encode, but writes what receivers will decode into `decoded` (layout-sized, every value
+   * overwritten; it must not overlap the update) and returns it as `result.decoded.data`. A
+   * peer that reuses one buffer round after round saves allocating a model-sized array, whose
+   * first touch costs the OS zeroing every page (several memcpys' worth on large models).
+   */
+  encodeInto(update: Params, state: S, ctx: CompressionContext, decoded: Float32Array): PointwiseEncodeResult<S>;
+  /** Validates and decodes one sender's message (`ctx.sender` = who sent it) into a new array; throws WireError. */
   decode(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, limits?: DecodeLimits): PointwiseDecodeResult<R>;
+  /**
+   * As decode, but writes the update into `out` (layout-sized, every value overwritten) and
+   * returns it as `result.update.data`. The message is validated before `out` is written; a
+   * WireError raised while reconstructing (a value that overflows float32 when scaled) leaves
+   * `out` partly written.
+   */
+  decodeInto(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, out: Float32Array, limits?: DecodeLimits): PointwiseDecodeResult<R>;
+}
+
+/** Where a compressor writes its dense output, and whether it already holds zeros (freshly allocated). */
+export interface OutputBuffer {
+  readonly data: Float32Array;
+  readonly zeroed: boolean;
+}
+
+/** What a pointwise compressor implements: encode and decode into a given output. */
+export interface PointwiseCore<S, R> {
+  readonly name: string;
+  initialState(layout: ParamLayout): S;
+  initialReceiverState(layout: ParamLayout): R;
+  encodeTo(update: Params, state: S, ctx: CompressionContext, out: OutputBuffer): PointwiseEncodeResult<S>;
+  decodeTo(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, out: OutputBuffer, limits?: DecodeLimits): PointwiseDecodeResult<R>;
+}
+
+/** The public compressor of a core: the allocating forms hand it a fresh (zeroed) array, the Into forms the caller's. */
+export function pointwiseCompressor<S, R>(core: PointwiseCore<S, R>): PointwiseCompressor<S, R> {
+  return {
+    kind: 'pointwise',
+    name: core.name,
+    initialState: (layout) => core.initialState(layout),
+    initialReceiverState: (layout) => core.initialReceiverState(layout),
+    encode: (update, state, ctx) => core.encodeTo(update, state, ctx, { data: new Float32Array(update.layout.size), zeroed: true }),
+    encodeInto(update, state, ctx, decoded) {
+      checkOutput(decoded, update.layout, 'encodeInto');
+      const u = update.data;
+      if (decoded.buffer === u.buffer && decoded.byteOffset < u.byteOffset + u.byteLength && u.byteOffset < decoded.byteOffset + decoded.byteLength) {
+        throw new InputError('encodeInto: the output buffer overlaps the update; pass a separate buffer');
+      }
+      return core.encodeTo(update, state, ctx, { data: decoded, zeroed: false });
+    },
+    decode: (message, layout, ctx, receiver, limits) => core.decodeTo(message, layout, ctx, receiver, { data: new Float32Array(layout.size), zeroed: true }, limits),
+    decodeInto(message, layout, ctx, receiver, out, limits) {
+      checkOutput(out, layout, 'decodeInto');
+      return core.decodeTo(message, layout, ctx, receiver, { data: out, zeroed: false }, limits);
+    },
+  };
+}
+
+function checkOutput(out: Float32Array, layout: ParamLayout, what: string): void {
+  if (!(out instanceof Float32Array) || out.length !== layout.size) {
+    throw new InputError(`${what}: the output must be a Float32Array of the model's ${layout.size} values, got ${out instanceof Float32Array ? out.length : typeof out}`);
+  }
+}
+
+/** The output's array, zeroed (coders write only the values they keep). */
+function zeroedData(out: OutputBuffer): Float32Array {
+  if (!out.zeroed) out.data.fill(0);
+  return out.data;
 }
 
 function layerInfos(layout: ParamLayout, ctx: CompressionContext, salt: number): LayerInfo[] {
   return layout.tensors.map((spec, index) => ({ spec, index, ctx, salt }));
 }
 
-/** Encodes a flat vector layer by layer; `decoded` is what a receiver will get back. */
-export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt = 0): { sections: Section[]; decoded: Float32Array } {
-  const decoded = new Float32Array(layout.size);
+/** Encodes a flat vector layer by layer; `decoded` (`out` when given) is what a receiver will get back. */
+export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt = 0, out?: OutputBuffer): { sections: Section[]; decoded: Float32Array } {
+  const decoded = out ? zeroedData(out) : new Float32Array(layout.size);
   const sections = layerInfos(layout, ctx, salt).map((info) => {
     const { offset, size, name } = info.spec;
     const section = coder.encodeLayer(data.subarray(offset, offset + size), decoded.subarray(offset, offset + size), info);
@@ -60,8 +125,9 @@ export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamL
   return { sections, decoded };
 }
 
-export function decodePart(coder: LayerCoder, sections: readonly Section[], layout: ParamLayout, ctx: CompressionContext, salt = 0): Float32Array {
-  const out = new Float32Array(layout.size);
+/** Decodes one part of a message layer by layer, into `target` when given. */
+export function decodePart(coder: LayerCoder, sections: readonly Section[], layout: ParamLayout, ctx: CompressionContext, salt = 0, target?: OutputBuffer): Float32Array {
+  const out = target ? zeroedData(target) : new Float32Array(layout.size);
   for (const info of layerInfos(layout, ctx, salt)) {
     const { offset, size } = info.spec;
     coder.decodeLayer(sections[info.index], out.subarray(offset, offset + size), info);
@@ -109,19 +175,18 @@ export function readUpdate(
 
 /** A layer coder on its own: no state on either side. */
 export function plainCompressor(coder: LayerCoder): PointwiseCompressor<null, null> {
-  return {
-    kind: 'pointwise',
+  return pointwiseCompressor({
     name: coder.method,
     initialState: () => null,
     initialReceiverState: () => null,
-    encode(update, state, ctx) {
+    encodeTo(update, state, ctx, out) {
       checkUpdate(update, ctx);
-      const { sections, decoded } = encodePart(coder, update.data, update.layout, ctx);
+      const { sections, decoded } = encodePart(coder, update.data, update.layout, ctx, 0, out);
       return { message: updateMessage(coder, ctx, update.layout, [sections]), state, decoded: paramsFrom(update.layout, decoded) };
     },
-    decode(message, layout, ctx, receiver, limits) {
+    decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, {}, [], 1, limits);
-      return { update: paramsFrom(layout, decodePart(coder, msg.parts[0], layout, ctx)), receiver };
+      return { update: paramsFrom(layout, decodePart(coder, msg.parts[0], layout, ctx, 0, out)), receiver };
     },
-  };
+  });
 }

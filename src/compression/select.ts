@@ -1,120 +1,117 @@
 // O(n) index selection for sparsifiers. Top-k avoids a full sort. Magnitudes are compared as
-// the float bits of |v| (order-preserving for non-negative floats). Usually one pass: a
-// threshold estimated from an evenly spaced sample collects a few more than k candidates and a
-// quickselect among them settles the exact top k. When the sample misleads, two passes: a
-// histogram over the top 16 bits finds the bin holding the k-th largest, a second pass collects
-// the entries above and in it, and a quickselect settles the bin. Indices come out ascending,
-// which is what the delta-coded wire format wants.
+// the float bits of |v| (order-preserving for non-negative floats; NaN and ±Infinity sort above
+// every finite value). One pass: a threshold estimated from an evenly spaced sample, a little
+// below the k-th largest magnitude, keeps a few more than k candidates (the SIMD threshold
+// scan); a quickselect among them settles the exact top k. When the candidates fill their
+// buffer (the sample was too low), the buffer is cut to the top k of what was seen so far and
+// the threshold raised to just above the k-th of those, so the pass goes on exact. When the
+// sample was too high (fewer than k candidates), a second pass starts from threshold 0.
+// Indices come out ascending, which is what the delta-coded wire format wants.
 import { InputError } from '../util/errors.js';
+import { thresholdScanner, type ThresholdScanner } from './threshold-scan.js';
 
-const BINS = 1 << 16;
-const FIRST_NON_FINITE_BIN = 0x7f800000 >>> 15;
+/** Magnitude bits of +Infinity: every value at or above it is NaN or ±Infinity. */
+const NON_FINITE = 0x7f800000;
+/** Candidates beyond 2k the buffer has room for, so that a cut keeps the pass going for a while. */
+const ROOM = 16384;
+/** Values sampled for the starting threshold. */
+const SAMPLES = 1 << 15;
+/** Below this much room (and with more than k candidates), cut the buffer before scanning on. */
+const MIN_ROOM = 1024;
 
 /** Ascending indices of the k entries of largest |v| (ties at the threshold go to the lowest indices). */
 export function topKIndices(v: Float32Array, k: number): Uint32Array {
   const n = v.length;
   if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`top-k: k must be an integer in [0, ${n}], got ${k}`);
   if (k === 0) return new Uint32Array(0);
-  const bits = new Uint32Array(v.buffer, v.byteOffset, n);
-  // Small layers: a quickselect over all magnitudes beats clearing a 64 Ki-bin histogram.
-  if (n <= SMALL) return selectAbove(bits, Uint32Array.from({ length: n }, (_, i) => i), k);
-  return sampledTopK(bits, k) ?? histogramTopK(bits, k);
+  const scanner = thresholdScanner();
+  const capacity = Math.min(n, 2 * k + ROOM);
+  scanner.reserve(capacity);
+  // Where every entry fits in the buffer (small layers), a sample would not save anything.
+  const start = capacity === n ? 0 : sampledThreshold(new Uint32Array(v.buffer, v.byteOffset, n), k);
+  let count = scanPass(scanner, v, k, capacity, start);
+  if (count < k) count = scanPass(scanner, v, k, capacity, 0);
+  cutToTopK(scanner, count, k);
+  return scanner.index.slice(0, k);
 }
 
 /**
- * One pass instead of two: estimate a threshold a little below the k-th largest magnitude
- * from an evenly spaced sample, collect everything at or above it, and select exactly among
- * those. Returns undefined (and the caller falls back to the histogram) when the estimate
- * collected too few or too many.
+ * A magnitude a little below the k-th largest, from an evenly spaced sample (0 when k is most
+ * of the layer). Never above NON_FINITE, so that NaN and ±Infinity always become candidates.
  */
-function sampledTopK(bits: Uint32Array, k: number): Uint32Array | undefined {
+function sampledThreshold(bits: Uint32Array, k: number): number {
   const n = bits.length;
-  const samples = Math.min(n, 1 << 16);
+  const samples = Math.min(n, SAMPLES);
   const stride = n / samples;
+  // The sample's pos-th largest has about n·pos/samples entries above it, give or take
+  // n·√pos/samples: aim 4 standard deviations above k so that a second pass is rare.
+  const expected = (k / n) * samples;
+  const pos = Math.ceil(expected + 4 * Math.sqrt(expected) + 8);
+  if (pos >= samples) return 0;
   const mags = new Uint32Array(samples);
   for (let j = 0; j < samples; j++) mags[j] = bits[Math.floor(j * stride)] & 0x7fffffff;
-  const target = Math.min(n, Math.ceil(k * 1.15 + 64));
-  const pos = Math.ceil((target / n) * samples);
-  if (pos >= samples) return undefined;
-  const threshold = kthLargest(mags, pos);
-  const capacity = Math.min(n, 2 * target + 4096);
-  const cand = new Uint32Array(capacity);
-  let w = 0;
-  for (let i = 0; i < n; i++) {
-    if ((bits[i] & 0x7fffffff) >= threshold) {
-      if (w === capacity) return undefined;
-      cand[w++] = i;
+  return Math.min(NON_FINITE, kthLargest(mags, pos));
+}
+
+/**
+ * One pass over v collecting candidates at or above a threshold that only rises. Returns the
+ * candidate count: at least k unless the starting threshold was above the k-th largest.
+ */
+function scanPass(scanner: ThresholdScanner, v: Float32Array, k: number, capacity: number, threshold: number): number {
+  const n = v.length;
+  let count = 0;
+  let start = 0;
+  while (start < n) {
+    if (capacity - count < MIN_ROOM && count > k) {
+      // Later entries equal to the k-th kept magnitude lose to it (their index is larger).
+      threshold = cutToTopK(scanner, count, k) + 1;
+      count = k;
     }
+    const end = Math.min(n, start + capacity - count);
+    count = scanner.scan(v, start, end, threshold, count);
+    start = end;
   }
-  if (w < k) return undefined;
-  return selectAbove(bits, cand.subarray(0, w), k);
+  return count;
 }
-
-/** Two passes: a 64 Ki-bin histogram of the magnitudes' top bits, then collection and an exact pick in the threshold bin. */
-function histogramTopK(bits: Uint32Array, k: number): Uint32Array {
-  const n = bits.length;
-  const hist = new Uint32Array(BINS);
-  for (let i = 0; i < n; i++) hist[(bits[i] & 0x7fffffff) >>> 15]++;
-  for (let b = FIRST_NON_FINITE_BIN; b < BINS; b++) {
-    if (hist[b]) throw nonFinite();
-  }
-  let above = 0;
-  let bin = BINS - 1;
-  while (above + hist[bin] < k) above += hist[bin--];
-  const need = k - above;
-  const out = new Uint32Array(k);
-  if (need === hist[bin]) {
-    // The whole threshold bin is in: one pass, already in index order.
-    let w = 0;
-    for (let i = 0; i < n; i++) if ((bits[i] & 0x7fffffff) >>> 15 >= bin) out[w++] = i;
-    return out;
-  }
-  const sure = new Uint32Array(above);
-  const cand = new Uint32Array(hist[bin]);
-  let ws = 0;
-  let wc = 0;
-  for (let i = 0; i < n; i++) {
-    const key = (bits[i] & 0x7fffffff) >>> 15;
-    if (key > bin) sure[ws++] = i;
-    else if (key === bin) cand[wc++] = i;
-  }
-  const chosen = selectAbove(bits, cand, need);
-  // Merge the sure entries with the chosen candidates, both ascending.
-  let w = 0;
-  let s = 0;
-  for (let j = 0; j < chosen.length; j++) {
-    const idx = chosen[j];
-    while (s < ws && sure[s] < idx) out[w++] = sure[s++];
-    out[w++] = idx;
-  }
-  while (s < ws) out[w++] = sure[s++];
-  return out;
-}
-
-const SMALL = 4096;
 
 function nonFinite(): InputError {
   return new InputError('top-k: the update contains NaN or Infinity; check the learning rate and the loss');
 }
 
-/** The `need` candidates (ascending indices into bits) of largest magnitude, ties to the lowest index; keeps their order. */
-function selectAbove(bits: Uint32Array, cand: Uint32Array, need: number): Uint32Array {
-  const wc = cand.length;
-  const mags = new Uint32Array(wc);
-  for (let j = 0; j < wc; j++) {
-    mags[j] = bits[cand[j]] & 0x7fffffff;
-    if (mags[j] >= 0x7f800000) throw nonFinite();
-  }
-  const threshold = kthLargest(mags.slice(), need);
-  let quota = need;
-  for (let j = 0; j < wc; j++) if (mags[j] > threshold) quota--;
-  const out = new Uint32Array(need);
+/** Candidates are binned by the top 16 bits of their magnitude: the exponent and 7 mantissa bits. */
+const BIN_SHIFT = 15;
+const bins = new Uint32Array(1 << 16);
+
+/**
+ * Keeps, in place and in index order, the k candidates of largest magnitude (ties to the lowest
+ * index) and returns the k-th largest magnitude. A histogram of the candidates finds the bin
+ * holding the k-th; a quickselect inside that bin (a few thousand values) makes it exact.
+ * Throws on NaN or ±Infinity among the candidates.
+ */
+function cutToTopK(scanner: ThresholdScanner, count: number, k: number): number {
+  const index = scanner.index;
+  const magnitude = scanner.magnitude;
+  bins.fill(0);
+  for (let j = 0; j < count; j++) bins[magnitude[j] >>> BIN_SHIFT]++;
+  for (let b = NON_FINITE >>> BIN_SHIFT; b < bins.length; b++) if (bins[b] !== 0) throw nonFinite();
+  let above = 0;
+  let bin = (NON_FINITE >>> BIN_SHIFT) - 1;
+  while (above + bins[bin] < k) above += bins[bin--];
+  const inBin = new Uint32Array(bins[bin]);
   let w = 0;
-  for (let j = 0; j < wc; j++) {
-    const m = mags[j];
-    if (m > threshold || (m === threshold && quota-- > 0)) out[w++] = cand[j];
+  for (let j = 0; j < count; j++) if (magnitude[j] >>> BIN_SHIFT === bin) inBin[w++] = magnitude[j];
+  const threshold = kthLargest(inBin, k - above);
+  let quota = k - above;
+  for (let j = 0; j < inBin.length; j++) if (inBin[j] > threshold) quota--;
+  w = 0;
+  for (let j = 0; j < count; j++) {
+    const m = magnitude[j];
+    if (m > threshold || (m === threshold && quota-- > 0)) {
+      index[w] = index[j];
+      magnitude[w++] = m;
+    }
   }
-  return out;
+  return threshold;
 }
 
 /** The k-th largest value (1-based) of `a`, reordering `a` in place (iterative quickselect, median of three). */
@@ -148,22 +145,48 @@ export function kthLargest(a: Uint32Array, k: number): number {
   return a[target];
 }
 
+let scratchBitmap = new Int32Array(0);
+
+/** A zeroed bitmap of at least `words` words, reused between calls (a fresh one costs page faults). */
+function bitmap(words: number): Int32Array {
+  if (scratchBitmap.length < words) scratchBitmap = new Int32Array(words);
+  return scratchBitmap;
+}
+
 /**
- * k distinct indices of [0, n), ascending, drawn uniformly by Floyd's algorithm with a bitmap
- * (O(k) draws, n/8 bytes), then read out in order from the bitmap.
+ * k distinct indices of [0, n), ascending, drawn uniformly from a 32-bit seed: Floyd's
+ * algorithm (k draws) marks them in a bitmap (n/8 bytes), read out in order. The words come
+ * from splitmix32 with its state in a local, 2–3 ns a draw where a method call on a generator
+ * object costs several times that; each draw below `bound` rejects words at or above the
+ * largest multiple of the bound (exactly uniform). Sender and receivers of rand-k must run
+ * this same sampler: changing it changes the wire format's meaning (bump its version).
  */
-export function sampleSortedIndices(next: (bound: number) => number, n: number, k: number): Uint32Array {
+export function sampleSortedIndices(seed: number, n: number, k: number): Uint32Array {
   if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`rand-k: k must be an integer in [0, ${n}], got ${k}`);
-  const words = new Uint32Array(Math.ceil(n / 32));
+  const words = bitmap(Math.ceil(n / 32));
+  let state = seed | 0;
   for (let j = n - k; j < n; j++) {
-    let t = next(j + 1);
+    const bound = j + 1;
+    let x: number;
+    let q: number;
+    do {
+      state = (state + 0x9e3779b9) | 0;
+      let z = Math.imul(state ^ (state >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      x = (z ^ (z >>> 16)) >>> 0;
+      // The quotient of two integers below 2^53 rounds to the exact floor; x lies at or above
+      // the largest multiple of bound not over 2^32 exactly when (q + 1)·bound > 2^32.
+      q = Math.floor(x / bound);
+    } while ((q + 1) * bound > 4294967296);
+    let t = x - q * bound;
     if (words[t >>> 5] & (1 << (t & 31))) t = j;
     words[t >>> 5] |= 1 << (t & 31);
   }
   const out = new Uint32Array(k);
   let o = 0;
-  for (let w = 0; w < words.length; w++) {
+  for (let w = 0; o < k; w++) {
     let word = words[w];
+    words[w] = 0; // leaves the scratch bitmap clear for the next call
     while (word !== 0) {
       const low = word & -word;
       out[o++] = (w << 5) + 31 - Math.clz32(low);

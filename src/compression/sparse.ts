@@ -3,7 +3,7 @@
 // k = ⌈ratio·n⌉ per layer (at least 1), so every layer keeps at least the ratio and
 // ‖C(v) − v‖² ≤ (1 − ratio)‖v‖² holds for the whole update.
 import { expectSection, type LayerCoder, type LayerInfo } from './coders.js';
-import { layerRng } from './context.js';
+import { layerSeed } from './context.js';
 import { WireError } from './errors.js';
 import { keepCount } from './layers.js';
 import { deltaVarintBytes, type Section } from './sections.js';
@@ -50,8 +50,7 @@ export function topKCoder(ratio: number): LayerCoder {
 
 /** The indices both sides draw for a rand-k layer (per sender, round, layer). */
 export function randKIndices(layer: LayerInfo, k: number): Uint32Array {
-  const rng = layerRng(layer.ctx, 'rand-k', layer.index, true, layer.salt);
-  return sampleSortedIndices((bound) => rng.int(bound), layer.spec.size, k);
+  return sampleSortedIndices(layerSeed(layer.ctx, 'rand-k', layer.index, true, layer.salt), layer.spec.size, k);
 }
 
 /** Rand-k; `unbiased` scales the kept values by n/k so that E[C(v)] = v. */

@@ -10,8 +10,13 @@ import { WireError } from './errors.js';
 import { isFiniteHalf } from './float16.js';
 import { CODING_IDS, CODINGS, align4, blockCount, sectionAux, sectionBytes, sectionCount, type Coding, type Section } from './sections.js';
 
-/** Version of the compressed-update wire format. */
-export const WIRE_FORMAT_VERSION = 1;
+/**
+ * Version of the compressed-update wire format. 2: rand-k draws its indices with the sampler of
+ * docs/wire-format.md (splitmix32 words), no longer with Rng.int; the bytes are laid out as in
+ * version 1, but a version-1 peer would scatter rand-k values to other indices, so the two refuse
+ * each other's messages.
+ */
+export const WIRE_FORMAT_VERSION = 2;
 const MAGIC = [0x47, 0x46, 0x43, 0x55]; // "GFCU"
 const FIXED_HEADER_BYTES = 28;
 const PARAM_ENTRY_BYTES = 9;
@@ -257,7 +262,8 @@ export function decodeMessage(bytes: Uint8Array, expected: Expected, limits: Dec
   }
   const version = view.getUint8(4);
   if (version !== WIRE_FORMAT_VERSION) {
-    throw new WireError('header', `format version ${version} is not supported (this build reads version ${WIRE_FORMAT_VERSION}); upgrade the older peer`);
+    const older = version < WIRE_FORMAT_VERSION ? 'the sender' : 'this peer';
+    throw new WireError('header', `format version ${version} is not supported (this build reads version ${WIRE_FORMAT_VERSION} only); upgrade ${older} so that all peers run the same version`);
   }
   const crcPos = bytes.length - CRC_BYTES;
   const declaredCrc = view.getUint32(crcPos, true);

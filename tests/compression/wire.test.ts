@@ -4,7 +4,7 @@ import { Rng } from '../../src/util/rng.js';
 import { crc32 } from '../../src/compression/crc32.js';
 import { crc32Portable } from '../../src/compression/crc32.js';
 import { fromHalfBits, toHalfBits } from '../../src/compression/float16.js';
-import { WireError, decodeMessage, encodeMessage, maxMessageBytes, type WireMessage } from '../../src/compression/index.js';
+import { WIRE_FORMAT_VERSION, WireError, decodeMessage, encodeMessage, maxMessageBytes, type WireMessage } from '../../src/compression/index.js';
 import type { Section } from '../../src/compression/sections.js';
 import { smallLayout } from './helpers.js';
 
@@ -135,9 +135,17 @@ describe('wire codec', () => {
     expect(problemOf(() => decodeMessage(bytes, { layout, round: 1 }))).toBe('mismatch');
     expect(problemOf(() => decodeMessage(bytes, { layout, method: 'rand-k' }))).toBe('mismatch');
     expect(problemOf(() => decodeMessage(bytes, { layout }, { maxParts: 1 }))).not.toBe('accepted');
-    const v2 = bytes.slice();
-    v2[4] = 2;
-    expect(problemOf(() => decodeMessage(resealed(v2), { layout }))).toBe('header');
+    const next = bytes.slice();
+    next[4] = WIRE_FORMAT_VERSION + 1;
+    expect(problemOf(() => decodeMessage(resealed(next), { layout }))).toBe('header');
+  });
+
+  it('refuses version-1 payloads (rand-k drew other indices then), naming both versions', () => {
+    expect(WIRE_FORMAT_VERSION).toBe(2);
+    const v1 = encodeMessage(sampleMessage(), layout);
+    v1[4] = 1;
+    expect(() => decodeMessage(resealed(v1), { layout })).toThrow(/format version 1 is not supported \(this build reads version 2 only\); upgrade the sender/);
+    expect(problemOf(() => decodeMessage(resealed(v1), { layout }))).toBe('header');
   });
 
   it('the error message says what is wrong', () => {
