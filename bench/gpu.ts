@@ -17,7 +17,7 @@ import { tf } from '../src/compute/tf.js';
 import { initBackend } from '../src/compute/backend.js';
 import * as gpu from '../src/compute/webgpu-kernels.js';
 import { buildModel, type Model } from '../src/model/zoo.js';
-import { Trainer } from '../src/model/trainer.js';
+import { Trainer, type TrainerKernels } from '../src/model/trainer.js';
 import { BatchedTrainer, type BatchedKernels, type BatchedOptions } from '../src/model/batched.js';
 import { initOptimizerState, type OptimizerSpec } from '../src/model/optimizer.js';
 import { timeMs } from './lib.js';
@@ -123,9 +123,36 @@ async function fusedVsTfjs(opt: OptimizerSpec): Promise<number> {
   return diff;
 }
 
+/** Max relative difference of the weights after the same steps through the compiled and the tfjs Trainer on this GPU. */
+async function compiledVsTfjs(model: Model, batch: number, steps: number): Promise<number> {
+  const batches = Array.from({ length: steps }, () => {
+    const rows = randomIdx(batch);
+    const x = new Float32Array(batch * FEATURES);
+    rows.forEach((r, i) => x.set(X.subarray(r * FEATURES, (r + 1) * FEATURES), i * FEATURES));
+    return { x, labels: Int32Array.from(rows, (r) => Y[r]), size: batch };
+  });
+  const out: Float32Array[] = [];
+  for (const kernels of ['tfjs', 'webgpu'] as const) {
+    const trainer = new Trainer(model, { kind: 'sgd', lr: 0.05, momentum: 0.9 }, kernels);
+    const params = model.init(5);
+    const state = initOptimizerState({ kind: 'sgd', lr: 0.05, momentum: 0.9 }, model.layout);
+    let i = 0;
+    await trainer.train(params, state, () => batches[i++], steps);
+    trainer.dispose();
+    out.push(params.data);
+  }
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < out[0].length; i++) {
+    diff = Math.max(diff, Math.abs(out[0][i] - out[1][i]));
+    scale = Math.max(scale, Math.abs(out[0][i]));
+  }
+  return diff / scale;
+}
+
 // ---- 3. training samples/s ----
-async function trainerRate(model: Model, batch: number): Promise<number> {
-  const trainer = new Trainer(model, SGD);
+async function trainerRate(model: Model, batch: number, kernels: TrainerKernels = 'auto'): Promise<number> {
+  const trainer = new Trainer(model, SGD, kernels);
   const params = model.init(1);
   const state = initOptimizerState(SGD, model.layout);
   const steps = quick ? 10 : 30;
@@ -250,13 +277,20 @@ results.fusedCheck = await attempt('fused check', async () => ({
   momentumMaxAbsDiff: await fusedVsTfjs({ kind: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }),
 }));
 log(`fused vs tfjs: ${JSON.stringify(results.fusedCheck)}`);
+results.trainerCheck = await attempt('trainer check', async () => ({
+  mlpMaxRelDiff: await compiledVsTfjs(mlp, 64, 20),
+  cnnMaxRelDiff: await compiledVsTfjs(cnn, 64, 20),
+}));
+log(`compiled Trainer vs tfjs Trainer (20 momentum steps, batch 64): ${JSON.stringify(results.trainerCheck)}`);
 const train: Record<string, number> = {};
 for (const b of BATCHES) {
   train[`mlp/${b}/trainer`] = await trainerRate(mlp, b);
   const fused = await attempt('fused single peer', () => engineRate(mlp, 1, b, 'webgpu-fused', quick ? 20 : 100));
   train[`mlp/${b}/fused`] = typeof fused === 'number' ? fused * b : NaN;
   train[`cnn/${b}/trainer`] = await trainerRate(cnn, b);
-  log(`batch ${b}: ${['mlp/trainer', 'mlp/fused', 'cnn/trainer'].map((k) => `${k} ${Math.round(train[k.replace('/', `/${b}/`)])}`).join(', ')} samples/s`);
+  train[`mlp/${b}/trainer-tfjs`] = await trainerRate(mlp, b, 'tfjs');
+  train[`cnn/${b}/trainer-tfjs`] = await trainerRate(cnn, b, 'tfjs');
+  log(`batch ${b}: ${['mlp/trainer', 'mlp/trainer-tfjs', 'mlp/fused', 'cnn/trainer', 'cnn/trainer-tfjs'].map((k) => `${k} ${Math.round(train[k.replace('/', `/${b}/`)])}`).join(', ')} samples/s`);
 }
 results.train = train;
 const num = (v: number | { error: string }) => (typeof v === 'number' ? v : NaN);
@@ -308,9 +342,11 @@ const ratios: Record<string, number | undefined> = {};
 ratios.matmul = add('matmul 4096² fp32, TFLOP/s (tf.matMul)', (results.matmulFlops as number) / 1e12, t.matmulFlops && t.matmulFlops / 1e12);
 ratios.gemm = add('matmul 4096² fp32, TFLOP/s (our gemm 128×128)', (results.gemmFlops as number) / 1e12, t.matmulFlops && t.matmulFlops / 1e12);
 for (const b of BATCHES) {
-  ratios[`mlp/${b}/trainer`] = add(`MLP batch ${b}, samples/s (Trainer)`, train[`mlp/${b}/trainer`], t.train?.[`mlp/${b}`]);
+  ratios[`mlp/${b}/trainer`] = add(`MLP batch ${b}, samples/s (Trainer, compiled WebGPU step)`, train[`mlp/${b}/trainer`], t.train?.[`mlp/${b}`]);
+  ratios[`mlp/${b}/trainer-tfjs`] = add(`MLP batch ${b}, samples/s (Trainer on tfjs ops)`, train[`mlp/${b}/trainer-tfjs`], t.train?.[`mlp/${b}`]);
   ratios[`mlp/${b}/fused`] = add(`MLP batch ${b}, samples/s (fused kernels)`, train[`mlp/${b}/fused`], t.train?.[`mlp/${b}`]);
-  ratios[`cnn/${b}/trainer`] = add(`CNN batch ${b}, samples/s (Trainer)`, train[`cnn/${b}/trainer`], t.train?.[`cnn/${b}`]);
+  ratios[`cnn/${b}/trainer`] = add(`CNN batch ${b}, samples/s (Trainer, compiled WebGPU step)`, train[`cnn/${b}/trainer`], t.train?.[`cnn/${b}`]);
+  ratios[`cnn/${b}/trainer-tfjs`] = add(`CNN batch ${b}, samples/s (Trainer on tfjs ops)`, train[`cnn/${b}/trainer-tfjs`], t.train?.[`cnn/${b}`]);
 }
 const bt = results.batched as { fusedPeerStepsPerSec: number; tfjsPeerStepsPerSec: number };
 ratios.batchedFused = add(`${PEERS} peers MLP, peer-steps/s (fused vs bmm)`, bt.fusedPeerStepsPerSec, t.batchedBmmPeerStepsPerSec);

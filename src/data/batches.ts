@@ -6,11 +6,14 @@
 import { Rng } from '../util/rng.js';
 import type { Dataset } from './dataset.js';
 
-/** One minibatch: inputs [size × featureSize] row-major and integer labels. */
+/** One minibatch: inputs [size × featureSize] row-major, integer labels, and the dataset rows they came from. */
 export interface DataBatch {
+  /** Filled on first read: a trainer that holds the dataset on its device reads only `rows`. */
   readonly x: Float32Array;
   readonly labels: Int32Array;
   readonly size: number;
+  readonly source: Dataset;
+  readonly rows: Int32Array;
 }
 
 /** Seeded minibatches from one dataset, reusing its buffers. */
@@ -30,18 +33,30 @@ export function batchIterator(ds: Dataset, batchSize: number, seed: number): Bat
   const rng = new Rng(seed);
   const { featureSize } = ds;
   const order = rng.permutation(ds.n);
+  const x = new Float32Array(batchSize * featureSize);
+  const rows = new Int32Array(batchSize);
+  let filled = false;
   const batch: DataBatch = {
-    x: new Float32Array(batchSize * featureSize),
+    get x() {
+      if (!filled) {
+        for (let b = 0; b < batchSize; b++) x.set(ds.x.subarray(rows[b] * featureSize, (rows[b] + 1) * featureSize), b * featureSize);
+        filled = true;
+      }
+      return x;
+    },
     labels: new Int32Array(batchSize),
     size: batchSize,
+    source: ds,
+    rows,
   };
   let position = 0;
   let epochs = 0;
   return {
     next(): DataBatch {
+      filled = false;
       for (let b = 0; b < batchSize; b++) {
         const i = order[position++];
-        batch.x.set(ds.x.subarray(i * featureSize, (i + 1) * featureSize), b * featureSize);
+        rows[b] = i;
         batch.labels[b] = ds.y[i];
         if (position === ds.n) {
           rng.shuffle(order); // reshuffle in place: no allocation per epoch either

@@ -119,19 +119,19 @@ export class StepPlan {
   readonly batch: number;
   readonly dispatchesPerStep: number;
   private readonly perSlot: Dispatch[][];
-  private readonly scratch: GPUBuffer[];
 
-  private constructor(peers: number, batch: number, perSlot: Dispatch[][], scratch: GPUBuffer[]) {
+  private constructor(peers: number, batch: number, perSlot: Dispatch[][]) {
     this.peers = peers;
     this.batch = batch;
     this.perSlot = perSlot;
-    this.scratch = scratch;
     this.dispatchesPerStep = perSlot[0].length;
   }
 
   /**
    * Compiles the plan: `mode` 'train' (forward, backward, optimizer, loss sums into stats[p]) or
-   * 'eval' (forward and summed loss and hits into stats[0..1]); `slots` step slots.
+   * 'eval' (forward and summed loss and hits into stats[0..1]); `slots` step slots. Scratch
+   * buffers come from `scratch`, which may hand the same buffer to plans of the same shape:
+   * steps run one after another in queue order, so they can share activations.
    */
   static async build(
     rt: GpuRuntime,
@@ -142,14 +142,9 @@ export class StepPlan {
     bufs: PlanBuffers,
     slots: number,
     mode: 'train' | 'eval',
+    scratch: ScratchPool,
   ): Promise<StepPlan> {
-    const scratch: GPUBuffer[] = [];
-    const alloc = (floats: number, label: string) => {
-      const b = rt.storage(floats * 4, label);
-      scratch.push(b);
-      return b;
-    };
-    const ops = planOps(graph, optimizer, peers, batch, bufs, mode, alloc);
+    const ops = planOps(graph, optimizer, peers, batch, bufs, mode, (floats, label) => scratch.get(floats, `${label} P${peers} B${batch}`));
     const pipelines = await Promise.all(ops.map((op) => rt.pipeline(op.kernel)));
     const shared = ops.map((op, i) => (op.perSlot ? undefined : rt.bindGroup(op.kernel, pipelines[i], op.bind(0))));
     const perSlot = Array.from({ length: slots }, (_, s) =>
@@ -159,17 +154,33 @@ export class StepPlan {
         grid: op.kernel.grid,
       })),
     );
-    return new StepPlan(peers, batch, perSlot, scratch);
+    return new StepPlan(peers, batch, perSlot);
   }
 
   /** The dispatches of one step that reads its indices (and step size) from `slot`. */
   step(slot: number): readonly Dispatch[] {
     return this.perSlot[slot];
   }
+}
 
-  /** Frees the plan's scratch buffers. */
-  dispose(): void {
-    for (const b of this.scratch) b.destroy();
+/** Scratch buffers by role and size, shared by the plans of one owner (who destroys them). */
+export class ScratchPool {
+  private readonly buffers = new Map<string, GPUBuffer>();
+  constructor(private readonly rt: GpuRuntime) {}
+
+  get(floats: number, label: string): GPUBuffer {
+    const key = `${label}:${floats}`;
+    let b = this.buffers.get(key);
+    if (!b) {
+      b = this.rt.storage(floats * 4, label);
+      this.buffers.set(key, b);
+    }
+    return b;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers.values()) b.destroy();
+    this.buffers.clear();
   }
 }
 
