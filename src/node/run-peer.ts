@@ -8,7 +8,7 @@ import type { RunConfig } from '../peer/config.js';
 import type { RoundMetrics, RunSummary } from '../report/metrics.js';
 import { initBackend } from '../compute/backend.js';
 import { buildModel } from '../model/zoo.js';
-import { Trainer } from '../model/trainer.js';
+import { Trainer, type TrainResult } from '../model/trainer.js';
 import { initOptimizerState } from '../model/optimizer.js';
 import { loadDataSource, partition, subset } from '../data/index.js';
 import { buildSchedule } from '../schedule/spec.js';
@@ -19,6 +19,9 @@ import { gossipExchange, exactMerge } from '../peer/gossip.js';
 import { buildCodec, checkCompressionFits, gossipWire } from '../peer/codec.js';
 import { groupAllReduce } from '../peer/allreduce.js';
 import { RoundMixing } from '../peer/round-mixing.js';
+import { asyncConfigProblem, asyncGossipStep } from '../peer/async-gossip.js';
+import type { AggregationRule } from '../aggregation/types.js';
+import { STATIC_GRAPH_NAMES } from '../topology/spec.js';
 import { RunDirectory } from '../sim/run-dir.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
@@ -81,6 +84,11 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     );
   }
   if (!allReduce) checkCompressionFits('gossip', aggregator.spec.name, codec, config.compression.errorFeedback);
+  // Asynchronous rounds: each peer at its own pace, mixing the latest model of each neighbour.
+  const async = config.timing.mode === 'async';
+  const asyncProblem = async ? asyncConfigProblem(config, STATIC_GRAPH_NAMES) : null;
+  if (asyncProblem) throw new ConfigError(`gossipfl peer: ${asyncProblem}`);
+  const deadlineMs = config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000;
   const schedule = buildSchedule(config.schedule, config.rounds);
   const checkpointFile = join(opts.outDir, 'checkpoint.bin');
   const node: GossipflNode = await createGossipflNode({ keyFile: join(opts.outDir, 'peer.key'), ...opts.node });
@@ -97,6 +105,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       validate: codecValidator(model.layout),
       maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
       log,
+      // Async: the only in-step exchanges are exact merges behind a barrier, which may come many
+      // rounds after the last one this peer's exchange inbox saw.
+      ...(async ? { asyncGossip: { maxStaleness: config.timing.maxStaleness, sendTimeoutMs: deadlineMs }, maxRoundsAhead: config.rounds } : {}),
     });
     opts.onListening?.(node.peerId, node.addresses());
     log(`peer ${node.peerId} listening on ${node.addresses().join(' ')}`);
@@ -134,11 +145,20 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     let bytesSentTotal = 0;
     let last: RoundMetrics | undefined;
     const mixings = new RoundMixing(config.topology, config.seed);
+    const rule: AggregationRule = (own, got, ctx) => {
+      const r = aggregator.aggregate(aggState, own, got, ctx);
+      aggState = r.state;
+      return r.params;
+    };
+    const slowDelayMs = config.timing.slowPeers.find((s) => s.peer === shard.index)?.delayMs ?? 0;
+    // Async: updates that arrive before the first round are kept from the start set's neighbours.
+    if (async) transport.setAsyncSenders(inNeighbours(mixings, start.members, node.peerId, firstRound));
     for (let t = firstRound; t < config.rounds; t++) {
       // Catch up: a peer that restarted or fell behind skips to the round the others are in
       // (it can add nothing to rounds they have finished, and its late messages would be stale).
+      // Not in async mode, where peers are meant to run at their own pace.
       const ahead = transport.highestRoundHeard();
-      if (ahead > t + 1 && ahead < config.rounds) {
+      if (!async && ahead > t + 1 && ahead < config.rounds) {
         log(`peer ${node.peerId}: the others are at round ${ahead + 1}; skipping ahead from round ${t + 1}`);
         t = ahead;
       }
@@ -150,10 +170,13 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       const me = members.indexOf(node.peerId);
       const plan = schedule.plan(t);
       const roundStart = { layout: peer.params.layout, data: peer.params.data.slice() };
-      const trained = await peer.train(trainer, plan.localSteps);
+      const trained = async ? await trainYielding(peer, trainer, plan.localSteps) : await peer.train(trainer, plan.localSteps);
+      // A straggler on purpose (timing.slowPeers), for studying slow peers.
+      if (slowDelayMs > 0) await sleep(slowDelayMs);
       let sent = 0;
       let received = 0;
       let missing = 0;
+      let staleness: readonly number[] | undefined;
       if (allReduce) {
         // Everyone started the round from the same model (the last all-reduce's result), so
         // adding the group's mean change keeps all members equal: serverless FedAvg.
@@ -163,7 +186,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         const o = await groupAllReduce(
           delta,
           peer.compression,
-          { round: t, group: members, indexOf, self: node.peerId, deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000 },
+          { round: t, group: members, indexOf, self: node.peerId, deadlineMs },
           transport,
           codec,
         );
@@ -175,13 +198,32 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         received = o.bytesReceived;
         for (const e of o.excluded) log(`round ${t + 1}: left out a phase-${e.phase} message of member ${e.sender}: ${e.reason}`);
       } else if (plan.exactMerge) {
+        // Async peers meet here: an exact merge stays a synchronous barrier.
+        if (async) await transport.waitForRound(t, opts.signal);
         peer.params = await exactMerge(
           peer.params,
-          { round: t, members, selfIndex: me, group: members, deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000 },
+          { round: t, members, selfIndex: me, group: members, deadlineMs },
           transport,
           codec.exact,
         );
         sent = (members.length - 1) * (model.layout.size * 4);
+      } else if (async) {
+        for (let q = 0; q < plan.gossipSteps; q++) {
+          const mixing = mixings.at(members.length, t * plan.gossipSteps + q, null);
+          transport.setAsyncSenders(Array.from(mixing.row(me).peers, (j) => members[j]));
+          const o = asyncGossipStep(
+            peer.params,
+            { round: t, phase: q, members, selfIndex: me, row: mixing.row(me), sendTo: mixing.outNeighbours(me), maxStaleness: config.timing.maxStaleness },
+            transport,
+            gossipWire(codec, peer.params, aggState),
+            rule,
+          );
+          peer.params = o.params;
+          missing += o.absent.length;
+          if (q === 0) staleness = o.staleness;
+          for (const r of o.rejected) log(`round ${t + 1}: refused an update from ${r.from}: ${r.reason}`);
+        }
+        ({ sent, received } = transport.takeAsyncTraffic());
       } else {
         for (let q = 0; q < plan.gossipSteps; q++) {
           const mixing = mixings.at(members.length, t * plan.gossipSteps + q, plan.budget);
@@ -194,15 +236,11 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
               selfIndex: me,
               row: mixing.row(me),
               sendTo: mixing.outNeighbours(me),
-              deadlineMs: config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000,
+              deadlineMs,
             },
             transport,
             gossipWire(codec, peer.params, aggState),
-            (own, got, ctx) => {
-              const r = aggregator.aggregate(aggState, own, got, ctx);
-              aggState = r.state;
-              return r.params;
-            },
+            rule,
           );
           peer.params = outcome.params;
           sent += outcome.bytesSent;
@@ -239,7 +277,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       log(
         `round ${t + 1}/${config.rounds}: loss ${trained.loss.toFixed(3)}` +
           (acc === null ? '' : `, accuracy ${(acc * 100).toFixed(2)}%`) +
-          `, ${members.length} members${missing ? `, ${missing} missing` : ''}, ${(sent / 1e6).toFixed(2)} MB sent`,
+          `, ${members.length} members${missing ? `, ${missing} missing` : ''}` +
+          (staleness ? `, mixed ${staleness.length} (staleness ${staleness.join(' ') || '-'})` : '') +
+          `, ${(sent / 1e6).toFixed(2)} MB sent`,
       );
     }
     const summary: RunSummary = {
@@ -271,6 +311,34 @@ function removeStaleTemps(file: string): void {
   for (const name of readdirSync(dir)) {
     if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
+}
+
+/**
+ * Local steps one at a time with a turn of the event loop after each: on the CPU and WASM
+ * backends a round of training never leaves the thread, and an asynchronous peer (which never
+ * waits on the network) would otherwise send and receive nothing until its last round.
+ */
+async function trainYielding(peer: Peer, trainer: Trainer, steps: number): Promise<TrainResult> {
+  let lossSum = 0;
+  let samples = 0;
+  for (let i = 0; i < steps; i++) {
+    const r = await peer.train(trainer, 1);
+    lossSum += r.loss;
+    samples += r.samples;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  peer.lastLoss = steps ? lossSum / steps : 0;
+  return { loss: peer.lastLoss, steps, samples };
+}
+
+/** The ids of the peers `self` averages in round `round` (a static topology: async mode). */
+function inNeighbours(mixings: RoundMixing, members: readonly string[], self: string, round: number): string[] {
+  const mixing = mixings.at(members.length, round, null);
+  return Array.from(mixing.row(members.indexOf(self)).peers, (j) => members[j]);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function hashText(text: string): string {

@@ -7,10 +7,14 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Envelope, ExchangeRequest, ExchangeResult, PeerId, Transport } from '../peer/transport.js';
+import type { AsyncTransport } from '../peer/async-gossip.js';
+import { MERGE_PHASE } from '../peer/gossip.js';
 import { GossipflError } from '../util/errors.js';
 import type { GossipflNode } from './create-node.js';
 import { handleUpdateProtocol, sendUpdate, errorMessage, UPDATE_PROTOCOL } from './direct.js';
 import { Inbox } from './inbox.js';
+import { LatestInbox } from './latest-inbox.js';
+import { LatestSender } from './latest-sender.js';
 import { Membership, compareIds, type RunIdentity } from './membership.js';
 import { decodeMessage, encodeMessage, type AckMessage, type NodeMessage, type UpdateMessage } from './wire.js';
 
@@ -60,6 +64,12 @@ export interface Libp2pTransportOptions {
   readonly log?: (line: string) => void;
   /** Called once per message received (counters of refusals by reason, tests). */
   readonly onVerdict?: (verdict: InboundVerdict) => void;
+  /**
+   * Asynchronous gossip: gossip updates (every phase but the exact merge's) are kept as the
+   * latest one per in-neighbour instead of waiting in per-round exchanges; `publish` sends without
+   * waiting. `sendTimeoutMs` bounds one direct send (default 30 s).
+   */
+  readonly asyncGossip?: { readonly maxStaleness: number; readonly sendTimeoutMs?: number };
 }
 
 /** Header room in a direct frame beyond the payload (magic, run id, round, phase, lengths). */
@@ -78,12 +88,16 @@ export interface StartInfo {
 }
 
 /** The Transport over libp2p: one gossipsub topic per run for announcements and small updates, direct streams for large and per-recipient ones. */
-export class Libp2pTransport implements Transport {
+export class Libp2pTransport implements Transport, AsyncTransport {
   readonly self: PeerId;
   readonly topic: string;
   private readonly membership: Membership;
   private readonly inbox: Inbox;
-  private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log' | 'onVerdict'>>;
+  private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log' | 'onVerdict' | 'asyncGossip'>>;
+  /** Asynchronous gossip only: the latest update per in-neighbour, and latest-wins outgoing queues. */
+  private readonly async: { inbox: LatestInbox; sender: LatestSender<ExchangeRequest>; sendTimeoutMs: number; stop: AbortController; sent: number } | undefined;
+  /** Per peer: the highest round it announced, when it was last heard, and its last round if it left (for barriers). */
+  private readonly progress = new Map<PeerId, { round: number; seenMs: number; lastRound: number }>();
   private readonly log: (line: string) => void;
   private readonly loggedOnce = new Set<string>();
   /** The round this peer joins at; recomputed from what it hears until fixed by waitForMembers or the first round. */
@@ -118,6 +132,14 @@ export class Libp2pTransport implements Transport {
     this.log = options.log ?? ((line) => process.stderr.write(`gossipfl node: ${line}\n`));
     this.membership = new Membership(this.self, options.identity);
     this.inbox = new Inbox({ maxRoundsAhead: this.o.maxRoundsAhead, maxBufferedBytes: this.o.maxBufferedBytes });
+    const a = options.asyncGossip;
+    this.async = a && {
+      inbox: new LatestInbox(a.maxStaleness),
+      sender: new LatestSender<ExchangeRequest>((to, req) => this.sendAsync(req, to)),
+      sendTimeoutMs: positive('asyncGossip.sendTimeoutMs', a.sendTimeoutMs ?? 30_000),
+      stop: new AbortController(),
+      sent: 0,
+    };
   }
 
   /** Attaches a transport to a started node: subscribes to the run topic, serves the update protocol, starts announcing. */
@@ -251,8 +273,17 @@ export class Libp2pTransport implements Transport {
 
   /** Sends this peer's payload(s); never rejects (failures are logged; the receivers report us missing). */
   private async sendAll(req: ExchangeRequest, signal: AbortSignal): Promise<void> {
+    const direct = await this.publishSmall(req);
+    await pool(direct, this.o.sendConcurrency, (to) => this.sendDirect(req, to, signal).then(() => undefined));
+  }
+
+  /**
+   * Publishes a same-for-everyone payload that fits the gossip threshold on gossipsub; returns the
+   * recipients still to be reached directly (all of them for large or per-recipient payloads).
+   */
+  private async publishSmall(req: ExchangeRequest): Promise<PeerId[]> {
     const recipients = [...new Set(req.sendTo)].filter((p) => p !== this.self);
-    if (recipients.length === 0) return;
+    if (recipients.length === 0) return [];
     let direct = recipients;
     if (req.payload instanceof Uint8Array) {
       this.checkPayload(req.payload);
@@ -265,27 +296,103 @@ export class Libp2pTransport implements Transport {
         if (viaGossip.length) {
           try {
             const res = await pubsub.publish(this.topic, bytes);
-            if (res.recipients.length) direct = recipients.filter((p) => !subscribed.has(p));
+            if (res.recipients.length) {
+              direct = recipients.filter((p) => !subscribed.has(p));
+              if (this.async) this.async.sent += req.payload.byteLength * viaGossip.length;
+            }
           } catch (err) {
             this.log(`round ${req.round} phase ${req.phase}: gossipsub publish failed (${errorMessage(err)}); sending directly`);
           }
         }
       }
     }
-    await pool(direct, this.o.sendConcurrency, (to) => this.sendDirect(req, to, signal));
+    return direct;
   }
 
-  private async sendDirect(req: ExchangeRequest, to: PeerId, signal: AbortSignal): Promise<void> {
+  /** Sends one recipient its payload over the direct protocol; true when the receiver answered. */
+  private async sendDirect(req: ExchangeRequest, to: PeerId, signal: AbortSignal): Promise<boolean> {
     const payload = req.payload instanceof Uint8Array ? req.payload : req.payload.get(to);
-    if (!payload) return;
+    if (!payload) return false;
     const where = `update for round ${req.round} phase ${req.phase} to ${to}`;
     try {
       this.checkPayload(payload);
       const msg: UpdateMessage = { kind: 'update', runId: this.options.identity.runId, round: req.round, phase: req.phase, to: [], payload };
       const ack = await sendUpdate(this.node.libp2p, peerIdFromString(to), msg, { signal, maxFrameBytes: this.maxFrameBytes });
       if (ack.status === 'rejected') this.log(`${where} rejected by the receiver: ${ack.reason}`);
+      return true;
     } catch (err) {
       this.log(signal.aborted ? `${where} not delivered before the deadline` : `${where} failed: ${errorMessage(err)}`);
+      return false;
+    }
+  }
+
+  // ---- asynchronous gossip ----
+
+  private asyncState(what: string): NonNullable<Libp2pTransport['async']> {
+    if (!this.async) throw new Error(`transport: ${what}() needs the asyncGossip option`);
+    return this.async;
+  }
+
+  /**
+   * Sends this peer's update to `sendTo` without waiting for anyone: small payloads ride
+   * gossipsub, large ones go direct through a latest-wins queue per recipient (a newer update
+   * replaces one still queued behind a slow receiver).
+   */
+  publish(message: { readonly round: number; readonly phase: number; readonly payload: Uint8Array; readonly sendTo: readonly PeerId[] }): void {
+    if (this.closed) throw new GossipflError('network', 'transport: publish() after close()');
+    const a = this.asyncState('publish');
+    this.checkPayload(message.payload);
+    const req: ExchangeRequest = { ...message, expectFrom: [], deadlineMs: a.sendTimeoutMs };
+    void this.publishSmall(req).then((direct) => {
+      for (const to of direct) a.sender.post(to, req);
+    });
+  }
+
+  private async sendAsync(req: ExchangeRequest, to: PeerId): Promise<void> {
+    const a = this.asyncState('publish');
+    if (a.stop.signal.aborted) return;
+    const delivered = await this.sendDirect(req, to, AbortSignal.any([a.stop.signal, AbortSignal.timeout(a.sendTimeoutMs)]));
+    if (delivered && req.payload instanceof Uint8Array) a.sent += req.payload.byteLength;
+  }
+
+  /** Sets the peers whose updates this peer mixes (its in-neighbours); updates of others are refused. */
+  setAsyncSenders(ids: Iterable<PeerId>): void {
+    this.asyncState('setAsyncSenders').inbox.setSenders(ids);
+  }
+
+  /** The latest update held from each of `from`, as of this peer's `round` (older than the staleness bound: dropped). */
+  latest(from: readonly PeerId[], round: number): readonly Envelope[] {
+    const { inbox } = this.asyncState('latest');
+    inbox.advanceTo(round);
+    return inbox.latest(from);
+  }
+
+  /** Payload bytes of asynchronous updates sent (delivered) and kept since the last call. */
+  takeAsyncTraffic(): { sent: number; received: number } {
+    const a = this.asyncState('takeAsyncTraffic');
+    const sent = a.sent;
+    a.sent = 0;
+    return { sent, received: a.inbox.takeReceivedBytes() };
+  }
+
+  /**
+   * A barrier for peers that run at their own pace: announces that this peer is at `round`, then
+   * waits until every other member of the round has announced `round` or later, or has left
+   * before it, or has been silent longer than the silence limit. Polls; no deadline of its own.
+   */
+  async waitForRound(round: number, signal?: AbortSignal): Promise<void> {
+    await this.announce();
+    for (;;) {
+      if (this.closed) throw new GossipflError('network', 'transport closed while waiting at a barrier');
+      if (signal?.aborted) throw new GossipflError('network', `interrupted while waiting for the other members to reach round ${round}`);
+      const now = this.now();
+      const waiting = this.membership.members().filter((id) => {
+        if (id === this.self) return false;
+        const p = this.progress.get(id);
+        return p !== undefined && p.round < round && p.lastRound >= round && now - p.seenMs <= this.o.silentAfterMs;
+      });
+      if (waiting.length === 0) return;
+      await sleep(25);
     }
   }
 
@@ -326,6 +433,7 @@ export class Libp2pTransport implements Transport {
       case 'leave':
         if (decoded.runId !== this.options.identity.runId) return { kind: 'leave', verdict: { result: 'ignore', reason: `leave for run "${decoded.runId}"` } };
         this.membership.onLeave(from, decoded.lastRound);
+        this.noteProgress(from, { lastRound: decoded.lastRound });
         this.log(`member ${from} leaves after round ${decoded.lastRound}`);
         return { kind: 'leave', verdict: ACCEPTED };
       case 'update':
@@ -342,6 +450,7 @@ export class Libp2pTransport implements Transport {
       this.logOnce(`refused:${from}:${verdict.reason}`, `refused peer ${from}: ${verdict.reason}`);
       return { result: 'ignore', reason: verdict.reason };
     }
+    this.noteProgress(from, { round: ann.round, seenMs: this.now(), lastRound: Infinity });
     if (verdict.status === 'accepted' || verdict.status === 'held') {
       this.log(`peer ${from} ${verdict.status === 'accepted' ? `accepted (joins at round ${ann.joinRound})` : 'heard; it joins once it announces a future round'}`);
       this.connectTo(from, ann.addrs);
@@ -375,6 +484,7 @@ export class Libp2pTransport implements Transport {
       return { result: 'reject', reason: 'payload too large' };
     }
     const forOthers = msg.to.length > 0 && !msg.to.includes(this.self);
+    if (!forOthers && this.async && msg.phase !== MERGE_PHASE) return this.admitLatest(this.async.inbox, from, msg, where);
     const place = forOthers ? 'forward' : this.inbox.classify(msg.round, msg.phase, from);
     if (place === 'stale' || place === 'duplicate' || place === 'unexpected') return { result: 'ignore', reason: place };
     if (place === 'overflow') {
@@ -382,21 +492,10 @@ export class Libp2pTransport implements Transport {
       return { result: 'ignore', reason: place };
     }
     // Checked before forwarding too: gossipsub must not relay junk addressed to someone else.
-    let check: ValidateResult;
-    try {
-      check = this.options.validate(msg.payload, from, { round: msg.round, phase: msg.phase });
-    } catch (err) {
-      check = { ok: false, reason: `validate threw: ${errorMessage(err)}` };
-    }
-    if (!check.ok) {
-      if (check.stale) return { result: 'ignore', reason: `stale: ${check.reason}` };
-      this.log(`${where} rejected: ${check.reason}`);
-      return { result: 'reject', reason: check.reason };
-    }
+    const refused = this.checkUpdate(from, msg, where);
+    if (refused) return refused;
     if (forOthers) return { result: 'forward', reason: 'not addressed to us' };
-    // A private plain Uint8Array (gossipsub hands out Buffers): offset 0, aligned, independent of gossipsub's cache and stream buffers.
-    const env: Envelope = { from, round: msg.round, phase: msg.phase, bytes: new Uint8Array(msg.payload) };
-    const got = this.inbox.offer(env);
+    const got = this.inbox.offer(privateEnvelope(from, msg));
     if (got === 'overflow') {
       this.log(`${where} dropped: the early-update buffer is full`);
       return { result: 'ignore', reason: got };
@@ -404,7 +503,43 @@ export class Libp2pTransport implements Transport {
     return { result: 'accept', reason: '' };
   }
 
+  /** Asynchronous gossip: keeps the update if it is the freshest valid one from an in-neighbour. */
+  private admitLatest(inbox: LatestInbox, from: string, msg: UpdateMessage, where: string): Verdict {
+    const place = inbox.classify(msg.round, msg.phase, from);
+    if (place !== 'kept' && place !== 'replaced') return { result: 'ignore', reason: place };
+    let refused: Verdict | null = null;
+    inbox.offer(privateEnvelope(from, msg), () => {
+      refused = this.checkUpdate(from, msg, where);
+      return refused?.reason ?? null;
+    });
+    return refused ?? ACCEPTED;
+  }
+
+  /** The codec's check of an update's payload: null when valid, else the verdict (stale: ignore; malformed: reject, logged). */
+  private checkUpdate(from: string, msg: UpdateMessage, where: string): Verdict | null {
+    let check: ValidateResult;
+    try {
+      check = this.options.validate(msg.payload, from, { round: msg.round, phase: msg.phase });
+    } catch (err) {
+      check = { ok: false, reason: `validate threw: ${errorMessage(err)}` };
+    }
+    if (check.ok) return null;
+    if (check.stale) return { result: 'ignore', reason: `stale: ${check.reason}` };
+    this.log(`${where} rejected: ${check.reason}`);
+    return { result: 'reject', reason: check.reason };
+  }
+
   // ---- membership plumbing ----
+
+  private noteProgress(peer: PeerId, news: { round?: number; seenMs?: number; lastRound?: number }): void {
+    const p = this.progress.get(peer) ?? { round: -1, seenMs: 0, lastRound: Infinity };
+    this.progress.set(peer, {
+      round: Math.max(p.round, news.round ?? -1),
+      seenMs: Math.max(p.seenMs, news.seenMs ?? 0),
+      // An announcement after a leave is a comeback (as in membership); a leave sets the last round.
+      lastRound: news.lastRound ?? p.lastRound,
+    });
+  }
 
   /**
    * Members connect to each other directly (updates go over direct streams). Of each pair only
@@ -502,6 +637,8 @@ export class Libp2pTransport implements Transport {
     if (this.closed) return;
     await this.leave();
     this.closed = true;
+    this.async?.sender.clear();
+    this.async?.stop.abort();
     clearInterval(this.announceTimer);
     clearTimeout(this.debounceTimer);
     const pubsub = this.node.libp2p.services.pubsub;
@@ -513,6 +650,11 @@ export class Libp2pTransport implements Transport {
 }
 
 const ACCEPTED: Verdict = { result: 'accept', reason: '' };
+
+/** A private plain Uint8Array copy of an update (gossipsub hands out Buffers): offset 0, aligned, independent of gossipsub's cache and stream buffers. */
+function privateEnvelope(from: string, msg: UpdateMessage): Envelope {
+  return { from, round: msg.round, phase: msg.phase, bytes: new Uint8Array(msg.payload) };
+}
 
 function reject(reason: string): Verdict {
   return { result: 'reject', reason };

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
-import { topologySpecSchema } from '../topology/spec.js';
+import { STATIC_GRAPH_NAMES, topologySpecSchema } from '../topology/spec.js';
 import { aggregationSpecSchema } from '../aggregation/spec.js';
 import { scheduleSpecSchema } from '../schedule/spec.js';
 import type { CompressionSpec } from '../compression/index.js';
+import { asyncConfigProblem } from './async-gossip.js';
 
 const positiveInt = z.number().int().min(1);
 const probability = z.number().min(0).max(1);
@@ -188,6 +189,30 @@ export const configSchema = z
       })
       .default({ every: 5 })
       .describe('when and on how much the models are evaluated'),
+    timing: z
+      .strictObject({
+        mode: z
+          .enum(['sync', 'async'])
+          .default('sync')
+          .describe('sync: every round is an exchange in step, with a deadline; async: each peer publishes after its local steps and mixes with the latest model it holds from each neighbour, never waiting (gossip, whole models, static topology; see docs/peers.md)'),
+        maxStaleness: z
+          .number()
+          .int()
+          .min(0)
+          .default(2)
+          .describe('async: a neighbour\'s model more than this many rounds older than the receiver\'s round is left out (0: same round or newer only)'),
+        slowPeers: z
+          .array(
+            z.strictObject({
+              peer: z.number().int().min(0).describe('the straggler: its data shard index, in [0, peers)'),
+              delayMs: z.number().positive().describe('extra time after its local steps, every round, ms'),
+            }),
+          )
+          .default([])
+          .describe('stragglers to study: each waits delayMs after its local steps every round (wall time on real peers, simulated time in the simulator)'),
+      })
+      .default({ mode: 'sync', maxStaleness: 2, slowPeers: [] })
+      .describe('how rounds are timed: in step, or asynchronous with bounded staleness; stragglers'),
   })
   .describe('a gossipfl run');
 
@@ -277,6 +302,11 @@ function checkConsistency(c: RunConfig, source: string): RunConfig {
   for (const e of c.heterogeneity.churn) {
     if (e.round > c.rounds) fail(`heterogeneity.churn: round ${e.round} is after the last round (${c.rounds})`);
   }
+  for (const s of c.timing.slowPeers) {
+    if (s.peer >= c.peers) fail(`timing.slowPeers: peer ${s.peer} is not in [0, ${c.peers}) (peers are numbered by data shard)`);
+  }
+  const asyncProblem = c.timing.mode === 'async' ? asyncConfigProblem(c, STATIC_GRAPH_NAMES) : null;
+  if (asyncProblem) fail(asyncProblem);
   return c;
 }
 
