@@ -1,42 +1,50 @@
 // Suite `network`: moving one large update over loopback and disseminating a small one.
-// Rows: raw node:net TCP (the baseline), libp2p TCP + noise + yamux and TCP + TLS + yamux
-// through gossipfl's direct update protocol (frame, receiver validation hook, ack), and
-// gossipsub dissemination of a 1 MB message to 8 and 32 local peers.
+// Bulk rows: a 50 MB update over raw node:net TCP (the baseline), libp2p TCP + noise + yamux and
+// TCP + TLS + yamux through gossipfl's direct update protocol (frame, receiver validation hook,
+// ack), in two layouts: both ends in this process (they share one event loop), and the
+// receiving end in a child process (each end has its own core, as peers on two machines
+// would). The cases of a layout take turns transfer by transfer, so load from elsewhere on the
+// machine hits them alike. Then all-to-all exchanges and gossipsub dissemination of 1 MB to 8
+// and 32 local peers.
 import '../src/util/polyfills.js';
-import { createServer, connect, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { BenchRow, BenchSuite } from './lib.js';
 import { median } from './lib.js';
 import { createGossipflNode, type GossipflNode } from '../src/node/create-node.js';
-import { handleUpdateProtocol, sendUpdate } from '../src/node/direct.js';
-import type { EncryptionChoice } from '../src/node/options.js';
 import { Libp2pTransport } from '../src/node/transport.js';
+import { libp2pSender, rawSender, startLibp2pReceiver, startRawReceiver, type BulkReceiver, type BulkSender } from './network-bulk.js';
 
 const MB = 1e6;
+const BULK_CASES = ['raw', 'noise', 'tls'] as const;
+type BulkCase = (typeof BULK_CASES)[number];
 
 export const network: BenchSuite = {
   name: 'network',
   async run({ quick }) {
     const bytes = 50 * MB;
-    const repeats = quick ? 1 : 3;
+    const repeats = quick ? 1 : 5;
     const payload = new Uint8Array(bytes);
     for (let i = 0; i < bytes; i += 4096) payload[i] = i & 0xff;
     const rows: BenchRow[] = [];
 
-    const rawMs = median(await repeat(repeats, () => rawTcpTransfer(payload)));
-    const rawRate = bytes / MB / (rawMs / 1000);
-    rows.push({ suite: 'network', name: 'raw node:net TCP, 50 MB', value: rawRate, unit: 'MB/s', note: `${rawMs.toFixed(0)} ms` });
-    for (const enc of ['noise', 'tls'] as const) {
-      const ms = median(await libp2pTransfer(enc, payload, repeats));
-      const rate = bytes / MB / (ms / 1000);
-      rows.push({
-        suite: 'network',
-        name: `libp2p TCP+${enc}+yamux, 50 MB update`,
-        value: rate,
-        unit: 'MB/s',
-        baseline: 'raw node:net TCP, 50 MB',
-        ratio: rate / rawRate,
-        note: `${ms.toFixed(0)} ms, direct protocol with ack`,
-      });
+    for (const layout of ['one process', 'two processes'] as const) {
+      const ms = layout === 'one process' ? await bulkInOneProcess(payload, repeats) : await bulkInTwoProcesses(payload, repeats);
+      const rate = (c: BulkCase): number => bytes / MB / (median(ms[c]) / 1000);
+      const baseline = `raw node:net TCP, 50 MB, ${layout}`;
+      rows.push({ suite: 'network', name: baseline, value: rate('raw'), unit: 'MB/s', note: `${median(ms.raw).toFixed(0)} ms, median of ${repeats}` });
+      for (const enc of ['noise', 'tls'] as const) {
+        rows.push({
+          suite: 'network',
+          name: `libp2p TCP+${enc}+yamux, 50 MB update, ${layout}`,
+          value: rate(enc),
+          unit: 'MB/s',
+          baseline,
+          ratio: rate(enc) / rate('raw'),
+          note: `${median(ms[enc]).toFixed(0)} ms, median of ${repeats}; direct protocol with ack`,
+        });
+      }
     }
     for (const size of [16 * 1024, 256 * 1024]) {
       const viaStream = await allToAllExchange(4, size, 'stream', quick ? 3 : 6);
@@ -67,64 +75,56 @@ export const network: BenchSuite = {
   },
 };
 
-async function repeat(n: number, fn: () => Promise<number>): Promise<number[]> {
-  await fn(); // warm-up
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(await fn());
-  return out;
-}
-
-/** Milliseconds to write `payload` over one loopback TCP connection until the receiver's 1-byte ack. */
-function rawTcpTransfer(payload: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((sock: Socket) => {
-      let got = 0;
-      sock.on('data', (chunk: Buffer) => {
-        got += chunk.byteLength;
-        if (got === payload.byteLength) sock.end(Buffer.from([1]));
-      });
-    });
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      if (addr === null || typeof addr === 'string') return reject(new Error('no TCP port'));
-      const client = connect(addr.port, '127.0.0.1', () => {
-        const t0 = performance.now();
-        client.on('data', () => {
-          const ms = performance.now() - t0;
-          client.destroy();
-          server.close();
-          resolve(ms);
-        });
-        void (async () => {
-          for (let at = 0; at < payload.byteLength; at += 1 << 20) {
-            if (!client.write(payload.subarray(at, at + (1 << 20)))) await new Promise((r) => client.once('drain', r));
-          }
-        })();
-      });
-      client.on('error', reject);
-    });
-  });
-}
-
-/** Milliseconds per 50 MB update over gossipfl's direct protocol (after one warm-up transfer). */
-async function libp2pTransfer(encryption: EncryptionChoice, payload: Uint8Array, repeats: number): Promise<number[]> {
-  const maxFrameBytes = payload.byteLength + 1024;
-  const a = await createGossipflNode({ encryption });
-  const b = await createGossipflNode({ encryption });
+/** Milliseconds per transfer of each case, both ends in this process. */
+async function bulkInOneProcess(payload: Uint8Array, repeats: number): Promise<Record<BulkCase, number[]>> {
+  const receivers: Record<BulkCase, BulkReceiver> = {
+    raw: await startRawReceiver(payload.byteLength),
+    noise: await startLibp2pReceiver('noise', payload.byteLength),
+    tls: await startLibp2pReceiver('tls', payload.byteLength),
+  };
   try {
-    await handleUpdateProtocol(b.libp2p, { maxFrameBytes, log: () => undefined, onUpdate: () => ({ kind: 'ack', status: 'accepted', reason: '' }) });
-    await a.libp2p.dial(b.libp2p.getMultiaddrs()[0]);
-    const msg = { kind: 'update' as const, runId: 'bench', round: 0, phase: 0, to: [], payload };
-    const once = async (): Promise<number> => {
-      const t0 = performance.now();
-      const ack = await sendUpdate(a.libp2p, b.libp2p.peerId, msg, { maxFrameBytes });
-      if (ack.status !== 'accepted') throw new Error(`bench: update not accepted: ${ack.reason}`);
-      return performance.now() - t0;
-    };
-    return await repeat(repeats, once);
+    return await takeTurns(await senders(payload, (c) => receivers[c].address), repeats);
   } finally {
-    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all(BULK_CASES.map((c) => receivers[c].stop()));
+  }
+}
+
+/** Milliseconds per transfer of each case, the receiving ends in a child process. */
+async function bulkInTwoProcesses(payload: Uint8Array, repeats: number): Promise<Record<BulkCase, number[]>> {
+  const script = fileURLToPath(new URL('./network-receiver.ts', import.meta.url));
+  // execArgv carries the TypeScript loader this process runs under.
+  const child = spawn(process.execPath, [...process.execArgv, script, String(payload.byteLength)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`bench: receiver process exited (${code}) before it was ready`)));
+      child.once('error', reject);
+    });
+    const addresses = JSON.parse(line) as Record<BulkCase, string>;
+    return await takeTurns(await senders(payload, (c) => addresses[c]), repeats);
+  } finally {
+    child.stdin!.end();
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+  }
+}
+
+async function senders(payload: Uint8Array, address: (c: BulkCase) => string): Promise<Record<BulkCase, BulkSender>> {
+  return {
+    raw: await rawSender(address('raw'), payload),
+    noise: await libp2pSender('noise', address('noise'), payload),
+    tls: await libp2pSender('tls', address('tls'), payload),
+  };
+}
+
+/** One warm-up transfer per case, then `repeats` rounds in which every case moves the payload once. */
+async function takeTurns(s: Record<BulkCase, BulkSender>, repeats: number): Promise<Record<BulkCase, number[]>> {
+  const ms: Record<BulkCase, number[]> = { raw: [], noise: [], tls: [] };
+  try {
+    for (const c of BULK_CASES) await s[c].send();
+    for (let i = 0; i < repeats; i++) for (const c of BULK_CASES) ms[c].push(await s[c].send());
+    return ms;
+  } finally {
+    await Promise.all(BULK_CASES.map((c) => s[c].stop()));
   }
 }
 

@@ -1,0 +1,105 @@
+// The two ends of the bulk-transfer benchmark, usable in one process or split across two (the
+// receiving end then runs in bench/network-receiver.ts). Raw node:net TCP and libp2p get the
+// same treatment: one connection kept open across transfers, the payload written in 1 MiB
+// slices with backpressure, and the clock stopped by the receiver's answer.
+import '../src/util/polyfills.js';
+import { createServer, connect, type Socket } from 'node:net';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createGossipflNode } from '../src/node/create-node.js';
+import { handleUpdateProtocol, sendUpdate } from '../src/node/direct.js';
+import type { EncryptionChoice } from '../src/node/options.js';
+
+const SLICE_BYTES = 1 << 20;
+
+/** A receiving end: where to reach it, and how to stop it. */
+export interface BulkReceiver {
+  /** A TCP port (raw) or a multiaddr with /p2p (libp2p). */
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+/** A sending end: `send()` moves the payload once and resolves with the milliseconds it took. */
+export interface BulkSender {
+  send(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** A raw TCP server that answers one byte after every `bytes` bytes received on a connection. */
+export async function startRawReceiver(bytes: number): Promise<BulkReceiver> {
+  const server = createServer((sock: Socket) => {
+    let got = 0;
+    sock.on('data', (chunk: Buffer) => {
+      got += chunk.byteLength;
+      if (got === bytes) {
+        got = 0;
+        sock.write(Buffer.of(1));
+      }
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('bench: raw receiver has no TCP port');
+  return {
+    address: String(addr.port),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A gossipfl node accepting direct updates up to the payload's size, answering each with an ack. */
+export async function startLibp2pReceiver(encryption: EncryptionChoice, payloadBytes: number): Promise<BulkReceiver> {
+  const node = await createGossipflNode({ encryption });
+  await handleUpdateProtocol(node.libp2p, {
+    maxFrameBytes: frameLimit(payloadBytes),
+    log: () => undefined,
+    onUpdate: () => ({ kind: 'ack', status: 'accepted', reason: '' }),
+  });
+  return { address: node.addresses()[0], stop: () => node.stop() };
+}
+
+/** Sends `payload` over one kept-open raw TCP connection to `port`. */
+export async function rawSender(port: string, payload: Uint8Array): Promise<BulkSender> {
+  const sock = connect(Number(port), '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  return {
+    async send() {
+      const t0 = performance.now();
+      const answered = new Promise((resolve) => sock.once('data', resolve));
+      for (let at = 0; at < payload.byteLength; at += SLICE_BYTES) {
+        if (!sock.write(payload.subarray(at, at + SLICE_BYTES))) await new Promise((resolve) => sock.once('drain', resolve));
+      }
+      await answered;
+      return performance.now() - t0;
+    },
+    stop: async () => {
+      sock.destroy();
+    },
+  };
+}
+
+/** Sends `payload` as one direct update (one stream, one frame, one ack) over a kept-open libp2p connection. */
+export async function libp2pSender(encryption: EncryptionChoice, address: string, payload: Uint8Array): Promise<BulkSender> {
+  const node = await createGossipflNode({ encryption });
+  const conn = await node.libp2p.dial(multiaddr(address));
+  const msg = { kind: 'update' as const, runId: 'bench', round: 0, phase: 0, to: [], payload };
+  return {
+    async send() {
+      const t0 = performance.now();
+      const ack = await sendUpdate(node.libp2p, conn.remotePeer, msg, { maxFrameBytes: frameLimit(payload.byteLength) });
+      if (ack.status !== 'accepted') throw new Error(`bench: update not accepted: ${ack.reason}`);
+      return performance.now() - t0;
+    },
+    stop: () => node.stop(),
+  };
+}
+
+/** The update's frame: the payload plus a small header. */
+function frameLimit(payloadBytes: number): number {
+  return payloadBytes + 1024;
+}
