@@ -13,3 +13,5 @@ export { UPDATE_PROTOCOL, sendUpdate, handleUpdateProtocol, type DirectProtocolO
 export { encodeMessage, decodeMessage, WIRE_VERSION, type NodeMessage, type AnnounceMessage, type UpdateMessage, type LeaveMessage, type AckMessage, type AckStatus } from './wire.js';
 export { runPeer, configHash, type PeerRunOptions } from './run-peer.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './checkpoint.js';
+export { LatestInbox, type LatestOfferResult } from './latest-inbox.js';
+export { LatestSender, type PostResult } from './latest-sender.js';

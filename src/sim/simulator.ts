@@ -84,6 +84,8 @@ interface World {
   readonly codec: UpdateCodec;
   readonly net: SimNetwork;
   readonly speeds: Float64Array;
+  /** Extra simulated time per round of each peer (timing.slowPeers; 0 for the others). */
+  readonly slowDelayMs: Float64Array;
   /** 'live' | 'crashed' | 'left' per peer. */
   readonly status: Array<'live' | 'crashed' | 'left'>;
   readonly server: FederatedServer | undefined;
@@ -205,6 +207,11 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
   if (plugins.topology && plugins.topology.n !== config.peers) {
     throw new ConfigError(`plugins.topology has ${plugins.topology.n} peers, the run has peers: ${config.peers}`);
   }
+  if (config.timing.mode === 'async') {
+    throw new ConfigError(
+      'timing.mode async runs between real peers (gossipfl peer) only so far; simulate stragglers with timing.mode sync and timing.slowPeers or heterogeneity.speedSpread, with heterogeneity.deadlineMs',
+    );
+  }
   const backend = await initBackend(config.backend, { convGradients: model.needsConvGradients }, log);
   const parts = partition(train, config.data.partition, config.peers, Rng.derive(seed, 'partition').nextUint32());
   const members = Array.from({ length: config.peers }, (_, i) => `p${i}`);
@@ -268,6 +275,7 @@ async function buildWorld(config: RunConfig, log: (line: string) => void, plugin
     codec,
     net,
     speeds,
+    slowDelayMs: Float64Array.from(members, (_, i) => config.timing.slowPeers.find((s) => s.peer === i)?.delayMs ?? 0),
     status: peers.map(() => 'live'),
     server,
     attackers,
@@ -287,7 +295,7 @@ async function trainAll(world: World, participants: readonly Peer[], steps: numb
   for (const p of participants) {
     if (world.attackers.has(p.index)) world.roundStartModels.set(p.index, cloneParams(p.params));
     await p.train(world.trainer, steps);
-    world.net.advance(p.id, (steps * stepMs) / world.speeds[p.index]);
+    world.net.advance(p.id, (steps * stepMs) / world.speeds[p.index] + world.slowDelayMs[p.index]);
   }
 }
 
@@ -300,7 +308,7 @@ function attackerModel(world: World, t: number, p: Peer, participants: readonly 
 
 async function trainBatched(world: World, engine: BatchedEngine, participants: readonly Peer[], steps: number): Promise<void> {
   await engine.train(steps);
-  for (const p of participants) world.net.advance(p.id, (steps * world.config.heterogeneity.stepMs) / world.speeds[p.index]);
+  for (const p of participants) world.net.advance(p.id, (steps * world.config.heterogeneity.stepMs) / world.speeds[p.index] + world.slowDelayMs[p.index]);
 }
 
 /** The batched engine's gossip step: W·X on the stack, with the bytes the messages would take. */
