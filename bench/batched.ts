@@ -29,7 +29,7 @@ export const batchedSuite: BenchSuite = {
     engine.loadAll(all);
     engine.setData(x, labels, n);
     const batchedMs = await timeMs(async () => {
-      engine.stepIndices(idx());
+      await engine.stepIndices(idx());
       await engine.takeLoss();
     });
     engine.dispose();

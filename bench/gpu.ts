@@ -15,10 +15,12 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { tf } from '../src/compute/tf.js';
 import { initBackend } from '../src/compute/backend.js';
-import * as gpu from '../src/compute/webgpu-kernels.js';
+import { GpuRuntime } from '../src/compute/webgpu/runtime.js';
+import { gemmKernel, type GemmTile } from '../src/compute/webgpu/gemm.js';
+import { batchIterator } from '../src/data/batches.js';
 import { buildModel, type Model } from '../src/model/zoo.js';
 import { Trainer, type TrainerKernels } from '../src/model/trainer.js';
-import { BatchedTrainer, type BatchedKernels, type BatchedOptions } from '../src/model/batched.js';
+import { BatchedTrainer, type BatchedKernels } from '../src/model/batched.js';
 import { initOptimizerState, type OptimizerSpec } from '../src/model/optimizer.js';
 import { timeMs } from './lib.js';
 import { Rng } from '../src/util/rng.js';
@@ -46,6 +48,7 @@ log(`backend: webgpu (${info.device})`);
 const rng = new Rng(1);
 const X = Float32Array.from({ length: N * FEATURES }, () => rng.next());
 const Y = Int32Array.from({ length: N }, () => rng.int(10));
+const DATASET = { name: 'bench', x: X, y: Y, n: N, featureShape: [28, 28, 1], featureSize: FEATURES, numClasses: 10 };
 const mlp = buildModel({ kind: 'mlp', hidden: [128] }, [28, 28, 1], 10);
 const cnn = buildModel({ kind: 'cnn' }, [28, 28, 1], 10);
 
@@ -64,6 +67,43 @@ async function sync(t: tf.Tensor): Promise<void> {
   one.dispose();
 }
 
+/**
+ * Our GEMM kernel C[M×N] = A[M×K]·B[K×N] dispatched `reps` times in one submit on the inputs'
+ * values: ms per product (median of runs) and the relative error against tf.matMul.
+ */
+async function ownGemm(M: number, N: number, K: number, tile: GemmTile, reps: number, A: tf.Tensor, B: tf.Tensor): Promise<{ ms: number; relErr: number }> {
+  const rt = GpuRuntime.fromTfjs();
+  const [aHost, bHost] = [(await A.data()) as Float32Array, (await B.data()) as Float32Array];
+  const bufs = { A: rt.storage(M * K * 4, 'A'), B: rt.storage(K * N * 4, 'B'), Out: rt.storage(M * N * 4, 'C') };
+  rt.write(bufs.A, 0, aHost);
+  rt.write(bufs.B, 0, bHost);
+  const k = gemmKernel({
+    name: 'bench gemm', batch: 1, M, N, K, tile,
+    a: { transposed: false, offset: 0, batchStride: 0, ld: K },
+    b: { transposed: false, offset: 0, batchStride: 0, ld: N },
+    out: { offset: 0, batchStride: 0, ld: N },
+    epilogue: { kind: 'store' },
+  });
+  const pipeline = await rt.pipeline(k);
+  const dispatch = { pipeline, bindGroup: rt.bindGroup(k, pipeline, { A: { buffer: bufs.A }, B: { buffer: bufs.B }, Out: { buffer: bufs.Out } }), grid: k.grid };
+  const ms = (await seconds(async () => {
+    rt.submit(Array(reps).fill(dispatch));
+    await rt.read([{ buffer: bufs.Out, offset: 0, bytes: 4 }]);
+  })) * (1000 / reps);
+  const [out] = await rt.read([{ buffer: bufs.Out, offset: 0, bytes: M * N * 4 }]);
+  const ref = tf.tidy(() => tf.matMul(tf.reshape(A, [M, K]) as tf.Tensor2D, tf.reshape(B, [K, N]) as tf.Tensor2D));
+  const refHost = (await ref.data()) as Float32Array;
+  ref.dispose();
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < refHost.length; i++) {
+    num += (out[i] - refHost[i]) ** 2;
+    den += refHost[i] ** 2;
+  }
+  Object.values(bufs).forEach((b) => b.destroy());
+  return { ms, relErr: Math.sqrt(num / den) };
+}
+
 // ---- 1. matmul rate ----
 async function matmulRate(n = 4096): Promise<number> {
   const a = tf.randomUniform([n, n]);
@@ -75,24 +115,8 @@ async function matmulRate(n = 4096): Promise<number> {
     await sync(outs[reps - 1]);
     tf.dispose(outs);
   });
-  const sOurs = await seconds(async () => {
-    const outs: tf.Tensor[] = [];
-    for (let i = 0; i < reps; i++) {
-      outs.push(
-        gpu.gemm(
-          {
-            batch: 1, M: n, N: n, K: n, tile: { TM: 128, TN: 128, RM: 8, RN: 8, TK: 8 },
-            a: { transposed: false, offset: 0, batchStride: 0, ld: n },
-            b: { transposed: false, offset: 0, batchStride: 0, ld: n },
-            epilogue: { kind: 'store', ld: n },
-          },
-          { a, b },
-        ),
-      );
-    }
-    await sync(outs[reps - 1]);
-    tf.dispose(outs);
-  });
+  const ours = await ownGemm(n, n, n, { TM: 128, TN: 128, RM: 8, RN: 8, TK: 8 }, reps, a, b);
+  const sOurs = (ours.ms * reps) / 1000;
   results.gemmFlops = (reps * 2 * n ** 3) / sOurs;
   tf.dispose([a, b]);
   return (reps * 2 * n ** 3) / s;
@@ -109,7 +133,7 @@ async function fusedVsTfjs(opt: OptimizerSpec): Promise<number> {
     const e = new BatchedTrainer(mlp, opt, P, { kernels });
     e.loadAll(init);
     e.setData(X, Y, N);
-    for (const i of idx) e.stepIndices(i);
+    for (const i of idx) await e.stepIndices(i);
     stacks.push(await e.readAll());
     e.dispose();
   }
@@ -156,24 +180,16 @@ async function trainerRate(model: Model, batch: number, kernels: TrainerKernels 
   const params = model.init(1);
   const state = initOptimizerState(SGD, model.layout);
   const steps = quick ? 10 : 30;
-  const x = new Float32Array(batch * FEATURES);
-  const labels = new Int32Array(batch);
-  const next = () => {
-    for (let i = 0; i < batch; i++) {
-      const j = rng.int(N);
-      x.set(X.subarray(j * FEATURES, (j + 1) * FEATURES), i * FEATURES);
-      labels[i] = Y[j];
-    }
-    return { x, labels, size: batch };
-  };
-  const s = await seconds(() => trainer.train(params, state, next, steps));
+  // The product's batches: a peer's seeded iterator over its dataset (rows it can keep on the device).
+  const batches = batchIterator(DATASET, batch, 3);
+  const s = await seconds(() => trainer.train(params, state, batches.next, steps));
   trainer.dispose();
   return (steps * batch) / s;
 }
 
 /** Peer-steps/s (or samples/s with one peer) of the batched engine, data on the device. */
-async function engineRate(model: Model, peers: number, batch: number, kernels: BatchedKernels, steps: number, tiles?: BatchedOptions['tiles']): Promise<number> {
-  const e = new BatchedTrainer(model, SGD, peers, { kernels, ...(tiles ? { tiles } : {}) });
+async function engineRate(model: Model, peers: number, batch: number, kernels: BatchedKernels, steps: number): Promise<number> {
+  const e = new BatchedTrainer(model, SGD, peers, { kernels });
   const init = new Float32Array(peers * model.layout.size);
   for (let p = 0; p < peers; p++) init.set(model.init(p).data, p * model.layout.size);
   e.loadAll(init);
@@ -182,7 +198,7 @@ async function engineRate(model: Model, peers: number, batch: number, kernels: B
   let enqueue = 0;
   const s = await seconds(async () => {
     const t0 = process.hrtime.bigint();
-    for (const i of idx) e.stepIndices(i);
+    for (const i of idx) await e.stepIndices(i);
     enqueue = Number(process.hrtime.bigint() - t0) / 1e9;
     await e.takeLoss();
   });
@@ -192,47 +208,28 @@ async function engineRate(model: Model, peers: number, batch: number, kernels: B
 }
 
 // ---- 4. gossip mixing [P×P]·[P×d] ----
-async function mixingMs(): Promise<{ tfjsMs: number; fused: { tile: gpu.GemmTile; ms: number; relErr: number }[] }> {
+async function mixingMs(): Promise<{ tfjsMs: number; fused: { tile: GemmTile; ms: number; relErr: number }[] }> {
   const P = PEERS;
   const d = mlp.layout.size;
   const W = tf.randomUniform([P, P]);
   const Xs = tf.randomNormal([P, d]);
   const reps = 20;
-  const time = async (f: () => tf.Tensor) =>
+  const tfjsMs =
     (await seconds(async () => {
       const outs: tf.Tensor[] = [];
-      for (let i = 0; i < reps; i++) outs.push(f());
+      for (let i = 0; i < reps; i++) outs.push(tf.matMul(W as tf.Tensor2D, Xs as tf.Tensor2D));
       await sync(outs[reps - 1]);
       tf.dispose(outs);
     })) *
     (1000 / reps);
-  const reference = tf.matMul(W as tf.Tensor2D, Xs as tf.Tensor2D);
-  const refNorm = (await tf.norm(reference).data())[0];
-  const tfjsMs = await time(() => tf.matMul(W as tf.Tensor2D, Xs as tf.Tensor2D));
-  const tiles: gpu.GemmTile[] = [
+  const tiles: GemmTile[] = [
     { TM: 128, TN: 128, RM: 8, RN: 8, TK: 8 },
     { TM: 64, TN: 128, RM: 4, RN: 8, TK: 8 },
     { TM: 64, TN: 64, RM: 4, RN: 4, TK: 16 },
   ];
   const fused = [];
-  for (const tile of tiles) {
-    const run = () =>
-      gpu.gemm(
-        {
-          batch: 1, M: P, N: d, K: P, tile,
-          a: { transposed: false, offset: 0, batchStride: 0, ld: P },
-          b: { transposed: false, offset: 0, batchStride: 0, ld: d },
-          epilogue: { kind: 'store', ld: d },
-        },
-        { a: W, b: Xs },
-      );
-    const out = run();
-    const err = tf.tidy(() => tf.div(tf.norm(tf.sub(tf.reshape(out, [P, d]), reference)), refNorm));
-    const relErr = (await err.data())[0];
-    tf.dispose([out, err]);
-    fused.push({ tile, ms: await time(run), relErr });
-  }
-  tf.dispose([W, Xs, reference]);
+  for (const tile of tiles) fused.push({ tile, ...(await ownGemm(P, d, P, tile, reps, W, Xs)) });
+  tf.dispose([W, Xs]);
   return { tfjsMs, fused };
 }
 
@@ -299,29 +296,10 @@ results.batched = {
   batch: PEER_BATCH,
   fusedPeerStepsPerSec: num(await attempt('batched fused', () => engineRate(mlp, PEERS, PEER_BATCH, 'webgpu-fused', quick ? 10 : 40))),
   tfjsPeerStepsPerSec: num(await attempt('batched tfjs', () => engineRate(mlp, PEERS, PEER_BATCH, 'tfjs', quick ? 3 : 10))),
+  cnnFusedPeerStepsPerSec: num(await attempt('batched fused cnn', () => engineRate(cnn, PEERS, PEER_BATCH, 'webgpu-fused', quick ? 5 : 20))),
 };
-const tileSweep: Record<string, number> = {};
-for (const [name, tiles] of Object.entries({
-  'forward 32x128': { forward: { TM: 32, TN: 128, RM: 2, RN: 8, TK: 16 } },
-  'forward 32x64 TK32': { forward: { TM: 32, TN: 64, RM: 2, RN: 4, TK: 32 } },
-  'weightGrad 128x128': { weightGrad: { TM: 128, TN: 128, RM: 8, RN: 8, TK: 8 } },
-  'weightGrad 64x128': { weightGrad: { TM: 64, TN: 128, RM: 4, RN: 8, TK: 8 } },
-} as Record<string, BatchedOptions['tiles']>)) {
-  tileSweep[name] = num(await attempt(`tiles ${name}`, () => engineRate(mlp, PEERS, PEER_BATCH, 'webgpu-fused', quick ? 10 : 40, tiles)));
-}
-results.tileSweep = tileSweep;
-// tfjs submits its command buffer every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches (15 by default).
-const submitDefault = tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
-tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 100);
-results.submitBatch100 = {
-  batchedFusedPeerStepsPerSec: num(await attempt('submit 100 batched', () => engineRate(mlp, PEERS, PEER_BATCH, 'webgpu-fused', quick ? 10 : 40))),
-  mlp32FusedSamplesPerSec: num(await attempt('submit 100 single', () => engineRate(mlp, 1, 32, 'webgpu-fused', quick ? 20 : 100))) * 32,
-};
-tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitDefault);
-log(`submit batch 100: ${JSON.stringify(results.submitBatch100)}`);
 results.enqueueShare = enqueueShare;
 log(`batched: ${JSON.stringify(results.batched)}`);
-log(`tile sweep (peer-steps/s): ${JSON.stringify(tileSweep)}`);
 log(`enqueue share: ${JSON.stringify(enqueueShare)}`);
 const mixing = await attempt('mixing', mixingMs);
 results.mixing = 'error' in mixing ? { tfjsMs: NaN, fused: [{ tile: { TM: 0, TN: 0, RM: 0, RN: 0, TK: 0 }, ms: NaN, relErr: NaN }] } : mixing;

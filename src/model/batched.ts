@@ -10,12 +10,13 @@
 // Two implementations of a step:
 //  - 'tfjs': tfjs ops, any backend. Dense models use a hand-written backward pass (batched
 //    matMuls, no autograd tape); CNNs use autograd over the stacked weights, one forward per peer.
-//  - 'webgpu-fused': dense models with SGD (with or without momentum) on the webgpu backend run
-//    the custom kernels of compute/webgpu-kernels.ts: 9 dispatches a step, data gathered on the
-//    device from indices, updates fused into the gradient products.
+//  - 'webgpu-fused': the zoo's models on the webgpu backend run a compiled step for all peers
+//    (./webgpu-stack.ts over ./webgpu-plan.ts): weights, optimizer state and data in device
+//    buffers, a step is one submit of prebuilt dispatches (MLP 8, LeNet 24), mixing one GEMM.
 import { tf } from '../compute/tf.js';
 import type { tf as TF } from '../compute/tf.js';
-import * as gpu from '../compute/webgpu-kernels.js';
+import { WebGpuStack } from './webgpu-stack.js';
+import { webgpuUnsupported } from './webgpu-training.js';
 import { paramsFrom, sameLayout, type Params } from '../params/index.js';
 import type { Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
@@ -26,12 +27,10 @@ import { ConfigError, InputError } from '../util/errors.js';
 /** Which step implementation a BatchedTrainer uses: tfjs ops (any backend), the fused WebGPU kernels, or `auto`. */
 export type BatchedKernels = 'auto' | 'tfjs' | 'webgpu-fused';
 
-/** Options of a BatchedTrainer: kernel choice and GEMM tile shapes. */
+/** Options of a BatchedTrainer: the kernel choice. */
 export interface BatchedOptions {
-  /** 'auto' takes the fused WebGPU kernels where they apply, tfjs ops otherwise. */
+  /** 'auto' takes the compiled WebGPU step where it applies, tfjs ops otherwise. */
   readonly kernels?: BatchedKernels;
-  /** GEMM tile shapes of the fused kernels (the defaults were picked by measuring on an H100). */
-  readonly tiles?: { readonly forward?: gpu.GemmTile; readonly weightGrad?: gpu.GemmTile; readonly mix?: gpu.GemmTile };
 }
 
 interface DenseLayer {
@@ -54,15 +53,17 @@ export class BatchedTrainer {
   readonly kernels: 'tfjs' | 'webgpu-fused';
   /** Optimizer steps taken (Adam's bias correction uses it). */
   stepCount = 0;
-  private stack: Tensor;
-  private slots: Tensor[];
-  private lossSum: Tensor;
+  // tfjs path: the stacked tensors. WebGPU path: the device buffers of `gpu`.
+  private stack!: Tensor;
+  private slots: Tensor[] = [];
+  private lossSum!: Tensor;
+  private readonly gpu: WebGpuStack | undefined;
   private lossSteps = 0;
   private dataX: Tensor | undefined;
   private dataY: Tensor | undefined;
+  private dataN: number | undefined;
   private readonly featureSize: number;
   private readonly dense: DenseLayer[] | undefined;
-  private readonly tiles: NonNullable<BatchedOptions['tiles']>;
   private disposed = false;
 
   constructor(model: Model, optimizer: OptimizerSpec, peers: number, options: BatchedOptions = {}) {
@@ -74,8 +75,11 @@ export class BatchedTrainer {
     this.dim = model.layout.size;
     this.featureSize = model.inputShape.reduce((a, b) => a * b, 1);
     this.dense = denseLayers(model);
-    this.tiles = options.tiles ?? {};
-    this.kernels = chooseKernels(options.kernels ?? 'auto', this.dense !== undefined, optimizer);
+    this.kernels = chooseKernels(options.kernels ?? 'auto', model);
+    if (this.kernels === 'webgpu-fused') {
+      this.gpu = new WebGpuStack(model, optimizer, peers);
+      return;
+    }
     this.stack = tf.zeros([peers, this.dim]);
     this.slots = Array.from({ length: slotCount(optimizer) }, () => tf.zeros([peers, this.dim]));
     this.lossSum = tf.zeros([peers]);
@@ -89,12 +93,14 @@ export class BatchedTrainer {
     if (flat.length !== this.peers * this.dim) {
       throw new InputError(`batched engine: loadAll needs ${this.peers}×${this.dim} = ${this.peers * this.dim} values, got ${flat.length}`);
     }
+    if (this.gpu) return this.gpu.loadAll(flat);
     this.replaceStack(tf.tensor2d(flat, [this.peers, this.dim]));
   }
 
   /** All peers' weights, P rows of d values. */
   async readAll(): Promise<Float32Array> {
     this.assertLive();
+    if (this.gpu) return this.gpu.readAll();
     return (await this.stack.data()) as Float32Array;
   }
 
@@ -102,12 +108,14 @@ export class BatchedTrainer {
   loadPeer(peer: number, params: Params): void {
     this.assertPeer(peer);
     if (!sameLayout(params.layout, this.model.layout)) throw new ConfigError('batched engine: params do not match the model layout');
+    if (this.gpu) return this.gpu.loadPeer(peer, params.data);
     this.replaceStack(tf.tidy(() => replaceRow(this.stack, peer, params.data)));
   }
 
   /** One peer's weights, copied out of the stack. */
   async readPeer(peer: number): Promise<Params> {
     this.assertPeer(peer);
+    if (this.gpu) return paramsFrom(this.model.layout, await this.gpu.readPeer(peer));
     const row = tf.slice(this.stack, [peer, 0], [1, this.dim]);
     const data = (await row.data()) as Float32Array;
     row.dispose();
@@ -117,20 +125,23 @@ export class BatchedTrainer {
   /** Sets the optimizer state of every peer: one [P×d] buffer per slot (momentum: [m]; Adam: [m, v]). */
   loadSlots(slots: readonly Float32Array[], step = this.stepCount): void {
     this.assertLive();
-    if (slots.length !== this.slots.length) {
-      throw new InputError(`batched engine: ${this.optimizer.kind} needs ${this.slots.length} slot buffers, got ${slots.length}`);
-    }
+    const n = slotCount(this.optimizer);
+    if (slots.length !== n) throw new InputError(`batched engine: ${this.optimizer.kind} needs ${n} slot buffers, got ${slots.length}`);
     slots.forEach((s, i) => {
       if (s.length !== this.peers * this.dim) throw new InputError(`batched engine: slot ${i} needs ${this.peers * this.dim} values, got ${s.length}`);
+    });
+    this.stepCount = step;
+    if (this.gpu) return this.gpu.loadSlots(slots);
+    slots.forEach((s, i) => {
       this.slots[i].dispose();
       this.slots[i] = tf.tensor2d(s, [this.peers, this.dim]);
     });
-    this.stepCount = step;
   }
 
   /** Every peer's optimizer state: one [P×d] buffer per slot. */
   async readSlots(): Promise<Float32Array[]> {
     this.assertLive();
+    if (this.gpu) return this.gpu.readSlots();
     return Promise.all(this.slots.map(async (s) => (await s.data()) as Float32Array));
   }
 
@@ -146,6 +157,8 @@ export class BatchedTrainer {
     for (const v of y) {
       if (!(v >= 0 && v < this.model.numClasses)) throw new InputError(`batched engine: label ${v} outside [0, ${this.model.numClasses})`);
     }
+    this.dataN = n;
+    if (this.gpu) return this.gpu.setData(x, y, n);
     tf.dispose([this.dataX, this.dataY].filter((t): t is Tensor => t !== undefined));
     this.dataX = tf.tensor2d(x, [n, this.featureSize]);
     this.dataY = tf.tensor1d(y, 'int32');
@@ -155,25 +168,41 @@ export class BatchedTrainer {
    * One step for every peer; peer p's batch is rows idx[p·B .. p·B + B) of the data given to
    * setData (B = idx.length / P).
    */
-  stepIndices(idx: Int32Array): void {
+  async stepIndices(idx: Int32Array): Promise<void> {
     this.assertLive();
-    if (!this.dataX || !this.dataY) throw new InputError('batched engine: call setData before stepIndices');
+    if (this.dataN === undefined) throw new InputError('batched engine: call setData before stepIndices');
     if (idx.length === 0 || idx.length % this.peers !== 0) {
       throw new InputError(`batched engine: ${idx.length} indices do not split into ${this.peers} equal batches`);
     }
-    const n = this.dataX.shape[0];
+    const n = this.dataN;
     for (const i of idx) if (!(i >= 0 && i < n)) throw new InputError(`batched engine: index ${i} outside the dataset [0, ${n})`);
+    if (this.gpu) {
+      this.stepCount++;
+      this.lossSteps++;
+      return this.gpu.stepIndices(idx, this.stepCount);
+    }
     const idxT = tf.tensor1d(idx, 'int32');
-    this.stepOn(this.dataX, this.dataY, idxT, idx.length / this.peers);
+    this.stepOn(this.dataX!, this.dataY!, idxT, idx.length / this.peers);
     idxT.dispose();
   }
 
   /** One step for every peer from plain batches (one per peer, all the same size). */
-  stepBatches(batches: readonly Batch[]): void {
+  async stepBatches(batches: readonly Batch[]): Promise<void> {
     this.assertLive();
     if (batches.length !== this.peers) throw new InputError(`batched engine: need one batch per peer (${this.peers}), got ${batches.length}`);
     const B = batches[0].size;
     if (B < 1 || batches.some((b) => b.size !== B)) throw new InputError('batched engine: every peer\'s batch must have the same size ≥ 1');
+    for (const b of batches) {
+      for (let i = 0; i < B; i++) {
+        const v = b.labels[i];
+        if (!(v >= 0 && v < this.model.numClasses)) throw new InputError(`batched engine: label ${v} outside [0, ${this.model.numClasses})`);
+      }
+    }
+    if (this.gpu) {
+      this.stepCount++;
+      this.lossSteps++;
+      return this.gpu.stepBatches(batches, this.stepCount);
+    }
     const f = this.featureSize;
     const x = new Float32Array(this.peers * B * f);
     const y = new Int32Array(this.peers * B);
@@ -189,6 +218,11 @@ export class BatchedTrainer {
   /** Mean training loss per peer over the steps since the last call (resets the count). */
   async takeLoss(): Promise<Float32Array> {
     this.assertLive();
+    if (this.gpu) {
+      const steps = this.lossSteps;
+      this.lossSteps = 0;
+      return (await this.gpu.takeLossSums()).map((s) => (steps ? s / steps : 0));
+    }
     const sums = (await this.lossSum.data()) as Float32Array;
     const steps = this.lossSteps;
     this.lossSum.dispose();
@@ -200,28 +234,14 @@ export class BatchedTrainer {
   // ---- gossip ----
 
   /** X ← W·X for the stacked weights: row i becomes Σ_j W[i, j]·x_j. W is P×P, row-major. */
-  mix(weights: Float32Array): void {
+  async mix(weights: Float32Array): Promise<void> {
     this.assertLive();
     const P = this.peers;
     if (weights.length !== P * P) throw new InputError(`batched engine: the mixing matrix needs ${P}×${P} = ${P * P} values, got ${weights.length}`);
     for (const w of weights) if (!Number.isFinite(w)) throw new InputError('batched engine: the mixing matrix has a non-finite entry');
+    if (this.gpu) return this.gpu.mix(weights);
     const W = tf.tensor2d(weights, [P, P]);
-    const next =
-      this.kernels === 'webgpu-fused'
-        ? gpu.gemm(
-            {
-              batch: 1,
-              M: P,
-              N: this.dim,
-              K: P,
-              a: { transposed: false, offset: 0, batchStride: 0, ld: P },
-              b: { transposed: false, offset: 0, batchStride: 0, ld: this.dim },
-              epilogue: { kind: 'store', ld: this.dim },
-              ...(this.tiles.mix ? { tile: this.tiles.mix } : {}),
-            },
-            { a: W, b: this.stack },
-          ).reshape([P, this.dim])
-        : tf.matMul(W, this.stack);
+    const next = tf.matMul(W, this.stack);
     W.dispose();
     this.replaceStack(next);
   }
@@ -230,6 +250,7 @@ export class BatchedTrainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.gpu) return this.gpu.dispose();
     tf.dispose([this.stack, this.lossSum, ...this.slots, ...[this.dataX, this.dataY].filter((t): t is Tensor => t !== undefined)]);
   }
 
@@ -238,10 +259,6 @@ export class BatchedTrainer {
   private stepOn(X: Tensor, Y: Tensor, idx: Tensor, B: number): void {
     this.stepCount++;
     this.lossSteps++;
-    if (this.kernels === 'webgpu-fused') {
-      this.fusedDenseStep(X, Y, idx, B);
-      return;
-    }
     const [grad, loss] = tf.tidy(() => {
       const x = tf.reshape(tf.gather(X, idx), [this.peers, B, this.featureSize]);
       const y = tf.gather(Y, idx) as TF.Tensor1D;
@@ -332,97 +349,6 @@ export class BatchedTrainer {
     });
   }
 
-  /** The dense step in custom WebGPU kernels (see compute/webgpu-kernels.ts). */
-  private fusedDenseStep(X: Tensor, Y: Tensor, idx: Tensor, B: number): void {
-    const layers = this.dense!;
-    const P = this.peers;
-    const d = this.dim;
-    const C = this.model.numClasses;
-    const f = this.featureSize;
-    const o = this.optimizer as Extract<OptimizerSpec, { kind: 'sgd' }>;
-    const hyper: gpu.UpdateHyper = { lr: o.lr, weightDecay: o.weightDecay ?? 0, momentum: o.momentum ?? 0 };
-    const momentum = Boolean(o.momentum);
-    const temps: Tensor[] = [];
-    // Forward: H_{l+1} = act(H_l·W_l + b_l); H_0 is X gathered through idx inside the kernel.
-    const acts: Tensor[] = [X];
-    layers.forEach((l, i) => {
-      const first = i === 0;
-      const h = gpu.gemm(
-        {
-          batch: P,
-          M: B,
-          N: l.outWidth,
-          K: l.inWidth,
-          a: first
-            ? { transposed: false, offset: 0, batchStride: 0, ld: f, gatherRows: B }
-            : { transposed: false, offset: 0, batchStride: B * l.inWidth, ld: l.inWidth },
-          b: { transposed: false, offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
-          epilogue: { kind: 'store', ld: l.outWidth, bias: { offset: l.biasOffset, batchStride: d }, relu: i + 1 < layers.length },
-          ...(this.tiles.forward ? { tile: this.tiles.forward } : {}),
-        },
-        { a: acts[i], b: this.stack, ...(first ? { idx } : {}) },
-      );
-      temps.push(h);
-      acts.push(h);
-    });
-    let g = gpu.softmaxXent({ rows: P * B, classes: C, batch: B, gathered: true }, acts[layers.length], Y, idx);
-    temps.push(g);
-    gpu.accumulateLoss(this.lossSum, g, P, B, C + 1);
-    let ldG = C + 1;
-    const target = momentum ? this.slots[0] : this.stack;
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const l = layers[i];
-      const first = i === 0;
-      // dH of the layer below first: it needs W_l before W_l is updated.
-      const dH =
-        i > 0
-          ? gpu.gemm(
-              {
-                batch: P,
-                M: B,
-                N: l.inWidth,
-                K: l.outWidth,
-                a: { transposed: false, offset: 0, batchStride: B * ldG, ld: ldG },
-                b: { transposed: true, offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
-                epilogue: { kind: 'mask', ld: l.inWidth },
-              },
-              { a: g, b: this.stack, extra: acts[i] },
-            )
-          : undefined;
-      if (dH) temps.push(dH);
-      const where = { offset: l.kernelOffset, batchStride: d, ld: l.outWidth };
-      gpu.gemm(
-        {
-          batch: P,
-          M: l.inWidth,
-          N: l.outWidth,
-          K: B,
-          a: first
-            ? { transposed: true, offset: 0, batchStride: 0, ld: f, gatherRows: B }
-            : { transposed: true, offset: 0, batchStride: B * l.inWidth, ld: l.inWidth },
-          b: { transposed: false, offset: 0, batchStride: B * ldG, ld: ldG },
-          epilogue: momentum ? { kind: 'momentum', ...where } : { kind: 'sgd', ...where },
-          ...(this.tiles.weightGrad ? { tile: this.tiles.weightGrad } : {}),
-        },
-        { a: acts[i], b: g, target, ...(first ? { idx } : {}), ...(momentum ? { extra: this.stack } : {}) },
-        hyper,
-      );
-      gpu.biasUpdate(
-        { peers: P, width: l.outWidth, batch: B, ld: ldG, offset: l.biasOffset, batchStride: d, kind: momentum ? 'momentum' : 'sgd' },
-        g,
-        target,
-        hyper,
-        this.stack,
-      );
-      if (dH) {
-        g = dH;
-        ldG = l.inWidth;
-      }
-    }
-    if (momentum) gpu.applyMomentum(this.stack, this.slots[0], o.lr);
-    tf.dispose(temps);
-  }
-
   private replaceStack(next: Tensor): void {
     this.stack.dispose();
     this.stack = next;
@@ -449,13 +375,11 @@ function denseLayers(model: Model): DenseLayer[] | undefined {
   return layers;
 }
 
-function chooseKernels(choice: BatchedKernels, dense: boolean, optimizer: OptimizerSpec): 'tfjs' | 'webgpu-fused' {
-  const fusable = dense && optimizer.kind === 'sgd' && gpu.webgpuActive();
-  if (choice === 'webgpu-fused' && !fusable) {
-    throw new ConfigError('batched engine: the fused WebGPU kernels need the webgpu backend, a dense model (logreg/MLP) and SGD; use kernels \'tfjs\'');
-  }
+function chooseKernels(choice: BatchedKernels, model: Model): 'tfjs' | 'webgpu-fused' {
   if (choice === 'tfjs') return 'tfjs';
-  return fusable ? 'webgpu-fused' : 'tfjs';
+  const why = tf.getBackend() === 'webgpu' ? webgpuUnsupported(model) : 'they need the webgpu backend';
+  if (choice === 'webgpu-fused' && why) throw new ConfigError(`batched engine: the compiled WebGPU step cannot run: ${why}; use kernels 'tfjs'`);
+  return why ? 'tfjs' : 'webgpu-fused';
 }
 
 /** stack with row `peer` replaced by `row`. */

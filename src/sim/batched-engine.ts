@@ -46,7 +46,7 @@ export class BatchedEngine {
   /** k local steps for every peer, each on its own minibatch stream; losses land on the peers. */
   async train(steps: number): Promise<void> {
     this.syncIn();
-    for (let s = 0; s < steps; s++) this.trainer.stepBatches(this.peers.map((p) => p.batches.next()));
+    for (let s = 0; s < steps; s++) await this.trainer.stepBatches(this.peers.map((p) => p.batches.next()));
     const losses = await this.trainer.takeLoss();
     this.peers.forEach((p, i) => {
       p.lastLoss = losses[i];
@@ -58,7 +58,7 @@ export class BatchedEngine {
   /** One gossip step X ← W·X; returns the bytes the same exchange would put on the wire. */
   async mix(mixing: SparseMixing): Promise<{ sent: number[]; received: number[] }> {
     this.syncIn();
-    this.trainer.mix(Float32Array.from(mixing.dense()));
+    await this.trainer.mix(Float32Array.from(mixing.dense()));
     await this.syncOut();
     const sent = this.peers.map((_, i) => mixing.outNeighbours(i).length * this.messageBytes);
     const received = this.peers.map((_, i) => mixing.row(i).peers.length * this.messageBytes);

@@ -53,7 +53,7 @@ async function bothEngines(model: Model, opt: OptimizerSpec, peers: number, batc
   inits.forEach((p, i) => all.set(p.data, i * model.layout.size));
   engine.loadAll(all);
   engine.setData(data.x, data.labels, data.n);
-  for (const s of idx) engine.stepIndices(s);
+  for (const s of idx) await engine.stepIndices(s);
   const batched = await engine.readAll();
   const batchedLoss = await engine.takeLoss();
   engine.dispose();
@@ -103,14 +103,14 @@ describe('batched engine on the cpu backend', () => {
     a.loadAll(init);
     b.loadAll(init);
     a.setData(data.x, data.labels, data.n);
-    a.stepIndices(idx);
+    await a.stepIndices(idx);
     const batches = [0, 1].map((p) => {
       const rows = idx.subarray(2 * p, 2 * p + 2);
       const x = new Float32Array(8);
       rows.forEach((r, i) => x.set(data.x.subarray(4 * r, 4 * r + 4), 4 * i));
       return { x, labels: Int32Array.from(rows, (r) => data.labels[r]), size: 2 };
     });
-    b.stepBatches(batches);
+    await b.stepBatches(batches);
     expect(await b.readAll()).toEqual(await a.readAll());
     a.dispose();
     b.dispose();
@@ -122,7 +122,7 @@ describe('batched engine on the cpu backend', () => {
     const X = Float32Array.of(1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400);
     engine.loadAll(X);
     // Row 0 averages peers 0 and 1; row 1 keeps itself; row 2 takes ¼ of 0 and ¾ of 2.
-    engine.mix(Float32Array.of(0.5, 0.5, 0, 0, 1, 0, 0.25, 0, 0.75));
+    await engine.mix(Float32Array.of(0.5, 0.5, 0, 0, 1, 0, 0.25, 0, 0.75));
     expect(Array.from(await engine.readAll())).toEqual([5.5, 11, 16.5, 22, 10, 20, 30, 40, 75.25, 150.5, 225.75, 301]);
     engine.dispose();
   });
@@ -145,28 +145,28 @@ describe('batched engine on the cpu backend', () => {
     engine.setData(data.x, data.labels, data.n);
     const idx = schedule(300, 4, 2, data.n, 2);
     const W = new Float32Array(16).fill(0.25);
-    engine.stepIndices(idx[0]);
-    engine.mix(W);
+    await engine.stepIndices(idx[0]);
+    await engine.mix(W);
     const before = tf.memory().numTensors;
     for (let s = 1; s < idx.length; s++) {
-      engine.stepIndices(idx[s]);
-      if (s % 10 === 0) engine.mix(W);
+      await engine.stepIndices(idx[s]);
+      if (s % 10 === 0) await engine.mix(W);
     }
     await engine.takeLoss();
     expect(tf.memory().numTensors).toBe(before);
     engine.dispose();
   });
 
-  it('refuses bad input with one clear error', () => {
+  it('refuses bad input with one clear error', async () => {
     const model = buildModel({ kind: 'logreg' }, [2], 2);
     const engine = new BatchedTrainer(model, { kind: 'sgd', lr: 0.1 }, 2);
     expect(() => engine.loadAll(new Float32Array(5))).toThrow(/loadAll needs 2×6 = 12 values, got 5/);
-    expect(() => engine.mix(new Float32Array(3))).toThrow(/mixing matrix needs 2×2/);
-    expect(() => engine.mix(Float32Array.of(1, 0, NaN, 1))).toThrow(/non-finite/);
-    expect(() => engine.stepIndices(Int32Array.of(0, 1))).toThrow(/call setData/);
+    await expect(engine.mix(new Float32Array(3))).rejects.toThrow(/mixing matrix needs 2×2/);
+    await expect(engine.mix(Float32Array.of(1, 0, NaN, 1))).rejects.toThrow(/non-finite/);
+    await expect(engine.stepIndices(Int32Array.of(0, 1))).rejects.toThrow(/call setData/);
     engine.setData(new Float32Array(4), [0, 1], 2);
-    expect(() => engine.stepIndices(Int32Array.of(0, 1, 2))).toThrow(/do not split into 2/);
-    expect(() => engine.stepIndices(Int32Array.of(0, 5))).toThrow(/index 5 outside/);
+    await expect(engine.stepIndices(Int32Array.of(0, 1, 2))).rejects.toThrow(/do not split into 2/);
+    await expect(engine.stepIndices(Int32Array.of(0, 5))).rejects.toThrow(/index 5 outside/);
     expect(() => new BatchedTrainer(model, { kind: 'sgd', lr: 0.1 }, 2, { kernels: 'webgpu-fused' })).toThrow(/need the webgpu backend/);
     engine.dispose();
   });

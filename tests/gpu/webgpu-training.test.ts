@@ -8,6 +8,7 @@ import { tf } from '../../src/compute/tf.js';
 import { initBackend } from '../../src/compute/backend.js';
 import { buildModel, type Model } from '../../src/model/zoo.js';
 import { Trainer } from '../../src/model/trainer.js';
+import { BatchedTrainer } from '../../src/model/batched.js';
 import { initOptimizerState, type OptimizerSpec } from '../../src/model/optimizer.js';
 import type { Batch } from '../../src/model/batch.js';
 import { Rng } from '../../src/util/rng.js';
@@ -130,4 +131,59 @@ describe('Trainer: compiled WebGPU kernels vs tfjs ops', () => {
     expect(out[1][1]).toBe(out[0][1]);
     expect(out[1][2]).toBe(2500);
   }, 60_000);
+});
+
+describe('BatchedTrainer: compiled WebGPU step vs tfjs ops', () => {
+  async function runStack(backend: 'cpu' | 'webgpu', model: Model, opt: OptimizerSpec, peers: number) {
+    await tf.setBackend(backend);
+    const engine = new BatchedTrainer(model, opt, peers);
+    expect(engine.kernels).toBe(backend === 'webgpu' ? 'webgpu-fused' : 'tfjs');
+    const d = model.layout.size;
+    const all = new Float32Array(peers * d);
+    for (let p = 0; p < peers; p++) all.set(model.init(40 + p).data, p * d);
+    engine.loadAll(all);
+    const rng = new Rng(4);
+    const f = model.inputShape.reduce((a, b) => a * b, 1);
+    const n = 40;
+    const x = Float32Array.from({ length: n * f }, () => rng.next());
+    const y = Int32Array.from({ length: n }, () => rng.int(model.numClasses));
+    engine.setData(x, y, n);
+    for (let s = 0; s < 3; s++) await engine.stepIndices(Int32Array.from({ length: peers * 5 }, () => rng.int(n)));
+    // Each peer's own dataset, batches as dataset rows (the simulator's batches).
+    const shards = Array.from({ length: peers }, (_, p) => ({ x: x.subarray(p * 10 * f, (p + 1) * 10 * f), y: y.subarray(p * 10, (p + 1) * 10), n: 10 }));
+    for (let s = 0; s < 2; s++) {
+      await engine.stepBatches(
+        shards.map((src) => {
+          const rows = Int32Array.from({ length: 4 }, () => rng.int(src.n));
+          const bx = new Float32Array(4 * f);
+          rows.forEach((r, i) => bx.set(src.x.subarray(r * f, (r + 1) * f), i * f));
+          return { x: bx, labels: Int32Array.from(rows, (r) => src.y[r]), size: 4, source: src, rows };
+        }),
+      );
+    }
+    const W = Float32Array.from({ length: peers * peers }, (_, i) => (Math.floor(i / peers) === i % peers ? 0.5 : 0.5 / (peers - 1)));
+    await engine.mix(W);
+    await engine.stepIndices(Int32Array.from({ length: peers * 5 }, () => rng.int(n)));
+    const out = { stack: await engine.readAll(), peer1: (await engine.readPeer(1)).data, loss: await engine.takeLoss(), slots: await engine.readSlots() };
+    engine.dispose();
+    return out;
+  }
+
+  const stackCases: { name: string; spec: Parameters<typeof buildModel>[0]; shape: number[]; opt: OptimizerSpec }[] = [
+    { name: 'MLP, momentum', spec: { kind: 'mlp', hidden: [16] }, shape: [12], opt: { kind: 'sgd', lr: 0.1, momentum: 0.9 } },
+    { name: 'MLP, Adam', spec: { kind: 'mlp', hidden: [8, 8] }, shape: [12], opt: { kind: 'adam', lr: 0.01 } },
+    { name: 'CNN, SGD', spec: { kind: 'cnn', channels: [3, 4], hidden: [8] }, shape: [12, 12, 1], opt: { kind: 'sgd', lr: 0.05 } },
+  ];
+  for (const c of stackCases) {
+    it(c.name, async (ctx) => {
+      if (!webgpu) ctx.skip();
+      const model = buildModel(c.spec, c.shape, 3);
+      const ref = await runStack('cpu', model, c.opt, 3);
+      const gpu = await runStack('webgpu', model, c.opt, 3);
+      expect(maxRelDiff(ref.stack, gpu.stack)).toBeLessThan(2e-4);
+      expect(maxRelDiff(ref.peer1, gpu.peer1)).toBeLessThan(2e-4);
+      ref.slots.forEach((s, i) => expect(maxRelDiff(s, gpu.slots[i])).toBeLessThan(2e-4));
+      ref.loss.forEach((l, i) => expect(gpu.loss[i]).toBeCloseTo(l, 4));
+    }, 120_000);
+  }
 });

@@ -26,6 +26,13 @@ export interface Dispatch {
   readonly grid: readonly [number, number, number];
 }
 
+/** A whole-prefix buffer copy run after a submit's dispatches. */
+export interface BufferCopy {
+  readonly from: GPUBuffer;
+  readonly to: GPUBuffer;
+  readonly bytes: number;
+}
+
 /** WebGPU's storage-buffer binding offset alignment (the spec's default and minimum). */
 export const BINDING_ALIGNMENT = 256;
 
@@ -96,8 +103,8 @@ export class GpuRuntime {
     this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Encodes the dispatches into one compute pass and submits them. */
-  submit(dispatches: readonly Dispatch[]): void {
+  /** Encodes the dispatches into one compute pass, then the buffer copies, and submits them. */
+  submit(dispatches: readonly Dispatch[], copies: readonly BufferCopy[] = []): void {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     for (const d of dispatches) {
@@ -106,6 +113,7 @@ export class GpuRuntime {
       pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
     }
     pass.end();
+    for (const c of copies) encoder.copyBufferToBuffer(c.from, 0, c.to, 0, c.bytes);
     this.device.queue.submit([encoder.finish()]);
   }
 
