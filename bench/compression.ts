@@ -2,6 +2,11 @@
 // update (one 2,500 × 4,000 layer) against a plain memcpy of the same array (the floor), each
 // method's compression ratio (dense float32 bytes / message bytes), and one peer's compute
 // for a PowerSGD rank-4 and an ARC-Top-K round on a 4,096 × 4,096 layer.
+// Each timed call is the whole public call: selection or quantization, the wire encoding with
+// its CRC, and on decode every validation. `encode`/`decode` rows use encodeInto/decodeInto
+// with one output buffer reused across calls (a peer's steady state); the `new array` rows use
+// encode/decode, which allocate the model-sized output every call (its pages are then zeroed
+// by the OS on first touch, which is most of their extra time).
 import type { BenchRow, BenchSuite } from './lib.js';
 import { memcpyRate, timeMs } from './lib.js';
 import { makeLayout, paramsFrom, type ParamLayout } from '../src/params/index.js';
@@ -33,7 +38,7 @@ function gaussian(layout: ParamLayout, seed: number) {
 export const compression: BenchSuite = {
   name: 'compression',
   async run({ quick }) {
-    const repeats = quick ? 1 : 3;
+    const repeats = quick ? 3 : 9;
     const rows: BenchRow[] = [];
     const floor = await memcpyRate(FLOATS);
     const floorName = 'memcpy 10M float32 (floor)';
@@ -45,14 +50,20 @@ export const compression: BenchSuite = {
     for (const { label, spec } of methods) {
       const c = buildCompressor(spec, SEED) as PointwiseCompressor;
       const state = c.initialState(layout);
-      let enc = c.encode(update, state, ctx);
-      const encMs = await timeMs(() => (enc = c.encode(update, state, ctx)), repeats, 1);
       const receiver = c.initialReceiverState(layout);
-      const decMs = await timeMs(() => c.decode(enc.message, layout, ctx, receiver), repeats, 1);
+      const decoded = new Float32Array(layout.size);
+      const out = new Float32Array(layout.size);
+      let enc = c.encodeInto(update, state, ctx, decoded);
+      const encMs = await timeMs(() => (enc = c.encodeInto(update, state, ctx, decoded)), repeats, 1);
+      const decMs = await timeMs(() => c.decodeInto(enc.message, layout, ctx, receiver, out), repeats, 1);
+      const encNewMs = await timeMs(() => c.encode(update, state, ctx), repeats, 1);
+      const decNewMs = await timeMs(() => c.decode(enc.message, layout, ctx, receiver), repeats, 1);
       const ratio = (4 * FLOATS) / enc.message.byteLength;
       for (const [what, ms] of [
         ['encode', encMs],
         ['decode', decMs],
+        ['encode, new array', encNewMs],
+        ['decode, new array', decNewMs],
       ] as const) {
         const rate = (4 * FLOATS) / (ms / 1000);
         rows.push({

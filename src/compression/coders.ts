@@ -23,9 +23,9 @@ export interface LayerCoder {
   readonly method: MethodName;
   /** Written to the message header; receivers check theirs are the same. */
   readonly params: MethodParams;
-  /** Encodes one tensor and writes what the receiver will reconstruct into `decoded`. */
+  /** Encodes one tensor and writes what the receiver will reconstruct into `decoded` (every value: it may hold an older round's). */
   encodeLayer(values: Float32Array, decoded: Float32Array, layer: LayerInfo): Section;
-  /** Reconstructs one tensor into `out` (zeroed); throws a WireError when the section is not what this coder sends. */
+  /** Reconstructs one tensor into `out` (every value); throws a WireError when the section is not what this coder sends. */
   decodeLayer(section: Section, out: Float32Array, layer: LayerInfo): void;
 }
 
@@ -99,7 +99,10 @@ export function int8Coder(blockSize: number, seed: number): LayerCoder {
         if (!Number.isFinite(max)) throw new RangeError(`int8: layer '${layer.spec.name}' contains NaN or Infinity`);
         const scale = Math.fround(max / 127);
         scales[b] = scale;
-        if (scale === 0) continue;
+        if (scale === 0) {
+          decoded.fill(0, lo, hi);
+          continue;
+        }
         const inv = 1 / scale;
         for (let i = lo; i < hi; i++) {
           let x = Math.floor(values[i] * inv + rng.next());

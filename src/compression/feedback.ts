@@ -15,7 +15,7 @@ import { paramsFrom } from '../params/index.js';
 import { identityCoder, type LayerCoder } from './coders.js';
 import type { CompressionContext } from './context.js';
 import { WireError } from './errors.js';
-import { checkUpdate, decodePart, encodePart, pointwiseCompressor, readUpdate, updateMessage, type OutputBuffer, type PointwiseCompressor } from './pointwise.js';
+import { checkUpdate, decodePart, encodePart, pointwiseCompressor, readUpdate, updateMessage, type PointwiseCompressor } from './pointwise.js';
 import type { WireMessage } from './wire.js';
 
 /** An error-feedback variant. */
@@ -76,9 +76,9 @@ function minus(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** Copies what receivers see into the caller's output and returns that array. */
-function deliver(out: OutputBuffer, values: Float32Array): Float32Array {
-  out.data.set(values);
-  return out.data;
+function deliver(out: Float32Array, values: Float32Array): Float32Array {
+  out.set(values);
+  return out;
 }
 
 /** EF14 error feedback around a coder: adds the last error before compressing. */
@@ -194,7 +194,7 @@ export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EC
       const delta = encodePart(coder, shifted, layout, ctx, 0);
       const hStep = encodePart(coder, minus(g, state.h), layout, ctx, 1);
       const error = new Float32Array(n);
-      const estimate = out.data;
+      const estimate = out;
       for (let i = 0; i < n; i++) {
         error[i] = state.error[i] + g[i] - state.h[i] - delta.decoded[i];
         estimate[i] = state.h[i] + delta.decoded[i];

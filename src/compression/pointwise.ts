@@ -58,41 +58,35 @@ export interface PointwiseCompressor<S = unknown, R = unknown> {
   decodeInto(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, out: Float32Array, limits?: DecodeLimits): PointwiseDecodeResult<R>;
 }
 
-/** Where a compressor writes its dense output, and whether it already holds zeros (freshly allocated). */
-export interface OutputBuffer {
-  readonly data: Float32Array;
-  readonly zeroed: boolean;
-}
-
-/** What a pointwise compressor implements: encode and decode into a given output. */
+/** What a pointwise compressor implements: encode and decode into a given layout-sized output, writing every value. */
 export interface PointwiseCore<S, R> {
   readonly name: string;
   initialState(layout: ParamLayout): S;
   initialReceiverState(layout: ParamLayout): R;
-  encodeTo(update: Params, state: S, ctx: CompressionContext, out: OutputBuffer): PointwiseEncodeResult<S>;
-  decodeTo(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, out: OutputBuffer, limits?: DecodeLimits): PointwiseDecodeResult<R>;
+  encodeTo(update: Params, state: S, ctx: CompressionContext, out: Float32Array): PointwiseEncodeResult<S>;
+  decodeTo(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, out: Float32Array, limits?: DecodeLimits): PointwiseDecodeResult<R>;
 }
 
-/** The public compressor of a core: the allocating forms hand it a fresh (zeroed) array, the Into forms the caller's. */
+/** The public compressor of a core: the allocating forms hand it a new array, the Into forms the caller's. */
 export function pointwiseCompressor<S, R>(core: PointwiseCore<S, R>): PointwiseCompressor<S, R> {
   return {
     kind: 'pointwise',
     name: core.name,
     initialState: (layout) => core.initialState(layout),
     initialReceiverState: (layout) => core.initialReceiverState(layout),
-    encode: (update, state, ctx) => core.encodeTo(update, state, ctx, { data: new Float32Array(update.layout.size), zeroed: true }),
+    encode: (update, state, ctx) => core.encodeTo(update, state, ctx, new Float32Array(update.layout.size)),
     encodeInto(update, state, ctx, decoded) {
       checkOutput(decoded, update.layout, 'encodeInto');
       const u = update.data;
       if (decoded.buffer === u.buffer && decoded.byteOffset < u.byteOffset + u.byteLength && u.byteOffset < decoded.byteOffset + decoded.byteLength) {
         throw new InputError('encodeInto: the output buffer overlaps the update; pass a separate buffer');
       }
-      return core.encodeTo(update, state, ctx, { data: decoded, zeroed: false });
+      return core.encodeTo(update, state, ctx, decoded);
     },
-    decode: (message, layout, ctx, receiver, limits) => core.decodeTo(message, layout, ctx, receiver, { data: new Float32Array(layout.size), zeroed: true }, limits),
+    decode: (message, layout, ctx, receiver, limits) => core.decodeTo(message, layout, ctx, receiver, new Float32Array(layout.size), limits),
     decodeInto(message, layout, ctx, receiver, out, limits) {
       checkOutput(out, layout, 'decodeInto');
-      return core.decodeTo(message, layout, ctx, receiver, { data: out, zeroed: false }, limits);
+      return core.decodeTo(message, layout, ctx, receiver, out, limits);
     },
   };
 }
@@ -103,19 +97,14 @@ function checkOutput(out: Float32Array, layout: ParamLayout, what: string): void
   }
 }
 
-/** The output's array, zeroed (coders write only the values they keep). */
-function zeroedData(out: OutputBuffer): Float32Array {
-  if (!out.zeroed) out.data.fill(0);
-  return out.data;
-}
 
 function layerInfos(layout: ParamLayout, ctx: CompressionContext, salt: number): LayerInfo[] {
   return layout.tensors.map((spec, index) => ({ spec, index, ctx, salt }));
 }
 
 /** Encodes a flat vector layer by layer; `decoded` (`out` when given) is what a receiver will get back. */
-export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt = 0, out?: OutputBuffer): { sections: Section[]; decoded: Float32Array } {
-  const decoded = out ? zeroedData(out) : new Float32Array(layout.size);
+export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt = 0, out?: Float32Array): { sections: Section[]; decoded: Float32Array } {
+  const decoded = out ?? new Float32Array(layout.size);
   const sections = layerInfos(layout, ctx, salt).map((info) => {
     const { offset, size, name } = info.spec;
     const section = coder.encodeLayer(data.subarray(offset, offset + size), decoded.subarray(offset, offset + size), info);
@@ -126,8 +115,8 @@ export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamL
 }
 
 /** Decodes one part of a message layer by layer, into `target` when given. */
-export function decodePart(coder: LayerCoder, sections: readonly Section[], layout: ParamLayout, ctx: CompressionContext, salt = 0, target?: OutputBuffer): Float32Array {
-  const out = target ? zeroedData(target) : new Float32Array(layout.size);
+export function decodePart(coder: LayerCoder, sections: readonly Section[], layout: ParamLayout, ctx: CompressionContext, salt = 0, target?: Float32Array): Float32Array {
+  const out = target ?? new Float32Array(layout.size);
   for (const info of layerInfos(layout, ctx, salt)) {
     const { offset, size } = info.spec;
     coder.decodeLayer(sections[info.index], out.subarray(offset, offset + size), info);

@@ -48,7 +48,8 @@ export function deltaVarintBytes(indices: Uint32Array): number {
   for (let i = 0; i < indices.length; i++) {
     const gap = indices[i] - prev;
     prev = indices[i];
-    bytes += gap < 0x80 ? 1 : gap < 0x4000 ? 2 : gap < 0x200000 ? 3 : gap < 0x10000000 ? 4 : 5;
+    // Branch-free: the lengths of consecutive gaps are unpredictable.
+    bytes += 1 + +(gap >= 0x80) + +(gap >= 0x4000) + +(gap >= 0x200000) + +(gap >= 0x10000000);
   }
   return bytes;
 }

@@ -10,6 +10,8 @@
 import { InputError } from '../util/errors.js';
 import { thresholdScanner, type ThresholdScanner } from './threshold-scan.js';
 
+/** A float's bits without the sign. (A local constant: hot loops should not read imported bindings.) */
+const MAGNITUDE_MASK = 0x7fffffff;
 /** Magnitude bits of +Infinity: every value at or above it is NaN or ±Infinity. */
 const NON_FINITE = 0x7f800000;
 /** Candidates beyond 2k the buffer has room for, so that a cut keeps the pass going for a while. */
@@ -21,9 +23,14 @@ const MIN_ROOM = 1024;
 
 /** Ascending indices of the k entries of largest |v| (ties at the threshold go to the lowest indices). */
 export function topKIndices(v: Float32Array, k: number): Uint32Array {
+  return topK(v, k).indices;
+}
+
+/** The top k of v as topKIndices picks them, with their values (bit for bit). */
+export function topK(v: Float32Array, k: number): { indices: Uint32Array; values: Float32Array } {
   const n = v.length;
   if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`top-k: k must be an integer in [0, ${n}], got ${k}`);
-  if (k === 0) return new Uint32Array(0);
+  if (k === 0) return { indices: new Uint32Array(0), values: new Float32Array(0) };
   const scanner = thresholdScanner();
   const capacity = Math.min(n, 2 * k + ROOM);
   scanner.reserve(capacity);
@@ -32,7 +39,7 @@ export function topKIndices(v: Float32Array, k: number): Uint32Array {
   let count = scanPass(scanner, v, k, capacity, start);
   if (count < k) count = scanPass(scanner, v, k, capacity, 0);
   cutToTopK(scanner, count, k);
-  return scanner.index.slice(0, k);
+  return { indices: scanner.index.slice(0, k), values: new Float32Array(scanner.bits.slice(0, k).buffer) };
 }
 
 /**
@@ -90,25 +97,29 @@ const bins = new Uint32Array(1 << 16);
  */
 function cutToTopK(scanner: ThresholdScanner, count: number, k: number): number {
   const index = scanner.index;
-  const magnitude = scanner.magnitude;
+  const bits = scanner.bits;
   bins.fill(0);
-  for (let j = 0; j < count; j++) bins[magnitude[j] >>> BIN_SHIFT]++;
+  for (let j = 0; j < count; j++) bins[(bits[j] & MAGNITUDE_MASK) >>> BIN_SHIFT]++;
   for (let b = NON_FINITE >>> BIN_SHIFT; b < bins.length; b++) if (bins[b] !== 0) throw nonFinite();
   let above = 0;
   let bin = (NON_FINITE >>> BIN_SHIFT) - 1;
   while (above + bins[bin] < k) above += bins[bin--];
   const inBin = new Uint32Array(bins[bin]);
   let w = 0;
-  for (let j = 0; j < count; j++) if (magnitude[j] >>> BIN_SHIFT === bin) inBin[w++] = magnitude[j];
+  for (let j = 0; j < count; j++) {
+    const m = bits[j] & MAGNITUDE_MASK;
+    if (m >>> BIN_SHIFT === bin) inBin[w++] = m;
+  }
   const threshold = kthLargest(inBin, k - above);
   let quota = k - above;
   for (let j = 0; j < inBin.length; j++) if (inBin[j] > threshold) quota--;
   w = 0;
   for (let j = 0; j < count; j++) {
-    const m = magnitude[j];
+    const b = bits[j];
+    const m = b & MAGNITUDE_MASK;
     if (m > threshold || (m === threshold && quota-- > 0)) {
       index[w] = index[j];
-      magnitude[w++] = m;
+      bits[w++] = b;
     }
   }
   return threshold;

@@ -4,10 +4,37 @@
 // ‖C(v) − v‖² ≤ (1 − ratio)‖v‖² holds for the whole update.
 import { expectSection, type LayerCoder, type LayerInfo } from './coders.js';
 import { layerSeed } from './context.js';
+import { InputError } from '../util/errors.js';
 import { WireError } from './errors.js';
 import { keepCount } from './layers.js';
 import { deltaVarintBytes, type Section } from './sections.js';
-import { sampleSortedIndices, topKIndices } from './select.js';
+import { sampleSortedIndices, topK } from './select.js';
+
+/** Values zeroed per block before that block's kept values are written (64 KiB: the block is still in cache for them). */
+const SCATTER_BLOCK = 16384;
+
+/**
+ * out = 0 except out[indices[j]] = gain·values[j] (float32; indices strictly increasing). Zeroing
+ * block by block and writing each block's values right after keeps those scattered writes in
+ * cache; a whole-array fill followed by the scatter costs a cache miss per kept value. Returns
+ * false if a scaled value overflowed float32.
+ */
+function zeroAndScatter(out: Float32Array, indices: Uint32Array, values: Float32Array, gain: number): boolean {
+  const n = out.length;
+  const k = indices.length;
+  let finite = true;
+  let j = 0;
+  for (let start = 0; start < n; start += SCATTER_BLOCK) {
+    const end = Math.min(n, start + SCATTER_BLOCK);
+    out.fill(0, start, end);
+    for (; j < k && indices[j] < end; j++) {
+      const x = Math.fround(gain * values[j]);
+      if (x - x !== 0) finite = false;
+      out[indices[j]] = x;
+    }
+  }
+  return finite;
+}
 
 function checkRatio(method: string, ratio: number): void {
   if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`${method}: ratio must be in (0, 1], got ${ratio}`);
@@ -22,18 +49,13 @@ export function topKCoder(ratio: number): LayerCoder {
     encodeLayer(values, decoded, layer) {
       const n = values.length;
       const k = keepCount(ratio, n);
-      const indices = topKIndices(values, k);
+      const { indices, values: kept } = topK(values, k);
       // Dense when (index, value) pairs would not be smaller than the plain floats.
       if (4 * k + deltaVarintBytes(indices) >= 4 * n) {
         decoded.set(values);
         return { coding: 'f32', values };
       }
-      const kept = new Float32Array(k);
-      for (let j = 0; j < k; j++) {
-        const i = indices[j];
-        kept[j] = values[i];
-        decoded[i] = values[i];
-      }
+      zeroAndScatter(decoded, indices, kept, 1);
       return { coding: 'sparse', indices, values: kept };
     },
     decodeLayer(section, out, layer) {
@@ -43,7 +65,7 @@ export function topKCoder(ratio: number): LayerCoder {
         return;
       }
       const s = expectSection(section, 'sparse', keepCount(ratio, n), layer);
-      for (let j = 0; j < s.indices.length; j++) out[s.indices[j]] = s.values[j];
+      zeroAndScatter(out, s.indices, s.values, 1);
     },
   };
 }
@@ -69,12 +91,8 @@ export function randKCoder(ratio: number, unbiased: boolean, seed: number): Laye
       }
       const indices = randKIndices(layer, k);
       const kept = new Float32Array(k);
-      const g = gain(n, k);
-      for (let j = 0; j < k; j++) {
-        const i = indices[j];
-        kept[j] = values[i];
-        decoded[i] = g * values[i];
-      }
+      for (let j = 0; j < k; j++) kept[j] = values[indices[j]];
+      if (!zeroAndScatter(decoded, indices, kept, gain(n, k))) throw new InputError(`rand-k: layer '${layer.spec.name}' overflows float32 when scaled by n/k`);
       return { coding: 'f32', values: kept };
     },
     decodeLayer(section: Section, out, layer) {
@@ -85,12 +103,8 @@ export function randKCoder(ratio: number, unbiased: boolean, seed: number): Laye
         out.set(s.values);
         return;
       }
-      const indices = randKIndices(layer, k);
-      const g = gain(n, k);
-      for (let j = 0; j < k; j++) {
-        const x = Math.fround(g * s.values[j]);
-        if (!Number.isFinite(x)) throw new WireError('non-finite', `layer '${layer.spec.name}' overflows when scaled by n/k`);
-        out[indices[j]] = x;
+      if (!zeroAndScatter(out, randKIndices(layer, k), s.values, gain(n, k))) {
+        throw new WireError('non-finite', `layer '${layer.spec.name}' overflows when scaled by n/k`);
       }
     },
   };

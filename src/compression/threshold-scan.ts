@@ -1,5 +1,6 @@
 // The one loop of top-k that touches every value: keep the entries whose magnitude bits reach a
-// threshold, writing their indices and magnitudes in index order. Plain JavaScript runs it at
+// threshold, writing their indices and float bits in index order (the bits, so that top-k need
+// not read the kept values again from scattered places of a large array). Plain JavaScript runs it at
 // about 1 ns per value (2–4× a memcpy of the array); a 4-lane WebAssembly SIMD kernel tests 16
 // values per step over a cache-sized copy of the input and looks at single lanes only where
 // one passes. The module is assembled below from named opcodes (no build step, no binary
@@ -10,14 +11,15 @@ const CHUNK = 8192;
 const CHUNK_BYTES = 4 * CHUNK;
 const PAGE = 65536;
 /** Magnitude bits of a float: its bits without the sign. */
-export const MAGNITUDE_MASK = 0x7fffffff;
+const MAGNITUDE_MASK = 0x7fffffff;
 
-/** Where the scanned candidates go; `index` and `magnitude` are valid up to the returned count. */
+/** Where the scanned candidates go; `index` and `bits` are valid up to the returned count. */
 export interface ThresholdScanner {
   /** Makes room for `capacity` candidates (views below may be replaced). */
   reserve(capacity: number): void;
   readonly index: Uint32Array;
-  readonly magnitude: Uint32Array;
+  /** The candidates' float bits (sign included). */
+  readonly bits: Uint32Array;
   /**
    * Appends, starting at position `count`, every i in [start, end) with
    * (bits(values[i]) & 0x7fffffff) ≥ threshold; the caller guarantees room for end − start more.
@@ -30,24 +32,24 @@ export interface ThresholdScanner {
 
 class PlainScanner implements ThresholdScanner {
   index = new Uint32Array(0);
-  magnitude = new Uint32Array(0);
+  bits = new Uint32Array(0);
 
   reserve(capacity: number): void {
     if (this.index.length >= capacity) return;
     this.index = new Uint32Array(capacity);
-    this.magnitude = new Uint32Array(capacity);
+    this.bits = new Uint32Array(capacity);
   }
 
   scan(values: Float32Array, start: number, end: number, threshold: number, count: number): number {
-    const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+    const raw = new Int32Array(values.buffer, values.byteOffset, values.length);
     const index = this.index;
-    const magnitude = this.magnitude;
+    const bits = this.bits;
     let w = count;
     for (let i = start; i < end; i++) {
-      const m = bits[i] & MAGNITUDE_MASK;
-      if (m >= threshold) {
+      const b = raw[i];
+      if ((b & MAGNITUDE_MASK) >= threshold) {
         index[w] = i;
-        magnitude[w++] = m;
+        bits[w++] = b;
       }
     }
     return w;
@@ -127,30 +129,30 @@ const V128_AND = 0x4e;
 const V128_OR = 0x50;
 const V128_ANY_TRUE = 0x53;
 
-// Both functions: (from, to, bias, threshold, indexOut, magnitudeOut, count) → count, byte
+// Both functions: (from, to, bias, threshold, indexOut, bitsOut, count) → count, byte
 // addresses; the index written for the value at byte address p is p/4 + bias.
 const FROM = 0;
 const TO = 1;
 const BIAS = 2;
 const THRESHOLD = 3;
 const INDEX_OUT = 4;
-const MAG_OUT = 5;
+const BITS_OUT = 5;
 const COUNT = 6;
-const passParams = [FROM, TO, BIAS, THRESHOLD, INDEX_OUT, MAG_OUT, COUNT].flatMap((p) => [op.get, p]);
+const passParams = [FROM, TO, BIAS, THRESHOLD, INDEX_OUT, BITS_OUT, COUNT].flatMap((p) => [op.get, p]);
 
-/** Function 0, one value at a time. Local 7: the magnitude. */
+/** Function 0, one value at a time. Local 7: the float bits. */
 const scalarBody = [
   ...vec([[1, I32]]),
   op.block, EMPTY,
   op.loop, EMPTY,
   op.get, FROM, op.get, TO, op.i32GeU, op.brIf, 1,
-  op.get, FROM, op.i32Load, ...memarg(2, 0), ...i32Const(MAGNITUDE_MASK), op.i32And, op.tee, 7,
+  op.get, FROM, op.i32Load, ...memarg(2, 0), op.tee, 7, ...i32Const(MAGNITUDE_MASK), op.i32And,
   op.get, THRESHOLD, op.i32GeU,
   op.if, EMPTY,
   op.get, COUNT, ...i32Const(2), op.i32Shl, op.get, INDEX_OUT, op.i32Add,
   op.get, FROM, ...i32Const(2), op.i32ShrU, op.get, BIAS, op.i32Add,
   op.i32Store, ...memarg(2, 0),
-  op.get, COUNT, ...i32Const(2), op.i32Shl, op.get, MAG_OUT, op.i32Add,
+  op.get, COUNT, ...i32Const(2), op.i32Shl, op.get, BITS_OUT, op.i32Add,
   op.get, 7,
   op.i32Store, ...memarg(2, 0),
   op.get, COUNT, ...i32Const(1), op.i32Add, op.set, COUNT,
@@ -192,7 +194,7 @@ const BITS = 15;
 /** The magnitudes of the 4 values at byte offset `o` from FROM, kept in MAG_V + g and left on the stack. */
 const magnitudes = (o: number) => [op.get, FROM, ...v128Load(o), op.get, MASK_V, ...simd(V128_AND), op.tee, MAG_V + o / 16];
 
-/** Appends the passing lanes of group `o` (indices, magnitudes) at COUNT, unconditionally, and adds their number to COUNT. */
+/** Appends the passing lanes of group `o` (indices, float bits) at COUNT, unconditionally, and adds their number to COUNT. */
 const lanePack = (o: number) => {
   const g = o / 16;
   const shuffle = [op.get, BITS, ...i32Const(4), op.i32Shl, ...v128Load(0)];
@@ -202,8 +204,8 @@ const lanePack = (o: number) => {
     op.get, FROM, ...i32Const(2), op.i32ShrU, op.get, BIAS, op.i32Add, ...i32Const(o / 4), op.i32Add, ...simd(I32X4_SPLAT), op.get, LANES_V, ...simd(I32X4_ADD),
     ...shuffle, ...simd(I8X16_SWIZZLE),
     ...simd(V128_STORE, ...memarg(2, 0)),
-    op.get, COUNT, ...i32Const(2), op.i32Shl, op.get, MAG_OUT, op.i32Add,
-    op.get, MAG_V + g,
+    op.get, COUNT, ...i32Const(2), op.i32Shl, op.get, BITS_OUT, op.i32Add,
+    op.get, FROM, ...v128Load(o),
     ...shuffle, ...simd(I8X16_SWIZZLE),
     ...simd(V128_STORE, ...memarg(2, 0)),
     op.get, COUNT, op.get, BITS, op.i32Popcnt, op.i32Add, op.set, COUNT,
@@ -260,15 +262,15 @@ function moduleBytes(): Uint8Array {
   ]);
 }
 
-type Kernel = (from: number, to: number, bias: number, threshold: number, indexOut: number, magOut: number, count: number) => number;
+type Kernel = (from: number, to: number, bias: number, threshold: number, indexOut: number, bitsOut: number, count: number) => number;
 
 /** Slack after each candidate array: a 4-lane store may run 3 lanes past the last candidate. */
 const SLACK = 4;
 
-/** Memory layout: [pack table | chunk of values | indices | magnitudes], all 4-byte words. */
+/** Memory layout: [pack table | chunk of values | indices | float bits], all 4-byte words. */
 class SimdScanner implements ThresholdScanner {
   index = new Uint32Array(0);
-  magnitude = new Uint32Array(0);
+  bits = new Uint32Array(0);
   private chunk: Float32Array;
   private capacity = 0;
 
@@ -290,26 +292,26 @@ class SimdScanner implements ThresholdScanner {
     const buf = this.memory.buffer;
     this.chunk = new Float32Array(buf, TABLE_BYTES, CHUNK);
     this.index = new Uint32Array(buf, this.indexOut(), capacity);
-    this.magnitude = new Uint32Array(buf, this.magnitudeOut(), capacity);
+    this.bits = new Uint32Array(buf, this.bitsOut(), capacity);
   }
 
   private indexOut(): number {
     return TABLE_BYTES + CHUNK_BYTES;
   }
 
-  private magnitudeOut(): number {
+  private bitsOut(): number {
     return this.indexOut() + 4 * (this.capacity + SLACK);
   }
 
   scan(values: Float32Array, start: number, end: number, threshold: number, count: number): number {
     const indexOut = this.indexOut();
-    const magOut = this.magnitudeOut();
+    const bitsOut = this.bitsOut();
     let w = count;
     for (let s = start; s < end; s += CHUNK) {
       const e = Math.min(end, s + CHUNK);
       this.chunk.set(values.subarray(s, e));
       // The value at byte address TABLE_BYTES + 4j is values[s + j].
-      w = this.kernel(TABLE_BYTES, TABLE_BYTES + 4 * (e - s), s - TABLE_BYTES / 4, threshold, indexOut, magOut, w);
+      w = this.kernel(TABLE_BYTES, TABLE_BYTES + 4 * (e - s), s - TABLE_BYTES / 4, threshold, indexOut, bitsOut, w);
     }
     return w;
   }
