@@ -91,7 +91,6 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
     connectionEncrypters: encrypters,
     streamMuxers: [
       yamux({
-        ...(o.yamux.maxMessageSize !== undefined ? { maxMessageSize: o.yamux.maxMessageSize } : {}),
         streamOptions: {
           ...(o.yamux.initialStreamWindowSize !== undefined ? { initialStreamWindowSize: o.yamux.initialStreamWindowSize } : {}),
           ...(o.yamux.maxStreamWindowSize !== undefined ? { maxStreamWindowSize: o.yamux.maxStreamWindowSize } : {}),

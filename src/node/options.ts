@@ -35,19 +35,31 @@ export interface NodeOptions {
   readonly scoring?: 'local' | 'default';
   /** Largest message gossipsub accepts from the wire (bytes). */
   readonly maxGossipBytes?: number;
-  /** Yamux tuning (bytes). Measured on loopback: larger frames and windows gave no clear gain, so the defaults stay yamux's. */
+  /**
+   * Yamux stream windows (bytes). The defaults stay yamux's (256 KiB, growing to 16 MiB while a
+   * stream is read fast): larger initial windows measured no gain on 50 MB updates (see
+   * docs/network.md) and let every open stream hold more unread bytes.
+   */
   readonly yamux?: YamuxTuning;
 }
 
-/** Yamux stream-muxer limits. */
+/**
+ * Yamux per-stream receive windows. (Yamux 8 has no frame-size knob that takes effect: a data
+ * frame is as large as the sender's window allows.)
+ */
 export interface YamuxTuning {
-  /** Largest yamux data frame (yamux's default: 64 KiB). */
-  readonly maxMessageSize?: number;
-  /** Per-stream receive window at open (≥ 256 KiB). */
+  /** Per-stream receive window at open (256 KiB to 4 GiB − 1; yamux's default 256 KiB). */
   readonly initialStreamWindowSize?: number;
-  /** Largest the receive window may grow to. */
+  /** Largest the receive window may grow to (at least the initial window; yamux's default 16 MiB). */
   readonly maxStreamWindowSize?: number;
 }
+
+/** The yamux spec's initial window; yamux refuses a smaller one. */
+export const YAMUX_MIN_WINDOW = 256 * 1024;
+/** A yamux window update is a u32. */
+const YAMUX_MAX_WINDOW = 0xffff_ffff;
+/** Yamux's own default for the largest window. */
+const YAMUX_DEFAULT_MAX_WINDOW = 16 * 1024 * 1024;
 
 /** Node options with every default filled in. */
 export interface ResolvedNodeOptions {
@@ -67,8 +79,6 @@ export interface ResolvedNodeOptions {
 
 /** Gossipsub's sending side caps one message at 4 MiB on the wire; nothing above it is ever sent. */
 export const GOSSIPSUB_WIRE_CAP = 4 * 1024 * 1024;
-
-export const DEFAULT_YAMUX: YamuxTuning = {};
 
 /** Fills in the defaults of node options. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
@@ -109,8 +119,30 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     inboundConnectionThreshold: positiveInt('inboundConnectionThreshold', options.inboundConnectionThreshold ?? 1000),
     scoring,
     maxGossipBytes: positiveInt('maxGossipBytes', options.maxGossipBytes ?? GOSSIPSUB_WIRE_CAP),
-    yamux: { ...DEFAULT_YAMUX, ...options.yamux },
+    yamux: resolveYamux(options.yamux ?? {}),
   };
+}
+
+/** Checks yamux windows here, so a bad value is a ConfigError naming the field, not a start-up failure. */
+function resolveYamux(y: YamuxTuning): YamuxTuning {
+  const known = new Set(['initialStreamWindowSize', 'maxStreamWindowSize']);
+  for (const key of Object.keys(y)) {
+    if (!known.has(key)) throw new ConfigError(`node.yamux.${key}: not a yamux option (known: ${[...known].join(', ')})`);
+  }
+  const window = (field: keyof YamuxTuning, min: number): void => {
+    const v = y[field];
+    if (v === undefined) return;
+    if (!Number.isInteger(v) || v < min || v > YAMUX_MAX_WINDOW) {
+      throw new ConfigError(`node.yamux.${field}: ${v} is not a whole number of bytes from ${min} to ${YAMUX_MAX_WINDOW}`);
+    }
+  };
+  window('initialStreamWindowSize', YAMUX_MIN_WINDOW);
+  const initial = y.initialStreamWindowSize ?? YAMUX_MIN_WINDOW;
+  window('maxStreamWindowSize', initial);
+  if (y.maxStreamWindowSize === undefined && initial > YAMUX_DEFAULT_MAX_WINDOW) {
+    throw new ConfigError(`node.yamux.initialStreamWindowSize: ${initial} is above the largest window (${YAMUX_DEFAULT_MAX_WINDOW} by default); raise maxStreamWindowSize too`);
+  }
+  return { ...y };
 }
 
 function positiveInt(field: string, value: number): number {

@@ -71,6 +71,18 @@ describe('node options and key files', () => {
     expect(() => resolveNodeOptions({ maxConnections: 0 })).toThrow(/node\.maxConnections: 0/);
   });
 
+  it('checks yamux windows against what yamux accepts, naming the field', () => {
+    const yamux = (y: object) => () => resolveNodeOptions({ yamux: y as never });
+    expect(resolveNodeOptions({}).yamux).toEqual({});
+    expect(resolveNodeOptions({ yamux: { initialStreamWindowSize: 1 << 20, maxStreamWindowSize: 1 << 20 } }).yamux).toEqual({ initialStreamWindowSize: 1 << 20, maxStreamWindowSize: 1 << 20 });
+    expect(yamux({ initialStreamWindowSize: 256 * 1024 - 1 })).toThrow(/node\.yamux\.initialStreamWindowSize: 262143 is not a whole number of bytes from 262144 to 4294967295/);
+    expect(yamux({ initialStreamWindowSize: 300_000.5 })).toThrow(/node\.yamux\.initialStreamWindowSize: 300000\.5 is not a whole number/);
+    expect(yamux({ initialStreamWindowSize: 1 << 20, maxStreamWindowSize: 1 << 19 })).toThrow(/node\.yamux\.maxStreamWindowSize: 524288 is not a whole number of bytes from 1048576/);
+    expect(yamux({ maxStreamWindowSize: 2 ** 32 })).toThrow(/node\.yamux\.maxStreamWindowSize: 4294967296/);
+    expect(yamux({ initialStreamWindowSize: 32 << 20 })).toThrow(/raise maxStreamWindowSize too/);
+    expect(yamux({ maxMessageSize: 1 << 20 })).toThrow(/node\.yamux\.maxMessageSize: not a yamux option \(known: initialStreamWindowSize, maxStreamWindowSize\)/);
+  });
+
   it('checks the PSK file format', () => {
     const hex = '00'.repeat(31) + 'ff';
     expect([...parsePsk(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}\n`)]).toEqual([...new Uint8Array(31), 255]);
