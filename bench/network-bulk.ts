@@ -24,14 +24,24 @@ export interface BulkSender {
   stop(): Promise<void>;
 }
 
-/** A raw TCP server that answers one byte after every `bytes` bytes received on a connection. */
-export async function startRawReceiver(bytes: number): Promise<BulkReceiver> {
+/**
+ * A raw TCP server that answers one byte after every `bytes` bytes received on a connection.
+ * With `assemble`, it also copies the bytes into one fresh buffer per transfer, as any receiver
+ * that hands the update to an application must (the direct protocol does the same).
+ */
+export async function startRawReceiver(bytes: number, assemble: boolean): Promise<BulkReceiver> {
   const server = createServer((sock: Socket) => {
     let got = 0;
+    let into: Uint8Array | null = null;
     sock.on('data', (chunk: Buffer) => {
+      if (assemble) {
+        into ??= new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
+        into.set(chunk, got);
+      }
       got += chunk.byteLength;
       if (got === bytes) {
         got = 0;
+        into = null;
         sock.write(Buffer.of(1));
       }
     });
