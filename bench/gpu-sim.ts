@@ -11,7 +11,7 @@ import { trainCentralized } from '../src/cli/commands/train.js';
 const args = process.argv.slice(2);
 const outAt = args.indexOf('--out');
 const out = outAt >= 0 ? args[outAt + 1] : undefined;
-const configs = args.filter((a, i) => !a.startsWith('--') && i !== outAt + 1);
+const configs = args.filter((a, i) => !a.startsWith("--") && (outAt < 0 || i !== outAt + 1));
 const results: unknown[] = [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -125,28 +125,99 @@ export interface MergePlan {
 export const MERGE_PHASE = 255;
 
 /**
+ * Work that simulated peers of one merge share (one per merge round): each distinct message
+ * decoded once, and each distinct set of models averaged once. A peer that holds exactly the
+ * models another already averaged gets a copy of that average, so an all-to-all merge of P
+ * simulated peers costs O(P·d) instead of O(P²·d). Real peers (one per process) pass none.
+ */
+export class MergeMemo {
+  private readonly ids = new WeakMap<Uint8Array, number>();
+  private nextId = 0;
+  private readonly decoded = new Map<number, Params | null>();
+  private readonly averages = new Map<string, Params>();
+
+  /** A stable id for a message's bytes (the same array delivered to many peers has one id). */
+  idOf(bytes: Uint8Array): number {
+    let id = this.ids.get(bytes);
+    if (id === undefined) this.ids.set(bytes, (id = this.nextId++));
+    return id;
+  }
+
+  /** The decoded model of a message, or null when it is malformed (decoded once). */
+  decode(id: number, bytes: Uint8Array, codec: ModelCodec, expected: { round: number; phase: number; sender: number }): Params | null {
+    if (!this.decoded.has(id)) {
+      let params: Params | null = null;
+      try {
+        params = codec.decode(bytes, expected);
+      } catch {
+        params = null;
+      }
+      this.decoded.set(id, params);
+    }
+    return this.decoded.get(id)!;
+  }
+
+  /** The average of the models with these message ids, computed once per distinct set. */
+  average(ids: number[], models: () => Params[]): Params {
+    const key = [...ids].sort((a, b) => a - b).join(',');
+    let avg = this.averages.get(key);
+    if (!avg) this.averages.set(key, (avg = globalAverage(models())));
+    // A copy: peers train their models in place afterwards.
+    return { layout: avg.layout, data: avg.data.slice() };
+  }
+}
+
+/**
  * The exact global merge: every member of the group sends its model to every other (lossless)
  * and each takes the plain average of all it holds. With no loss all end with the same model.
  */
-export async function exactMerge(own: Params, plan: MergePlan, transport: Transport, codec: ModelCodec): Promise<Params> {
+export async function exactMerge(own: Params, plan: MergePlan, transport: Transport, codec: ModelCodec, memo?: MergeMemo): Promise<Params> {
   const me = plan.members[plan.selfIndex];
   const others = plan.group.filter((id) => id !== me);
+  const payload = codec.encode(own, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex });
   const result = await transport.exchange({
     round: plan.round,
     phase: MERGE_PHASE,
-    payload: codec.encode(own, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex }),
+    payload,
     sendTo: others,
     expectFrom: others,
     deadlineMs: plan.deadlineMs ?? Number.POSITIVE_INFINITY,
   });
   const indexOf = new Map<PeerId, number>(plan.members.map((id, k) => [id, k]));
+  const expected = (from: PeerId) => ({ round: plan.round, phase: MERGE_PHASE, sender: indexOf.get(from) ?? -1 });
+  if (memo) {
+    // My own message stands for my model only if it decodes to it bit for bit (a lossless codec, an honest peer).
+    const ownId = memo.idOf(payload);
+    const ownDecoded = memo.decode(ownId, payload, codec, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex });
+    if (ownDecoded && sameBits(ownDecoded.data, own.data)) {
+      const ids = [ownId];
+      const models = [own];
+      for (const env of result.received) {
+        const id = memo.idOf(env.bytes);
+        const m = memo.decode(id, env.bytes, codec, expected(env.from));
+        if (m) {
+          ids.push(id);
+          models.push(m);
+        }
+      }
+      return memo.average(ids, () => models);
+    }
+  }
   const models = [own];
   for (const env of result.received) {
     try {
-      models.push(codec.decode(env.bytes, { round: plan.round, phase: MERGE_PHASE, sender: indexOf.get(env.from) ?? -1 }));
+      models.push(codec.decode(env.bytes, expected(env.from)));
     } catch {
       // A malformed model is left out of the average; the caller's log shows who is missing.
     }
   }
   return globalAverage(models);
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }

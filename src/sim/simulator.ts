@@ -25,7 +25,7 @@ import { globalAverage } from '../aggregation/fedavg.js';
 import { cloneParams, type Params } from '../params/index.js';
 import { Peer } from '../peer/peer.js';
 import { consensusDistance } from '../peer/consensus.js';
-import { gossipExchange, exactMerge, type ModelCodec } from '../peer/gossip.js';
+import { gossipExchange, exactMerge, MergeMemo, type ModelCodec } from '../peer/gossip.js';
 import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer } from '../peer/federated.js';
 import { modestRoles } from '../peer/modest.js';
 import { RoundMixing } from '../peer/round-mixing.js';
@@ -422,8 +422,9 @@ async function mergeAll(world: World, t: number, live: readonly Peer[]): Promise
   if (live.length === 0) return;
   world.net.setParticipants(live.map((p) => p.id));
   const ids = live.map((p) => p.id);
+  const memo = new MergeMemo();
   const merged = await Promise.all(
-    live.map((p) => exactMerge(p.params, { round: t, members: world.members, selfIndex: p.index, group: ids }, world.net.transportFor(p.id), world.codec.exact)),
+    live.map((p) => exactMerge(p.params, { round: t, members: world.members, selfIndex: p.index, group: ids }, world.net.transportFor(p.id), world.codec.exact, memo)),
   );
   merged.forEach((params, k) => {
     live[k].params = params;
