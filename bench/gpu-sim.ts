@@ -1,4 +1,4 @@
-// GPU host entry (pack with ../shared/gpu/pack.sh bench/gpu-sim.ts .gpu): the product's own
+// GPU host entry (pack with gpu/pack.sh bench/gpu-sim.ts .gpu): the product's own
 // paths on WebGPU — one centralized `train` run and `simulate` runs of the given configs —
 // printing one JSON line per run (backend, adapter, accuracy, time). Usage:
 //   bash .gpu/run.sh CONFIG.yaml... [--out results.json]

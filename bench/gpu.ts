@@ -1,6 +1,6 @@
 // GPU benchmark: tfjs on WebGPU (Dawn) against PyTorch on the same GPU, in one run.
 //
-//   bash ../shared/gpu/pack.sh bench/gpu.ts .gpu        # here, after npm install
+//   bash gpu/pack.sh bench/gpu.ts .gpu        # here, after npm install
 //   bash .gpu/run.sh --out /path/gpu.json [--torch bench/torch_baseline.py] [--quick]   # on the GPU host
 //
 // Measures: matmul rate; training samples/s of the MLP and the CNN at several batch sizes (the

@@ -64,7 +64,7 @@ export async function initBackend(
   }
   const skipped: string[] = [];
   for (const name of ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const) {
-    const attempt = await tryBackend(name, requirements);
+    const attempt = await tryBackend(name, requirements, true);
     if (attempt.ok) {
       const reason = skipped.length ? `fastest that started (skipped: ${skipped.join('; ')})` : 'fastest available';
       current = { name, reason, ...(attempt.device ? { device: attempt.device } : {}) };
@@ -76,10 +76,10 @@ export async function initBackend(
   throw new BackendError(`no tfjs backend could start (${skipped.join('; ')})`);
 }
 
-async function tryBackend(name: BackendName, req: BackendRequirements): Promise<Attempt> {
+async function tryBackend(name: BackendName, req: BackendRequirements, auto = false): Promise<Attempt> {
   switch (name) {
     case 'webgpu':
-      return tryWebGpu();
+      return tryWebGpu(auto);
     case 'tensorflow':
       return tryTensorflow();
     case 'wasm':
@@ -117,7 +117,8 @@ function hasVulkanLoader(): boolean {
   return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
 }
 
-async function tryWebGpu(): Promise<Attempt> {
+/** `auto` skips a software adapter (SwiftShader, llvmpipe): it runs the kernels on the CPU, slower than wasm. */
+async function tryWebGpu(auto: boolean): Promise<Attempt> {
   if (!hasVulkanLoader()) {
     return { ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine, so no GPU is reachable through WebGPU' };
   }
@@ -141,8 +142,12 @@ async function tryWebGpu(): Promise<Attempt> {
   } catch (err) {
     return { ok: false, why: `Dawn's WebGPU addon did not load (${(err as Error).message.split('\n')[0]})` };
   }
-  const adapter = (await gpu.requestAdapter()) as { info?: { description?: string; vendor?: string; device?: string } } | null;
+  const adapter = (await gpu.requestAdapter()) as {
+    info?: { description?: string; vendor?: string; device?: string; architecture?: string; isFallbackAdapter?: boolean };
+  } | null;
   if (!adapter) return { ok: false, why: 'no WebGPU adapter: this machine has no Vulkan-capable GPU (or no Vulkan loader/driver)' };
+  const software = adapter.info?.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.info?.architecture} ${adapter.info?.description}`);
+  if (auto && software) return { ok: false, why: `the only WebGPU adapter is a software one (${adapter.info?.description ?? 'CPU'}), slower than wasm; name --backend webgpu to use it anyway` };
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) return { ok: false, why: 'tfjs-backend-webgpu failed to initialise on the adapter' };
   const info = adapter.info;

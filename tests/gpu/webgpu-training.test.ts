@@ -14,9 +14,10 @@ import type { Batch } from '../../src/model/batch.js';
 import { Rng } from '../../src/util/rng.js';
 
 let webgpu = false;
+let adapter = '';
 beforeAll(async () => {
   try {
-    await initBackend('webgpu');
+    adapter = (await initBackend('webgpu')).device ?? '';
     webgpu = true;
   } catch {
     webgpu = false;
@@ -69,6 +70,16 @@ const cases: { name: string; spec: Parameters<typeof buildModel>[0]; shape: numb
   { name: 'LeNet-style CNN on 16×16, SGD', spec: { kind: 'cnn', channels: [4, 8], hidden: [16] }, shape: [16, 16, 1], opt: { kind: 'sgd', lr: 0.05 }, sizes: [6, 6, 6, 3] },
   { name: 'CNN on 28×28 with two input channels, momentum', spec: { kind: 'cnn' }, shape: [28, 28, 2], opt: { kind: 'sgd', lr: 0.02, momentum: 0.5 }, sizes: [4, 4] },
 ];
+
+describe('backend choice', () => {
+  it('auto passes over a software WebGPU adapter (it would be slower than wasm)', async (ctx) => {
+    if (!webgpu || !/swiftshader|llvmpipe|lavapipe/i.test(adapter)) ctx.skip();
+    const picked = await initBackend('auto');
+    expect(picked.name).not.toBe('webgpu');
+    expect(picked.reason).toMatch(/software one/);
+    await tf.setBackend('cpu');
+  }, 60_000);
+});
 
 describe('Trainer: compiled WebGPU kernels vs tfjs ops', () => {
   for (const c of cases) {
