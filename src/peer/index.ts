@@ -1,7 +1,7 @@
 // The peer algorithm's public API: config, peer state, exchanges, the Transport seam.
 export * from './transport.js';
 export { Peer, type PeerInit } from './peer.js';
-export { gossipExchange, exactMerge, MERGE_PHASE, type ModelCodec, type GossipPlan, type MergePlan, type ExchangeOutcome, type GossipWire } from './gossip.js';
+export { gossipExchange, exactMerge, MergeMemo, MERGE_PHASE, type ModelCodec, type GossipPlan, type MergePlan, type ExchangeOutcome, type GossipWire } from './gossip.js';
 export { federatedDownload, federatedUpload, type FederatedServer, type TransportHub } from './federated.js';
 export { consensusDistance } from './consensus.js';
 export { buildCodec, type UpdateCodec, type DeltaCodec, type MessageMeta } from './codec.js';
