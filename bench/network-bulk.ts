@@ -31,20 +31,7 @@ export interface BulkSender {
  */
 export async function startRawReceiver(bytes: number, assemble: boolean): Promise<BulkReceiver> {
   const server = createServer((sock: Socket) => {
-    let got = 0;
-    let into: Uint8Array | null = null;
-    sock.on('data', (chunk: Buffer) => {
-      if (assemble) {
-        into ??= new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
-        into.set(chunk, got);
-      }
-      got += chunk.byteLength;
-      if (got === bytes) {
-        got = 0;
-        into = null;
-        sock.write(Buffer.of(1));
-      }
-    });
+    sock.on('data', byteSink(bytes, assemble, () => sock.write(Buffer.of(1))));
     sock.on('error', () => undefined);
   });
   await new Promise<void>((resolve, reject) => {
@@ -56,6 +43,27 @@ export async function startRawReceiver(bytes: number, assemble: boolean): Promis
   return {
     address: String(addr.port),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A receiver's handling of arriving chunks: counts them (copying them into one fresh buffer per
+ * transfer if `assemble`) and calls `answer` after every `bytes` bytes.
+ */
+export function byteSink(bytes: number, assemble: boolean, answer: () => void): (chunk: Uint8Array) => void {
+  let got = 0;
+  let into: Uint8Array | null = null;
+  return (chunk) => {
+    if (assemble) {
+      into ??= new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
+      into.set(chunk, got);
+    }
+    got += chunk.byteLength;
+    if (got === bytes) {
+      got = 0;
+      into = null;
+      answer();
+    }
   };
 }
 
@@ -77,6 +85,11 @@ export async function rawSender(port: string, payload: Uint8Array): Promise<Bulk
     sock.once('connect', resolve);
     sock.once('error', reject);
   });
+  return socketSender(sock, payload);
+}
+
+/** Sends `payload` over a connected socket (plain or TLS) whose receiver answers each transfer with a byte. */
+export function socketSender(sock: Socket, payload: Uint8Array): BulkSender {
   return {
     async send() {
       const t0 = performance.now();

@@ -7,5 +7,6 @@ import { aggregationSuite } from './aggregation.js';
 import { simulatorSuite } from './simulator.js';
 import { batchedSuite } from './batched.js';
 import { network } from './network.js';
+import { networkTlsCeiling } from './network-tls-ceiling.js';
 
-export const suites: BenchSuite[] = [trainingSuite, topologySuite, compression, aggregationSuite, simulatorSuite, batchedSuite, network];
+export const suites: BenchSuite[] = [trainingSuite, topologySuite, compression, aggregationSuite, simulatorSuite, batchedSuite, network, networkTlsCeiling];
