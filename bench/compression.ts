@@ -9,12 +9,10 @@
 // by the OS on first touch, which is most of their extra time).
 import type { BenchRow, BenchSuite } from './lib.js';
 import { memcpyRate, timeMs } from './lib.js';
-import { makeLayout, paramsFrom, type ParamLayout } from '../src/params/index.js';
-import { Rng } from '../src/util/rng.js';
+import { makeLayout } from '../src/params/index.js';
 import { buildCompressor, runGroupRound, type CompressionSpec, type GroupCompressor, type PointwiseCompressor } from '../src/compression/index.js';
+import { benchUpdate, FLOATS, gaussian, SEED } from './compression-setup.js';
 
-const FLOATS = 10_000_000;
-const SEED = 1;
 
 const methods: { label: string; spec: CompressionSpec }[] = [
   { label: 'identity', spec: { method: 'identity' } },
@@ -28,13 +26,6 @@ const methods: { label: string; spec: CompressionSpec }[] = [
   { label: 'top-k 1% + EF21', spec: { method: 'top-k', ratio: 0.01, errorFeedback: 'ef21' } },
 ];
 
-function gaussian(layout: ParamLayout, seed: number) {
-  const rng = new Rng(seed);
-  const data = new Float32Array(layout.size);
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
-  return paramsFrom(layout, data);
-}
-
 export const compression: BenchSuite = {
   name: 'compression',
   async run({ quick }) {
@@ -44,8 +35,8 @@ export const compression: BenchSuite = {
     const floorName = 'memcpy 10M float32 (floor)';
     rows.push({ suite: 'compression', name: floorName, value: floor.bytesPerSecond / 1e9, unit: 'GB/s', note: `${floor.ms.toFixed(2)} ms` });
 
-    const layout = makeLayout([{ name: 'w', shape: [2500, 4000] }]);
-    const update = gaussian(layout, 3);
+    const update = benchUpdate();
+    const { layout } = update;
     const ctx = { seed: SEED, round: 0, sender: 0 };
     for (const { label, spec } of methods) {
       const c = buildCompressor(spec, SEED) as PointwiseCompressor;

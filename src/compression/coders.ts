@@ -25,6 +25,11 @@ export interface LayerCoder {
   readonly params: MethodParams;
   /** Encodes one tensor and writes what the receiver will reconstruct into `decoded` (every value: it may hold an older round's). */
   encodeLayer(values: Float32Array, decoded: Float32Array, layer: LayerInfo): Section;
+  /**
+   * Encodes one tensor without its reconstruction (the same section as encodeLayer), where that
+   * saves work: a sparsifier then need not write a dense layer of zeros.
+   */
+  encodeSection?(values: Float32Array, layer: LayerInfo): Section;
   /** Reconstructs one tensor into `out` (every value); throws a WireError when the section is not what this coder sends. */
   decodeLayer(section: Section, out: Float32Array, layer: LayerInfo): void;
 }

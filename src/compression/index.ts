@@ -30,7 +30,7 @@ export { identityCoder, fp16Coder, int8Coder, signCoder, type LayerCoder, type L
 export { topKCoder, randKCoder } from './sparse.js';
 export { randomSubspaceCoder } from './subspace.js';
 export { topKIndices, sampleSortedIndices } from './select.js';
-export { plainCompressor, type PointwiseCompressor, type PointwiseEncodeResult, type PointwiseDecodeResult } from './pointwise.js';
+export { plainCompressor, type PointwiseCompressor, type PointwiseEncodeResult, type PointwiseDecodeResult, type PointwiseMessage } from './pointwise.js';
 export {
   ef14,
   ef21,

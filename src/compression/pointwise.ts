@@ -21,6 +21,9 @@ export interface PointwiseEncodeResult<S> {
   readonly decoded: Params;
 }
 
+/** What a pointwise compressor's encodeBytes returns: the message and the new state, without a reconstruction. */
+export type PointwiseMessage<S> = Omit<PointwiseEncodeResult<S>, 'decoded'>;
+
 /** What a pointwise compressor's decode returns. */
 export interface PointwiseDecodeResult<R> {
   /** The sender's update as this receiver reconstructs it. */
@@ -47,6 +50,13 @@ export interface PointwiseCompressor<S = unknown, R = unknown> {
    * first touch costs the OS zeroing every page (several memcpys' worth on large models).
    */
   encodeInto(update: Params, state: S, ctx: CompressionContext, decoded: Float32Array): PointwiseEncodeResult<S>;
+  /**
+   * As encode, for a caller that needs only the message and the new state (a plain upload, not
+   * error feedback or CHOCO's public copies): the same bytes and state. Plain top-k and rand-k
+   * then write no model-sized reconstruction, which on large models costs more than selecting
+   * the values; other methods reconstruct into a scratch array the compressor keeps.
+   */
+  encodeBytes(update: Params, state: S, ctx: CompressionContext): PointwiseMessage<S>;
   /** Validates and decodes one sender's message (`ctx.sender` = who sent it) into a new array; throws WireError. */
   decode(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, limits?: DecodeLimits): PointwiseDecodeResult<R>;
   /**
@@ -64,11 +74,22 @@ export interface PointwiseCore<S, R> {
   initialState(layout: ParamLayout): S;
   initialReceiverState(layout: ParamLayout): R;
   encodeTo(update: Params, state: S, ctx: CompressionContext, out: Float32Array): PointwiseEncodeResult<S>;
+  /** The message and state alone, where that is cheaper than encodeTo (default: encodeTo into a scratch array). */
+  encodeBytes?(update: Params, state: S, ctx: CompressionContext): PointwiseMessage<S>;
   decodeTo(message: Uint8Array, layout: ParamLayout, ctx: CompressionContext, receiver: R, out: Float32Array, limits?: DecodeLimits): PointwiseDecodeResult<R>;
 }
 
 /** The public compressor of a core: the allocating forms hand it a new array, the Into forms the caller's. */
 export function pointwiseCompressor<S, R>(core: PointwiseCore<S, R>): PointwiseCompressor<S, R> {
+  // Where the core has no encodeBytes: one reconstruction array for every call (nothing returned refers to it).
+  let scratch = new Float32Array(0);
+  const encodeBytes =
+    core.encodeBytes?.bind(core) ??
+    ((update: Params, state: S, ctx: CompressionContext): PointwiseMessage<S> => {
+      if (scratch.length !== update.layout.size) scratch = new Float32Array(update.layout.size);
+      const { message, state: next } = core.encodeTo(update, state, ctx, scratch);
+      return { message, state: next };
+    });
   return {
     kind: 'pointwise',
     name: core.name,
@@ -83,6 +104,7 @@ export function pointwiseCompressor<S, R>(core: PointwiseCore<S, R>): PointwiseC
       }
       return core.encodeTo(update, state, ctx, decoded);
     },
+    encodeBytes,
     decode: (message, layout, ctx, receiver, limits) => core.decodeTo(message, layout, ctx, receiver, new Float32Array(layout.size), limits),
     decodeInto(message, layout, ctx, receiver, out, limits) {
       checkOutput(out, layout, 'decodeInto');
@@ -112,6 +134,16 @@ export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamL
     return section;
   });
   return { sections, decoded };
+}
+
+/** Encodes a flat vector layer by layer without a reconstruction, for coders with encodeSection. */
+function encodeSections(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext): Section[] {
+  return layerInfos(layout, ctx, 0).map((info) => {
+    const { offset, size, name } = info.spec;
+    const section = coder.encodeSection!(data.subarray(offset, offset + size), info);
+    assertFiniteSection(section, name);
+    return section;
+  });
 }
 
 /** Decodes one part of a message layer by layer, into `target` when given. */
@@ -173,6 +205,12 @@ export function plainCompressor(coder: LayerCoder): PointwiseCompressor<null, nu
       const { sections, decoded } = encodePart(coder, update.data, update.layout, ctx, 0, out);
       return { message: updateMessage(coder, ctx, update.layout, [sections]), state, decoded: paramsFrom(update.layout, decoded) };
     },
+    ...(coder.encodeSection && {
+      encodeBytes(update: Params, state: null, ctx: CompressionContext) {
+        checkUpdate(update, ctx);
+        return { message: updateMessage(coder, ctx, update.layout, [encodeSections(coder, update.data, update.layout, ctx)]), state };
+      },
+    }),
     decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, {}, [], 1, limits);
       return { update: paramsFrom(layout, decodePart(coder, msg.parts[0], layout, ctx, 0, out)), receiver };

@@ -43,20 +43,23 @@ function checkRatio(method: string, ratio: number): void {
 /** Top-k: keeps the largest-magnitude fraction `ratio` of each tensor's entries. */
 export function topKCoder(ratio: number): LayerCoder {
   checkRatio('top-k', ratio);
+  const encodeSection = (values: Float32Array): Section => {
+    const n = values.length;
+    const k = keepCount(ratio, n);
+    const { indices, values: kept } = topK(values, k);
+    // Dense when (index, value) pairs would not be smaller than the plain floats.
+    if (4 * k + deltaVarintBytes(indices) >= 4 * n) return { coding: 'f32', values };
+    return { coding: 'sparse', indices, values: kept };
+  };
   return {
     method: 'top-k',
     params: { ratio },
-    encodeLayer(values, decoded, layer) {
-      const n = values.length;
-      const k = keepCount(ratio, n);
-      const { indices, values: kept } = topK(values, k);
-      // Dense when (index, value) pairs would not be smaller than the plain floats.
-      if (4 * k + deltaVarintBytes(indices) >= 4 * n) {
-        decoded.set(values);
-        return { coding: 'f32', values };
-      }
-      zeroAndScatter(decoded, indices, kept, 1);
-      return { coding: 'sparse', indices, values: kept };
+    encodeSection,
+    encodeLayer(values, decoded) {
+      const section = encodeSection(values);
+      if (section.coding === 'sparse') zeroAndScatter(decoded, section.indices, section.values, 1);
+      else decoded.set(values);
+      return section;
     },
     decodeLayer(section, out, layer) {
       const n = layer.spec.size;
@@ -79,20 +82,30 @@ export function randKIndices(layer: LayerInfo, k: number): Uint32Array {
 export function randKCoder(ratio: number, unbiased: boolean, seed: number): LayerCoder {
   checkRatio('rand-k', ratio);
   const gain = (n: number, k: number) => (unbiased ? n / k : 1);
+  const overflow = (layer: LayerInfo) => new InputError(`rand-k: layer '${layer.spec.name}' overflows float32 when scaled by n/k`);
+  /** The kept values (and their indices, null when every value is kept). */
+  const select = (values: Float32Array, layer: LayerInfo): { kept: Float32Array; indices: Uint32Array | null } => {
+    const n = values.length;
+    const k = keepCount(ratio, n);
+    if (k === n) return { kept: values, indices: null };
+    const indices = randKIndices(layer, k);
+    const kept = new Float32Array(k);
+    for (let j = 0; j < k; j++) kept[j] = values[indices[j]];
+    return { kept, indices };
+  };
   return {
     method: unbiased ? 'rand-k-unbiased' : 'rand-k',
     params: { ratio, seed },
+    encodeSection(values, layer) {
+      const { kept, indices } = select(values, layer);
+      // The receiver refuses a value that overflows when scaled: never send one.
+      if (indices && unbiased && !scaledFinite(kept, gain(values.length, kept.length))) throw overflow(layer);
+      return { coding: 'f32', values: kept };
+    },
     encodeLayer(values, decoded, layer) {
-      const n = values.length;
-      const k = keepCount(ratio, n);
-      if (k === n) {
-        decoded.set(values);
-        return { coding: 'f32', values };
-      }
-      const indices = randKIndices(layer, k);
-      const kept = new Float32Array(k);
-      for (let j = 0; j < k; j++) kept[j] = values[indices[j]];
-      if (!zeroAndScatter(decoded, indices, kept, gain(n, k))) throw new InputError(`rand-k: layer '${layer.spec.name}' overflows float32 when scaled by n/k`);
+      const { kept, indices } = select(values, layer);
+      if (!indices) decoded.set(values);
+      else if (!zeroAndScatter(decoded, indices, kept, gain(values.length, kept.length))) throw overflow(layer);
       return { coding: 'f32', values: kept };
     },
     decodeLayer(section: Section, out, layer) {
@@ -108,4 +121,13 @@ export function randKCoder(ratio: number, unbiased: boolean, seed: number): Laye
       }
     },
   };
+}
+
+/** Whether gain·v stays finite in float32 for every value (as zeroAndScatter computes it). */
+function scaledFinite(values: Float32Array, gain: number): boolean {
+  for (let j = 0; j < values.length; j++) {
+    const x = Math.fround(gain * values[j]);
+    if (x - x !== 0) return false;
+  }
+  return true;
 }

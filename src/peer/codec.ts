@@ -8,7 +8,11 @@
 //   group   the group compressor (PowerSGD, ARC-Top-K, GreedyLore), when the config names one
 // Every decode validates (layout, round, phase, sender, finiteness, checksum) and throws a
 // WireError that the caller logs and drops.
+// The codecs reuse model-sized buffers from call to call (a fresh 40 MB array costs the OS
+// zeroing its pages, more than compressing it): what a call returns stays valid only as long as
+// the interface below says; a caller that keeps it longer copies it.
 import type { Params, ParamLayout } from '../params/index.js';
+import { paramsFrom, sub } from '../params/index.js';
 import { ConfigError } from '../util/errors.js';
 import {
   buildCompressor,
@@ -29,13 +33,30 @@ export interface MessageMeta {
   readonly sender: number;
 }
 
+/**
+ * Where a DeltaCodec decodes into, and so how long a decoded difference stays valid:
+ * 'per-sender', until the codec decodes the next message of the same sender (gossip holds every
+ * neighbour's difference until it mixes); 'one', until it decodes the next message of anyone (a
+ * server that folds each upload in before decoding the next).
+ */
+export type DecodeBuffers = 'per-sender' | 'one';
+
 /** Encodes model differences with a compressor and decodes them, keeping per-sender memory. */
 export interface DeltaCodec {
+  readonly decodeBuffers: DecodeBuffers;
   /** Fresh per-peer compressor memory (error feedback). */
   initState(): unknown;
-  /** Encodes a difference; returns the bytes, the new state and what receivers will decode. */
-  encode(delta: Params, state: unknown, meta: MessageMeta): { bytes: Uint8Array; state: unknown; decoded: Params };
-  /** Decodes a message from `meta.sender`; keeps that sender's receiver-side memory (EF21's h). */
+  /** Encodes `current − base` (`current` itself when base is null); returns the bytes and the new state. */
+  encode(current: Params, base: Float32Array | null, state: unknown, meta: MessageMeta): { bytes: Uint8Array; state: unknown };
+  /**
+   * As encode, and also returns what receivers will decode, in a buffer the codec keeps for
+   * `meta.sender`: valid until that sender's next encodeWithDecoded.
+   */
+  encodeWithDecoded(current: Params, base: Float32Array | null, state: unknown, meta: MessageMeta): { bytes: Uint8Array; state: unknown; decoded: Params };
+  /**
+   * Decodes a message from `meta.sender`; keeps that sender's receiver-side memory (EF21's h).
+   * The result lives in a buffer the codec reuses (see `decodeBuffers`).
+   */
   decode(bytes: Uint8Array, meta: MessageMeta): Params;
 }
 
@@ -44,8 +65,9 @@ export interface UpdateCodec {
   readonly method: MethodName;
   readonly exact: ModelCodec;
   readonly model: ModelCodec;
-  /** Present when gossip must send compressed differences (lossy pointwise methods). */
+  /** Present when gossip must send compressed differences (lossy pointwise methods); decodes per sender. */
   readonly choco: DeltaCodec | undefined;
+  /** Federated uploads; decodes into one buffer. */
   readonly update: DeltaCodec;
   /** Present for PowerSGD, ARC-Top-K, GreedyLore. */
   readonly group: GroupCompressor<unknown, unknown> | undefined;
@@ -67,35 +89,58 @@ export function buildCodec(spec: CompressionSpec & { consensusStep?: number }, l
     method: compression.method,
     exact,
     model: pointwise && lossless ? modelCodec(pointwise, layout, seed) : exact,
-    choco: pointwise && !lossless ? deltaCodec(pointwise, layout, seed) : undefined,
-    update: pointwise ? deltaCodec(pointwise, layout, seed) : deltaCodec(buildCompressor({ method: 'identity' }, seed) as PointwiseCompressor, layout, seed),
+    choco: pointwise && !lossless ? deltaCodec(pointwise, layout, seed, 'per-sender') : undefined,
+    update: deltaCodec(pointwise ?? (buildCompressor({ method: 'identity' }, seed) as PointwiseCompressor), layout, seed, 'one'),
     group,
     seed,
   };
 }
 
-/** Whole models through a stateless pointwise compressor. */
+/**
+ * Whole models through a stateless pointwise compressor. Decoding allocates: a decoded model is
+ * kept (a peer adopts it, an exact merge holds it), so it cannot live in a reused buffer.
+ */
 function modelCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number): ModelCodec {
   const state = c.initialState(layout);
   const receiver = c.initialReceiverState(layout);
   return {
-    encode: (params, meta) => c.encode(params, state, { seed, ...meta }).message,
+    encode: (params, meta) => c.encodeBytes(params, state, { seed, ...meta }).message,
     decode: (bytes, meta) => c.decode(bytes, layout, { seed, ...meta }, receiver).update,
   };
 }
 
+/** A model-sized buffer per key, made on first use and reused after. */
+function buffersByKey(size: number): (key: number) => Float32Array {
+  const buffers = new Map<number, Float32Array>();
+  return (key) => {
+    let b = buffers.get(key);
+    if (!b) buffers.set(key, (b = new Float32Array(size)));
+    return b;
+  };
+}
+
 /** Changes through a pointwise compressor with per-peer (sender) and per-sender (receiver) memory. */
-function deltaCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number): DeltaCodec {
+function deltaCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number, decodeBuffers: DecodeBuffers): DeltaCodec {
   const receivers = new Map<number, unknown>();
+  // current − base is consumed inside the encode call, so one buffer serves every sender.
+  const difference = new Float32Array(layout.size);
+  const decodedOf = buffersByKey(layout.size);
+  const decodeInto = buffersByKey(layout.size);
+  const input = (current: Params, base: Float32Array | null): Params => (base ? paramsFrom(current.layout, sub(difference, current.data, base)) : current);
   return {
+    decodeBuffers,
     initState: () => c.initialState(layout),
-    encode: (delta, state, meta) => {
-      const r = c.encode(delta, state ?? c.initialState(layout), { seed, ...meta });
+    encode: (current, base, state, meta) => {
+      const r = c.encodeBytes(input(current, base), state ?? c.initialState(layout), { seed, ...meta });
+      return { bytes: r.message, state: r.state };
+    },
+    encodeWithDecoded: (current, base, state, meta) => {
+      const r = c.encodeInto(input(current, base), state ?? c.initialState(layout), { seed, ...meta }, decodedOf(meta.sender));
       return { bytes: r.message, state: r.state, decoded: r.decoded };
     },
     decode: (bytes, meta) => {
       const before = receivers.has(meta.sender) ? receivers.get(meta.sender) : c.initialReceiverState(layout);
-      const r = c.decode(bytes, layout, { seed, ...meta }, before);
+      const r = c.decodeInto(bytes, layout, { seed, ...meta }, before, decodeInto(decodeBuffers === 'per-sender' ? meta.sender : 0));
       receivers.set(meta.sender, r.receiver);
       return r.update;
     },
@@ -135,9 +180,8 @@ export function gossipWire(codec: UpdateCodec, outgoing: Params, aggState: Aggre
   const publicCopy = aggState && aggState.rule === 'choco-gossip' ? aggState.self : null;
   return {
     encode: (meta) => {
-      const diff = new Float32Array(outgoing.data);
-      if (publicCopy) for (let i = 0; i < diff.length; i++) diff[i] -= publicCopy[i];
-      const r = choco.encode({ layout: outgoing.layout, data: diff }, null, meta);
+      // The aggregation reads ownUpdate (in the codec's buffer for this sender) before this peer encodes again.
+      const r = choco.encodeWithDecoded(outgoing, publicCopy, null, meta);
       return { bytes: r.bytes, ownUpdate: r.decoded };
     },
     decode: (bytes, meta) => choco.decode(bytes, meta),

@@ -2,7 +2,7 @@
 // their (compressed) change; the server rebuilds each model as global + decoded change and
 // aggregates with its rule (FedAvg, FedAU, FedAvg-M or a robust rule).
 import type { Params } from '../params/index.js';
-import { cloneParams, sub } from '../params/index.js';
+import { cloneParams } from '../params/index.js';
 import type { Aggregator, AggregationState } from '../aggregation/build.js';
 import type { Contribution } from '../aggregation/types.js';
 import type { PeerId, Transport } from './transport.js';
@@ -77,10 +77,7 @@ export async function federatedUpload(
   hub.setParticipants([server.id, ...ids]);
   const global = server.params;
   const uploads = participants.map((p) => {
-    const sent = outgoing(p);
-    const delta = cloneParams(sent);
-    sub(delta.data, sent.data, global.data);
-    const { bytes, state } = codec.update.encode(delta, p.compression, { round, phase: UPLOAD_PHASE, sender: p.index });
+    const { bytes, state } = codec.update.encode(outgoing(p), global.data, p.compression, { round, phase: UPLOAD_PHASE, sender: p.index });
     p.compression = state;
     return bytes;
   });
@@ -95,7 +92,7 @@ export async function federatedUpload(
   for (const env of serverResult.received) {
     const peer = byId.get(env.from);
     if (!peer) continue;
-    let delta: Params;
+    let delta: Params; // in the codec's one decode buffer: folded in before the next decode
     try {
       delta = codec.update.decode(env.bytes, { round, phase: UPLOAD_PHASE, sender: peer.index });
     } catch {

@@ -56,10 +56,11 @@ describe('top-k selection', () => {
   });
 
   it('needs a second pass when the sample overestimates the threshold, and stays exact', () => {
-    // With n = 4 × 32,768 the evenly spaced sample reads exactly the multiples of 4, which all
-    // hold the large value; k above their number (32,768) leaves the first pass short.
+    // With n = 4 × 32,768 the sample reads 2,048 runs of 16 values, 64 apart: exactly the i with
+    // i mod 64 < 16, which all hold the large value; k above their number (32,768) leaves the
+    // first pass short.
     const n = 4 * 32_768;
-    const v = Float32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 100 : 1 + (i % 3)));
+    const v = Float32Array.from({ length: n }, (_, i) => (i % 64 < 16 ? 100 : 1 + (i % 3)));
     const order = ranking(v);
     for (const k of [20_000, 40_000, 70_000]) expect(Array.from(topKIndices(v, k))).toEqual(referenceTopK(v, k, order));
   });
@@ -131,6 +132,8 @@ describe('rand-k indices', () => {
       [50, 5],
       [1000, 10],
       [1000, 999],
+      [10_007, 700],
+      [3_000, 1_500],
       [100_003, 1_000],
       [5_000_000, 20],
     ]) {
@@ -198,6 +201,35 @@ describe('encodeInto / decodeInto', () => {
     u.data.fill(0, 64, 192);
     return u;
   }
+
+  it('encodeBytes gives the bytes and the state of encode, round after round', () => {
+    for (const spec of specs) {
+      const full = buildCompressor(spec, 9) as PointwiseCompressor;
+      const bytesOnly = buildCompressor(spec, 9) as PointwiseCompressor;
+      let stateA = full.initialState(layout);
+      let stateB = bytesOnly.initialState(layout);
+      for (let round = 0; round < 3; round++) {
+        const ctx = { seed: 9, round, sender: 2 };
+        const u = update(layout, 10 + round);
+        const a = full.encode(u, stateA, ctx);
+        const b = bytesOnly.encodeBytes(u, stateB, ctx);
+        expect(Object.keys(b).sort()).toEqual(['message', 'state']);
+        expect(Array.from(b.message), `${spec.method} ${spec.errorFeedback ?? ''} round ${round}`).toEqual(Array.from(a.message));
+        expect(b.state).toEqual(a.state);
+        stateA = a.state;
+        stateB = b.state;
+      }
+    }
+  });
+
+  it('encodeBytes refuses what a receiver would refuse: rand-k-unbiased values that overflow when scaled by n/k', () => {
+    const c = buildCompressor({ method: 'rand-k-unbiased', ratio: 0.05 }, 9) as PointwiseCompressor;
+    const u = paramsFrom(layout, new Float32Array(layout.size).fill(3e38));
+    const ctx = { seed: 9, round: 0, sender: 0 };
+    expect(() => c.encodeBytes(u, null, ctx)).toThrow(InputError);
+    expect(() => c.encodeBytes(u, null, ctx)).toThrow(/overflows float32/);
+    expect(() => c.encode(u, null, ctx)).toThrow(/overflows float32/);
+  });
 
   it('give the same bytes and values as encode/decode, into reused buffers holding old values', () => {
     for (const spec of specs) {
