@@ -47,8 +47,10 @@ export function topKCoder(ratio: number): LayerCoder {
     const n = values.length;
     const k = keepCount(ratio, n);
     const { indices, values: kept } = topK(values, k);
-    // Dense when (index, value) pairs would not be smaller than the plain floats.
-    if (4 * k + deltaVarintBytes(indices) >= 4 * n) return { coding: 'f32', values };
+    // Dense when (index, value) pairs would not be smaller than the plain floats. Gaps take at
+    // most 5 bytes, so below k = 4n/9 the pairs are smaller without counting their bytes (the
+    // wire encoder counts them once more).
+    if (9 * k >= 4 * n && 4 * k + deltaVarintBytes(indices) >= 4 * n) return { coding: 'f32', values };
     return { coding: 'sparse', indices, values: kept };
   };
   return {
