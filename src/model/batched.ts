@@ -377,7 +377,7 @@ function denseLayers(model: Model): DenseLayer[] | undefined {
 
 function chooseKernels(choice: BatchedKernels, model: Model): 'tfjs' | 'webgpu-fused' {
   if (choice === 'tfjs') return 'tfjs';
-  const why = tf.getBackend() === 'webgpu' ? webgpuUnsupported(model) : 'they need the webgpu backend';
+  const why = webgpuUnsupported(model);
   if (choice === 'webgpu-fused' && why) throw new ConfigError(`batched engine: the compiled WebGPU step cannot run: ${why}; use kernels 'tfjs'`);
   return why ? 'tfjs' : 'webgpu-fused';
 }

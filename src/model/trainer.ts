@@ -209,8 +209,7 @@ export class Trainer {
 
 function chooseKernels(choice: TrainerKernels, model: Model): 'tfjs' | 'webgpu' {
   if (choice === 'tfjs') return 'tfjs';
-  const active = tf.getBackend() === 'webgpu';
-  const why = active ? webgpuUnsupported(model) : 'the webgpu backend is not active';
+  const why = webgpuUnsupported(model);
   if (choice === 'webgpu' && why) throw new ConfigError(`trainer: the WebGPU kernels cannot run here: ${why}; use kernels 'tfjs'`);
   return why ? 'tfjs' : 'webgpu';
 }

@@ -115,17 +115,7 @@ interface Op {
 
 /** A compiled step: its dispatches for each step slot. */
 export class StepPlan {
-  readonly peers: number;
-  readonly batch: number;
-  readonly dispatchesPerStep: number;
-  private readonly perSlot: Dispatch[][];
-
-  private constructor(peers: number, batch: number, perSlot: Dispatch[][]) {
-    this.peers = peers;
-    this.batch = batch;
-    this.perSlot = perSlot;
-    this.dispatchesPerStep = perSlot[0].length;
-  }
+  private constructor(private readonly perSlot: Dispatch[][]) {}
 
   /**
    * Compiles the plan: `mode` 'train' (forward, backward, optimizer, loss sums into stats[p]) or
@@ -154,7 +144,7 @@ export class StepPlan {
         grid: op.kernel.grid,
       })),
     );
-    return new StepPlan(peers, batch, perSlot);
+    return new StepPlan(perSlot);
   }
 
   /** The dispatches of one step that reads its indices (and step size) from `slot`. */
@@ -198,14 +188,12 @@ function planOps(
   const ops: Op[] = [];
   const whole = (buffer: GPUBuffer): BufferRange => ({ buffer });
   const idxRange = (slot: number): BufferRange => ({ buffer: bufs.idx, offset: slot * bufs.idxSlotBytes, size: P * B * 4 });
-  const fixed = (kernel: Kernel, ranges: Record<string, GPUBuffer>): Op => {
+  /** A dispatch over whole buffers, plus ranges that depend on the step slot (indices, Adam's step size). */
+  const op = (kernel: Kernel, ranges: Record<string, GPUBuffer>, perStep?: (slot: number) => Record<string, BufferRange>): Op => {
     const r = Object.fromEntries(Object.entries(ranges).map(([k, v]) => [k, whole(v)]));
-    return { kernel, bind: () => r, perSlot: false };
+    return perStep ? { kernel, bind: (s) => ({ ...r, ...perStep(s) }), perSlot: true } : { kernel, bind: () => r, perSlot: false };
   };
-  const slotted = (kernel: Kernel, ranges: Record<string, GPUBuffer>, extra: (slot: number) => Record<string, BufferRange>): Op => {
-    const r = Object.fromEntries(Object.entries(ranges).map(([k, v]) => [k, whole(v)]));
-    return { kernel, bind: (s) => ({ ...r, ...extra(s) }), perSlot: true };
-  };
+  const byIdx = (slot: number) => ({ Idx: idxRange(slot) });
 
   // ---- forward ----
   // Convolutions: ReLU(conv) → A, max-pool → pooled; the first reads the data through Idx.
@@ -224,8 +212,8 @@ function planOps(
     const act = alloc(P * B * oh * ow * c.outChannels, `conv${i} act`);
     const pooled = alloc(P * B * Math.floor(oh / 2) * Math.floor(ow / 2) * c.outChannels, `conv${i} pooled`);
     const k = convForwardKernel(s);
-    ops.push(gathered ? slotted(k, { X: input, W: bufs.weights, Out: act }, (sl) => ({ Idx: idxRange(sl) })) : fixed(k, { X: input, W: bufs.weights, Out: act }));
-    ops.push(fixed(maxPoolKernel({ rows: P * B, height: oh, width: ow, channels: c.outChannels }), { A: act, Out: pooled }));
+    ops.push(op(k, { X: input, W: bufs.weights, Out: act }, gathered ? byIdx : undefined));
+    ops.push(op(maxPoolKernel({ rows: P * B, height: oh, width: ow, channels: c.outChannels }), { A: act, Out: pooled }));
     convShapes.push(s);
     convActs.push(act);
     convInputs.push(input);
@@ -247,19 +235,19 @@ function planOps(
       epilogue: { kind: 'store', bias: { offset: l.biasOffset, batchStride: d }, relu: !last },
     });
     const ranges = { A: input, B: bufs.weights, Out: out };
-    ops.push(gathered ? slotted(k, ranges, (sl) => ({ Idx: idxRange(sl) })) : fixed(k, ranges));
+    ops.push(op(k, ranges, gathered ? byIdx : undefined));
     denseInputs.push({ buffer: input, gathered });
     input = out;
     gathered = false;
   });
   const logits = input;
   const G = alloc(P * B * (C + 2), 'logit grad');
-  ops.push(slotted(softmaxXentKernel(P * B, C, B), { Z: logits, Labels: bufs.labels, G }, (sl) => ({ Idx: idxRange(sl) })));
+  ops.push(op(softmaxXentKernel(P * B, C, B), { Z: logits, Labels: bufs.labels, G }, byIdx));
   if (mode === 'eval') {
-    ops.push(fixed(evalAccumulateKernel(P * B, C), { G, Stats: bufs.stats }));
+    ops.push(op(evalAccumulateKernel(P * B, C), { G, Stats: bufs.stats }));
     return ops;
   }
-  ops.push(fixed(lossAccumulateKernel(P, B, C), { G, LossSum: bufs.stats }));
+  ops.push(op(lossAccumulateKernel(P, B, C), { G, LossSum: bufs.stats }));
 
   // ---- backward: dense layers, last first ----
   let grad = G;
@@ -274,7 +262,7 @@ function planOps(
       inputGrad = alloc(P * B * l.inWidth, `dense${i} input grad`);
       const masked = i > 0; // a dense input went through ReLU; the pooled conv output's ReLU is handled by the pool's backward
       ops.push(
-        fixed(
+        op(
           gemmKernel({
             name: `dense${i} dX`, batch: P, M: B, N: l.inWidth, K: l.outWidth,
             a: { transposed: false, offset: 0, batchStride: B * ldGrad, ld: ldGrad },
@@ -296,8 +284,8 @@ function planOps(
       epilogue: { kind: 'store' },
     });
     const ranges = { A: src.buffer, B: grad, Out: bufs.grad };
-    ops.push(src.gathered ? slotted(dW, ranges, (sl) => ({ Idx: idxRange(sl) })) : fixed(dW, ranges));
-    ops.push(fixed(biasGradKernel(P, B, l.outWidth, ldGrad, l.biasOffset, d), { G: grad, Grad: bufs.grad }));
+    ops.push(op(dW, ranges, src.gathered ? byIdx : undefined));
+    ops.push(op(biasGradKernel(P, B, l.outWidth, ldGrad, l.biasOffset, d), { G: grad, Grad: bufs.grad }));
     if (inputGrad) {
       grad = inputGrad;
       ldGrad = l.inWidth;
@@ -310,15 +298,15 @@ function planOps(
     const [oh, ow] = convOut(s);
     const pool: PoolShape = { rows: P * B, height: oh, width: ow, channels: s.outChannels };
     const dAct = alloc(P * B * oh * ow * s.outChannels, `conv${i} act grad`);
-    ops.push(fixed(maxPoolReluGradKernel(pool), { A: convActs[i], DP: grad, DA: dAct }));
+    ops.push(op(maxPoolReluGradKernel(pool), { A: convActs[i], DP: grad, DA: dAct }));
     const partial = alloc(P * convGradChunks(s) * (s.kernel * s.kernel * s.inChannels + 1) * s.outChannels, `conv${i} partial`);
     const pk = convKernelGradPartialKernel(s);
     const pr = { X: convInputs[i], DZ: dAct, Partial: partial };
-    ops.push(s.gathered ? slotted(pk, pr, (sl) => ({ Idx: idxRange(sl) })) : fixed(pk, pr));
-    ops.push(fixed(convKernelGradReduceKernel(s), { Partial: partial, Grad: bufs.grad }));
+    ops.push(op(pk, pr, s.gathered ? byIdx : undefined));
+    ops.push(op(convKernelGradReduceKernel(s), { Partial: partial, Grad: bufs.grad }));
     if (i > 0) {
       const dIn = alloc(P * B * s.height * s.width * s.inChannels, `conv${i} input grad`);
-      ops.push(fixed(convInputGradKernel(s), { DZ: dAct, W: bufs.weights, DX: dIn }));
+      ops.push(op(convInputGradKernel(s), { DZ: dAct, W: bufs.weights, DX: dIn }));
       grad = dIn;
     }
   }
@@ -326,11 +314,11 @@ function planOps(
   // ---- the update ----
   const upd = optimizerKernel(P * d, optimizer);
   if (optimizer.kind === 'adam') {
-    ops.push(slotted(upd, { Grad: bufs.grad, W: bufs.weights, M: bufs.slots[0], V: bufs.slots[1] }, (sl) => ({ Hyper: { buffer: bufs.hyper, offset: sl * 256, size: 4 } })));
+    ops.push(op(upd, { Grad: bufs.grad, W: bufs.weights, M: bufs.slots[0], V: bufs.slots[1] }, (sl) => ({ Hyper: { buffer: bufs.hyper, offset: sl * 256, size: 4 } })));
   } else if (optimizer.momentum) {
-    ops.push(fixed(upd, { Grad: bufs.grad, W: bufs.weights, M: bufs.slots[0] }));
+    ops.push(op(upd, { Grad: bufs.grad, W: bufs.weights, M: bufs.slots[0] }));
   } else {
-    ops.push(fixed(upd, { Grad: bufs.grad, W: bufs.weights }));
+    ops.push(op(upd, { Grad: bufs.grad, W: bufs.weights }));
   }
   return ops;
 }

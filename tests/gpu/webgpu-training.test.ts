@@ -180,6 +180,33 @@ describe('BatchedTrainer: compiled WebGPU step vs tfjs ops', () => {
     return out;
   }
 
+  it('a replaced dataset and plain batches (no dataset rows) are read afresh on every step', async (ctx) => {
+    if (!webgpu) ctx.skip();
+    const model = buildModel({ kind: 'mlp', hidden: [8] }, [6], 3);
+    const out: Float32Array[] = [];
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      await tf.setBackend(backend);
+      const engine = new BatchedTrainer(model, { kind: 'sgd', lr: 0.1 }, 2);
+      engine.loadAll(Float32Array.from({ length: 2 * model.layout.size }, (_, i) => Math.sin(i)));
+      const rng = new Rng(8);
+      const data = () => ({ x: Float32Array.from({ length: 20 * 6 }, () => rng.next()), y: Int32Array.from({ length: 20 }, () => rng.int(3)) });
+      for (let round = 0; round < 2; round++) {
+        // Same size each time: a plan cached for the first dataset must not read the old buffers.
+        const d = data();
+        engine.setData(d.x, d.y, 20);
+        await engine.stepIndices(Int32Array.from({ length: 8 }, () => rng.int(20)));
+      }
+      for (let step = 0; step < 2; step++) {
+        const d = data();
+        await engine.stepBatches([0, 1].map((p) => ({ x: d.x.subarray(p * 24, (p + 1) * 24), labels: d.y.subarray(p * 4, (p + 1) * 4), size: 4 })));
+      }
+      await engine.stepIndices(Int32Array.from({ length: 8 }, () => rng.int(20)));
+      out.push(await engine.readAll());
+      engine.dispose();
+    }
+    expect(maxRelDiff(out[0], out[1])).toBeLessThan(2e-4);
+  }, 60_000);
+
   const stackCases: { name: string; spec: Parameters<typeof buildModel>[0]; shape: number[]; opt: OptimizerSpec }[] = [
     { name: 'MLP, momentum', spec: { kind: 'mlp', hidden: [16] }, shape: [12], opt: { kind: 'sgd', lr: 0.1, momentum: 0.9 } },
     { name: 'MLP, Adam', spec: { kind: 'mlp', hidden: [8, 8] }, shape: [12], opt: { kind: 'adam', lr: 0.01 } },
