@@ -3,12 +3,15 @@
 // same treatment: one connection kept open across transfers, the payload written in 1 MiB
 // slices with backpressure, and the clock stopped by the receiver's answer.
 import '../src/util/polyfills.js';
-import { createServer, connect, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createGossipflNode } from '../src/node/create-node.js';
 import { handleUpdateProtocol, sendUpdate } from '../src/node/direct.js';
 import type { EncryptionChoice } from '../src/node/options.js';
 
+/** Senders write the payload in slices of this size, with backpressure. */
 const SLICE_BYTES = 1 << 20;
 
 /** A receiving end: where to reach it, and how to stop it. */
@@ -34,16 +37,21 @@ export async function startRawReceiver(bytes: number, assemble: boolean): Promis
     sock.on('data', byteSink(bytes, assemble, () => sock.write(Buffer.of(1))));
     sock.on('error', () => undefined);
   });
+  return {
+    address: String(await listenOnLoopback(server)),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Starts `server` (plain or TLS) on an ephemeral loopback port; resolves with the port. */
+export async function listenOnLoopback(server: Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
   const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('bench: raw receiver has no TCP port');
-  return {
-    address: String(addr.port),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  if (addr === null || typeof addr === 'string') throw new Error('bench: receiver has no TCP port');
+  return addr.port;
 }
 
 /**
@@ -94,9 +102,7 @@ export function socketSender(sock: Socket, payload: Uint8Array): BulkSender {
     async send() {
       const t0 = performance.now();
       const answered = new Promise((resolve) => sock.once('data', resolve));
-      for (let at = 0; at < payload.byteLength; at += SLICE_BYTES) {
-        if (!sock.write(payload.subarray(at, at + SLICE_BYTES))) await new Promise((resolve) => sock.once('drain', resolve));
-      }
+      await writeSliced(payload, (slice) => sock.write(slice), () => new Promise((resolve) => sock.once('drain', resolve)));
       await answered;
       return performance.now() - t0;
     },
@@ -120,6 +126,46 @@ export async function libp2pSender(encryption: EncryptionChoice, address: string
     },
     stop: () => node.stop(),
   };
+}
+
+/** Writes `payload` in SLICE_BYTES slices, waiting for `drained` whenever `write` reports a full buffer. */
+export async function writeSliced(payload: Uint8Array, write: (slice: Uint8Array) => boolean, drained: () => Promise<unknown>): Promise<void> {
+  for (let at = 0; at < payload.byteLength; at += SLICE_BYTES) {
+    if (!write(payload.subarray(at, at + SLICE_BYTES))) await drained();
+  }
+}
+
+/** One warm-up transfer per case, then `repeats` rounds in which every case moves the payload once (cases take turns); stops the senders. */
+export async function takeTurns<C extends string>(cases: readonly C[], senders: Record<C, BulkSender>, repeats: number): Promise<Record<C, number[]>> {
+  const ms = Object.fromEntries(cases.map((c) => [c, [] as number[]])) as Record<C, number[]>;
+  try {
+    for (const c of cases) await senders[c].send();
+    for (let i = 0; i < repeats; i++) for (const c of cases) ms[c].push(await senders[c].send());
+    return ms;
+  } finally {
+    await Promise.all(cases.map((c) => senders[c].stop()));
+  }
+}
+
+/**
+ * Runs `args` (a script and its arguments) in a child process under this process's loader,
+ * hands the one JSON line it prints once its receivers listen to `use`, and ends the child
+ * (closing its stdin) when `use` settles.
+ */
+export async function withReceiverProcess<T, R>(args: readonly string[], use: (ready: T) => Promise<R>): Promise<R> {
+  // execArgv carries the TypeScript loader this process runs under.
+  const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`bench: receiver process exited (${code}) before it was ready`)));
+      child.once('error', reject);
+    });
+    return await use(JSON.parse(line) as T);
+  } finally {
+    child.stdin!.end();
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+  }
 }
 
 /** The update's frame: the payload plus a small header. */

@@ -9,12 +9,11 @@
 // The TLS certificate is a throwaway self-signed one made with the `openssl` command: this is a
 // ceiling measurement, not an authenticated channel.
 import '../src/util/polyfills.js';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { AbortOptions, Stream, StreamMuxer } from '@libp2p/interface';
@@ -25,11 +24,10 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Uint8ArrayList } from 'uint8arraylist';
 import type { BenchRow, BenchSuite } from './lib.js';
 import { median } from './lib.js';
-import { byteSink, rawSender, socketSender, type BulkSender } from './network-bulk.js';
+import { byteSink, listenOnLoopback, rawSender, socketSender, takeTurns, withReceiverProcess, writeSliced, type BulkSender } from './network-bulk.js';
 
 const MB = 1e6;
 const BYTES = 50 * MB;
-const SLICE_BYTES = 1 << 20;
 
 /** Socket layer × muxer × what the receiver does with the bytes. */
 const CASES = ['raw', 'rawAssembled', 'tls', 'tlsAssembled', 'yamuxTcp', 'yamuxTls', 'yamuxTlsAssembled'] as const;
@@ -163,13 +161,7 @@ async function startReceiver(c: Case, creds: Credentials): Promise<{ server: Ser
     });
   };
   const server = usesTls(c) ? tls.createServer({ ...creds, minVersion: 'TLSv1.3' }, onSocket) : createServer(onSocket);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('bench: receiver has no TCP port');
-  return { server, port: addr.port };
+  return { server, port: await listenOnLoopback(server) };
 }
 
 /** The sending end of one case, over one kept-open connection. */
@@ -188,9 +180,7 @@ async function startSender(c: Case, port: number, payload: Uint8Array): Promise<
       const t0 = performance.now();
       const stream = await muxer.createStream();
       const answered = new Promise((resolve) => stream.addEventListener('message', resolve, { once: true }));
-      for (let at = 0; at < payload.byteLength; at += SLICE_BYTES) {
-        if (!stream.send(payload.subarray(at, at + SLICE_BYTES))) await stream.onDrain();
-      }
+      await writeSliced(payload, (slice) => stream.send(slice), () => stream.onDrain());
       await answered;
       const took = performance.now() - t0;
       stream.abort(new Error('transfer measured'));
@@ -205,8 +195,9 @@ async function startSender(c: Case, port: number, payload: Uint8Array): Promise<
 /** Both ends in this process. */
 async function inOneProcess(payload: Uint8Array, creds: Credentials, repeats: number): Promise<Record<Case, number[]>> {
   const receivers = await Promise.all(CASES.map((c) => startReceiver(c, creds)));
+  const ports = Object.fromEntries(CASES.map((c, i) => [c, receivers[i].port])) as Record<Case, number>;
   try {
-    return await takeTurns(CASES.map((c, i) => [c, receivers[i].port]), payload, repeats);
+    return await takeTurns(CASES, await sendersTo((c) => ports[c], payload), repeats);
   } finally {
     for (const r of receivers) r.server.close();
   }
@@ -214,33 +205,16 @@ async function inOneProcess(payload: Uint8Array, creds: Credentials, repeats: nu
 
 /** The receiving ends in a child process, which reads the key and certificate from `dir`. */
 async function inTwoProcesses(payload: Uint8Array, dir: string, repeats: number): Promise<Record<Case, number[]>> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'receive', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`bench: receiver process exited (${code}) before it was ready`)));
-      child.once('error', reject);
-    });
-    const ports = JSON.parse(line) as Record<Case, number>;
-    return await takeTurns(CASES.map((c) => [c, ports[c]]), payload, repeats);
-  } finally {
-    child.stdin!.end();
-    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
-  }
+  return withReceiverProcess([fileURLToPath(import.meta.url), 'receive', dir], async (ports: Record<Case, number>) =>
+    takeTurns(CASES, await sendersTo((c) => ports[c], payload), repeats),
+  );
 }
 
-/** One warm-up transfer per case, then `repeats` rounds in which every case moves the payload once. */
-async function takeTurns(ports: Array<[Case, number]>, payload: Uint8Array, repeats: number): Promise<Record<Case, number[]>> {
-  const senders = new Map<Case, BulkSender>();
-  for (const [c, port] of ports) senders.set(c, await startSender(c, port, payload));
-  const ms = Object.fromEntries(CASES.map((c) => [c, [] as number[]])) as Record<Case, number[]>;
-  try {
-    for (const c of CASES) await senders.get(c)!.send();
-    for (let i = 0; i < repeats; i++) for (const c of CASES) ms[c].push(await senders.get(c)!.send());
-    return ms;
-  } finally {
-    await Promise.all([...senders.values()].map((s) => s.stop()));
-  }
+/** One kept-open sender per case, started one after another. */
+async function sendersTo(port: (c: Case) => number, payload: Uint8Array): Promise<Record<Case, BulkSender>> {
+  const senders = {} as Record<Case, BulkSender>;
+  for (const c of CASES) senders[c] = await startSender(c, port(c), payload);
+  return senders;
 }
 
 // The receiving process of the two-process layout: `<this file> receive <dir with key.pem and cert.pem>`.

@@ -8,14 +8,12 @@
 // machine hits them alike. Then all-to-all exchanges and gossipsub dissemination of 1 MB to 8
 // and 32 local peers.
 import '../src/util/polyfills.js';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow, BenchSuite } from './lib.js';
 import { median } from './lib.js';
 import { createGossipflNode, type GossipflNode } from '../src/node/create-node.js';
 import { Libp2pTransport } from '../src/node/transport.js';
-import { libp2pSender, rawSender, startLibp2pReceiver, startRawReceiver, type BulkReceiver, type BulkSender } from './network-bulk.js';
+import { libp2pSender, rawSender, startLibp2pReceiver, startRawReceiver, takeTurns, withReceiverProcess, type BulkReceiver, type BulkSender } from './network-bulk.js';
 
 const MB = 1e6;
 const BULK_CASES = ['raw', 'rawAssembled', 'noise', 'tls'] as const;
@@ -96,7 +94,7 @@ async function bulkInOneProcess(payload: Uint8Array, repeats: number): Promise<R
     tls: await startLibp2pReceiver('tls', payload.byteLength),
   };
   try {
-    return await takeTurns(await senders(payload, (c) => receivers[c].address), repeats);
+    return await takeTurns(BULK_CASES, await senders(payload, (c) => receivers[c].address), repeats);
   } finally {
     await Promise.all(BULK_CASES.map((c) => receivers[c].stop()));
   }
@@ -105,20 +103,9 @@ async function bulkInOneProcess(payload: Uint8Array, repeats: number): Promise<R
 /** Milliseconds per transfer of each case, the receiving ends in a child process. */
 async function bulkInTwoProcesses(payload: Uint8Array, repeats: number): Promise<Record<BulkCase, number[]>> {
   const script = fileURLToPath(new URL('./network-receiver.ts', import.meta.url));
-  // execArgv carries the TypeScript loader this process runs under.
-  const child = spawn(process.execPath, [...process.execArgv, script, String(payload.byteLength)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`bench: receiver process exited (${code}) before it was ready`)));
-      child.once('error', reject);
-    });
-    const addresses = JSON.parse(line) as Record<BulkCase, string>;
-    return await takeTurns(await senders(payload, (c) => addresses[c]), repeats);
-  } finally {
-    child.stdin!.end();
-    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
-  }
+  return withReceiverProcess([script, String(payload.byteLength)], async (addresses: Record<BulkCase, string>) =>
+    takeTurns(BULK_CASES, await senders(payload, (c) => addresses[c]), repeats),
+  );
 }
 
 async function senders(payload: Uint8Array, address: (c: BulkCase) => string): Promise<Record<BulkCase, BulkSender>> {
@@ -128,18 +115,6 @@ async function senders(payload: Uint8Array, address: (c: BulkCase) => string): P
     noise: await libp2pSender('noise', address('noise'), payload),
     tls: await libp2pSender('tls', address('tls'), payload),
   };
-}
-
-/** One warm-up transfer per case, then `repeats` rounds in which every case moves the payload once. */
-async function takeTurns(s: Record<BulkCase, BulkSender>, repeats: number): Promise<Record<BulkCase, number[]>> {
-  const ms: Record<BulkCase, number[]> = { raw: [], rawAssembled: [], noise: [], tls: [] };
-  try {
-    for (const c of BULK_CASES) await s[c].send();
-    for (let i = 0; i < repeats; i++) for (const c of BULK_CASES) ms[c].push(await s[c].send());
-    return ms;
-  } finally {
-    await Promise.all(BULK_CASES.map((c) => s[c].stop()));
-  }
 }
 
 /** Median ms of one exchange round where each of n peers sends `bytes` to all others, forced over one path. */

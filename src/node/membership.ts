@@ -154,6 +154,18 @@ export class Membership {
     return this.refused;
   }
 
+  /**
+   * Members of the active round (self aside) that a barrier at `round` still waits for: they
+   * announced only earlier rounds, did not leave before `round`, and were heard from within
+   * `silentMs` (a silent one is not waited for).
+   */
+  behind(round: number, nowMs: number, silentMs: number): string[] {
+    return this.set.filter((id) => {
+      const p = this.peers.get(id);
+      return p !== undefined && p.round < round && p.lastRound >= round && nowMs - p.lastSeenMs <= silentMs;
+    });
+  }
+
   /** Addresses a peer announced. */
   addrsOf(peer: string): readonly string[] {
     return this.peers.get(peer)?.addrs ?? [];

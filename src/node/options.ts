@@ -55,7 +55,7 @@ export interface YamuxTuning {
 }
 
 /** The yamux spec's initial window; yamux refuses a smaller one. */
-export const YAMUX_MIN_WINDOW = 256 * 1024;
+const YAMUX_MIN_WINDOW = 256 * 1024;
 /** A yamux window update is a u32. */
 const YAMUX_MAX_WINDOW = 0xffff_ffff;
 /** Yamux's own default for the largest window. */

@@ -96,8 +96,6 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log' | 'onVerdict' | 'asyncGossip'>>;
   /** Asynchronous gossip only: the latest update per in-neighbour, and latest-wins outgoing queues. */
   private readonly async: { inbox: LatestInbox; sender: LatestSender<ExchangeRequest>; sendTimeoutMs: number; stop: AbortController; sent: number } | undefined;
-  /** Per peer: the highest round it announced, when it was last heard, and its last round if it left (for barriers). */
-  private readonly progress = new Map<PeerId, { round: number; seenMs: number; lastRound: number }>();
   private readonly log: (line: string) => void;
   private readonly loggedOnce = new Set<string>();
   /** The round this peer joins at; recomputed from what it hears until fixed by waitForMembers or the first round. */
@@ -385,13 +383,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     for (;;) {
       if (this.closed) throw new GossipflError('network', 'transport closed while waiting at a barrier');
       if (signal?.aborted) throw new GossipflError('network', `interrupted while waiting for the other members to reach round ${round}`);
-      const now = this.now();
-      const waiting = this.membership.members().filter((id) => {
-        if (id === this.self) return false;
-        const p = this.progress.get(id);
-        return p !== undefined && p.round < round && p.lastRound >= round && now - p.seenMs <= this.o.silentAfterMs;
-      });
-      if (waiting.length === 0) return;
+      if (this.membership.behind(round, this.now(), this.o.silentAfterMs).length === 0) return;
       await sleep(25);
     }
   }
@@ -433,7 +425,6 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       case 'leave':
         if (decoded.runId !== this.options.identity.runId) return { kind: 'leave', verdict: { result: 'ignore', reason: `leave for run "${decoded.runId}"` } };
         this.membership.onLeave(from, decoded.lastRound);
-        this.noteProgress(from, { lastRound: decoded.lastRound });
         this.log(`member ${from} leaves after round ${decoded.lastRound}`);
         return { kind: 'leave', verdict: ACCEPTED };
       case 'update':
@@ -450,7 +441,6 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       this.logOnce(`refused:${from}:${verdict.reason}`, `refused peer ${from}: ${verdict.reason}`);
       return { result: 'ignore', reason: verdict.reason };
     }
-    this.noteProgress(from, { round: ann.round, seenMs: this.now(), lastRound: Infinity });
     if (verdict.status === 'accepted' || verdict.status === 'held') {
       this.log(`peer ${from} ${verdict.status === 'accepted' ? `accepted (joins at round ${ann.joinRound})` : 'heard; it joins once it announces a future round'}`);
       this.connectTo(from, ann.addrs);
@@ -507,12 +497,11 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private admitLatest(inbox: LatestInbox, from: string, msg: UpdateMessage, where: string): Verdict {
     const place = inbox.classify(msg.round, msg.phase, from);
     if (place !== 'kept' && place !== 'replaced') return { result: 'ignore', reason: place };
-    let refused: Verdict | null = null;
-    inbox.offer(privateEnvelope(from, msg), () => {
-      refused = this.checkUpdate(from, msg, where);
-      return refused?.reason ?? null;
-    });
-    return refused ?? ACCEPTED;
+    // Checked before the payload is copied, as on the in-step path.
+    const refused = this.checkUpdate(from, msg, where);
+    if (refused) return refused;
+    inbox.offer(privateEnvelope(from, msg));
+    return ACCEPTED;
   }
 
   /** The codec's check of an update's payload: null when valid, else the verdict (stale: ignore; malformed: reject, logged). */
@@ -530,16 +519,6 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   }
 
   // ---- membership plumbing ----
-
-  private noteProgress(peer: PeerId, news: { round?: number; seenMs?: number; lastRound?: number }): void {
-    const p = this.progress.get(peer) ?? { round: -1, seenMs: 0, lastRound: Infinity };
-    this.progress.set(peer, {
-      round: Math.max(p.round, news.round ?? -1),
-      seenMs: Math.max(p.seenMs, news.seenMs ?? 0),
-      // An announcement after a leave is a comeback (as in membership); a leave sets the last round.
-      lastRound: news.lastRound ?? p.lastRound,
-    });
-  }
 
   /**
    * Members connect to each other directly (updates go over direct streams). Of each pair only

@@ -21,12 +21,9 @@ import type { Params } from '../params/index.js';
 import type { MixingRow } from '../topology/mixing.js';
 import type { AggregationRule, Contribution } from '../aggregation/types.js';
 import { AggregationError } from '../util/errors.js';
-import type { GossipPlan, GossipWire } from './gossip.js';
+import { aggregateOrKeep, type GossipPlan, type GossipWire } from './gossip.js';
 import type { Envelope, PeerId } from './transport.js';
 import type { RunConfig } from './config.js';
-
-/** How rounds are timed: everyone in step (with a deadline), or each peer at its own pace. */
-export type RoundTiming = RunConfig['timing'];
 
 /** Compression methods whose gossip messages are whole models (stateless across rounds). */
 export const ASYNC_METHODS = ['identity', 'fp16', 'int8'] as const;
@@ -115,21 +112,12 @@ export function mixLatest(own: Params, plan: AsyncGossipPlan, transport: AsyncTr
   const contributions: Contribution[] = Array.from(used.peers, (j, k) => ({ from: members[j], params: decoded.get(j)!.params, weight: used.weights[k] })).sort((a, b) =>
     a.from < b.from ? -1 : a.from > b.from ? 1 : 0,
   );
-  let params = own;
-  if (contributions.length) {
-    try {
-      params = rule(own, contributions, { round: plan.round, members });
-    } catch (err) {
-      // Too few valid neighbours for a robust rule: keep my model this step, and say why.
-      if (!(err instanceof AggregationError)) throw err;
-      rejected.push({ from: '(aggregation)', reason: err.message });
-    }
-  }
+  const params = contributions.length ? aggregateOrKeep(rule, own, contributions, { round: plan.round, members }, rejected) : own;
   return {
     params,
     used,
     staleness: Array.from(used.peers, (j) => decoded.get(j)!.staleness),
-    absent: Array.from(row.peers, (j) => members[j]).filter((id) => !decoded.has(indexOf.get(id)!)),
+    absent: Array.from(row.peers).filter((j) => !decoded.has(j)).map((j) => members[j]),
     rejected,
   };
 }

@@ -4,7 +4,7 @@
 // differs.
 import type { Params } from '../params/index.js';
 import type { MixingRow } from '../topology/mixing.js';
-import type { AggregationRule, Contribution } from '../aggregation/types.js';
+import type { AggregationContext, AggregationRule, Contribution } from '../aggregation/types.js';
 import { globalAverage } from '../aggregation/fedavg.js';
 import { AggregationError } from '../util/errors.js';
 import type { PeerId, Transport } from './transport.js';
@@ -95,19 +95,30 @@ export async function gossipExchange(
   // Nobody arrived: keep my model (every rule would return it, some would refuse an empty group),
   // unless the rule tracks my own published difference (CHOCO), which it must see every round.
   const ctx = { round: plan.round, members, ...(ownUpdate ? { ownUpdate } : {}) };
-  let params = own;
-  if (contributions.length || ownUpdate) {
-    try {
-      params = rule(own, contributions, ctx);
-    } catch (err) {
-      // Too few valid neighbours for a robust rule (refused messages shrink the group): keep my
-      // model this round rather than stop the run, and say why.
-      if (!(err instanceof AggregationError)) throw err;
-      rejected.push({ from: '(aggregation)', reason: err.message });
-    }
-  }
+  const params = contributions.length || ownUpdate ? aggregateOrKeep(rule, own, contributions, ctx, rejected) : own;
   const bytesReceived = result.received.reduce((n, env) => n + env.bytes.byteLength, 0);
   return { params, received: contributions.length, missing: result.missing, rejected, bytesSent: payload.byteLength * sendTo.length, bytesReceived };
+}
+
+/**
+ * The rule's mix of `own` and `contributions`. When the rule refuses the group (too few valid
+ * neighbours for a robust rule: refused messages shrink it), the peer keeps `own` this step
+ * rather than stop the run, and `rejected` says why.
+ */
+export function aggregateOrKeep(
+  rule: AggregationRule,
+  own: Params,
+  contributions: readonly Contribution[],
+  ctx: AggregationContext,
+  rejected: Array<{ from: PeerId; reason: string }>,
+): Params {
+  try {
+    return rule(own, contributions, ctx);
+  } catch (err) {
+    if (!(err instanceof AggregationError)) throw err;
+    rejected.push({ from: '(aggregation)', reason: err.message });
+    return own;
+  }
 }
 
 /** One peer's part in an exact merge (the average of a group's models). */
@@ -136,34 +147,30 @@ export class MergeMemo {
   private readonly decoded = new Map<number, Params | null>();
   private readonly averages = new Map<string, Params>();
 
-  /** A stable id for a message's bytes (the same array delivered to many peers has one id). */
-  idOf(bytes: Uint8Array): number {
-    let id = this.ids.get(bytes);
-    if (id === undefined) this.ids.set(bytes, (id = this.nextId++));
-    return id;
-  }
-
-  /** The decoded model of a message, or null when it is malformed (decoded once). */
-  decode(id: number, bytes: Uint8Array, codec: ModelCodec, expected: { round: number; phase: number; sender: number }): Params | null {
-    if (!this.decoded.has(id)) {
-      let params: Params | null = null;
-      try {
-        params = codec.decode(bytes, expected);
-      } catch {
-        params = null;
-      }
-      this.decoded.set(id, params);
-    }
+  /** The decoded model of a message, or null when it is malformed (each distinct message decoded once). */
+  decode(bytes: Uint8Array, codec: ModelCodec, expected: { round: number; phase: number; sender: number }): Params | null {
+    const id = this.idOf(bytes);
+    if (!this.decoded.has(id)) this.decoded.set(id, decodeOrNull(codec, bytes, expected));
     return this.decoded.get(id)!;
   }
 
-  /** The average of the models with these message ids, computed once per distinct set. */
-  average(ids: number[], models: () => Params[]): Params {
-    const key = [...ids].sort((a, b) => a - b).join(',');
+  /** The average of the models of these messages, computed once per distinct set. */
+  average(messages: readonly Uint8Array[], models: () => Params[]): Params {
+    const key = messages
+      .map((m) => this.idOf(m))
+      .sort((a, b) => a - b)
+      .join(',');
     let avg = this.averages.get(key);
     if (!avg) this.averages.set(key, (avg = globalAverage(models())));
     // A copy: peers train their models in place afterwards.
     return { layout: avg.layout, data: avg.data.slice() };
+  }
+
+  /** A stable id for a message's bytes (the same array delivered to many peers has one id). */
+  private idOf(bytes: Uint8Array): number {
+    let id = this.ids.get(bytes);
+    if (id === undefined) this.ids.set(bytes, (id = this.nextId++));
+    return id;
   }
 }
 
@@ -185,33 +192,29 @@ export async function exactMerge(own: Params, plan: MergePlan, transport: Transp
   });
   const indexOf = new Map<PeerId, number>(plan.members.map((id, k) => [id, k]));
   const expected = (from: PeerId) => ({ round: plan.round, phase: MERGE_PHASE, sender: indexOf.get(from) ?? -1 });
-  if (memo) {
-    // My own message stands for my model only if it decodes to it bit for bit (a lossless codec, an honest peer).
-    const ownId = memo.idOf(payload);
-    const ownDecoded = memo.decode(ownId, payload, codec, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex });
-    if (ownDecoded && sameBits(ownDecoded.data, own.data)) {
-      const ids = [ownId];
-      const models = [own];
-      for (const env of result.received) {
-        const id = memo.idOf(env.bytes);
-        const m = memo.decode(id, env.bytes, codec, expected(env.from));
-        if (m) {
-          ids.push(id);
-          models.push(m);
-        }
-      }
-      return memo.average(ids, () => models);
-    }
-  }
+  // My own message stands for my model in the shared work only if it decodes to it bit for bit
+  // (a lossless codec, an honest peer); otherwise I average on my own.
+  const ownDecoded = memo?.decode(payload, codec, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex });
+  const shared = ownDecoded && sameBits(ownDecoded.data, own.data) ? memo : undefined;
+  const messages = [payload];
   const models = [own];
   for (const env of result.received) {
-    try {
-      models.push(codec.decode(env.bytes, expected(env.from)));
-    } catch {
-      // A malformed model is left out of the average; the caller's log shows who is missing.
+    // A malformed model is left out of the average; the caller's log shows who is missing.
+    const m = shared ? shared.decode(env.bytes, codec, expected(env.from)) : decodeOrNull(codec, env.bytes, expected(env.from));
+    if (m) {
+      messages.push(env.bytes);
+      models.push(m);
     }
   }
-  return globalAverage(models);
+  return shared ? shared.average(messages, () => models) : globalAverage(models);
+}
+
+function decodeOrNull(codec: ModelCodec, bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params | null {
+  try {
+    return codec.decode(bytes, expected);
+  } catch {
+    return null;
+  }
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {

@@ -6,4 +6,4 @@ export { federatedDownload, federatedUpload, type FederatedServer, type Transpor
 export { consensusDistance } from './consensus.js';
 export { buildCodec, type UpdateCodec, type DeltaCodec, type MessageMeta } from './codec.js';
 export { configSchema, parseConfig, loadConfigFile, DEFAULT_CONFIG, type RunConfig, type RunConfigInput, type TopologyInput } from './config.js';
-export { asyncGossipStep, publishModel, mixLatest, presentRow, isFresh, asyncConfigProblem, ASYNC_METHODS, type AsyncTransport, type AsyncGossipPlan, type AsyncStepOutcome, type RoundTiming } from './async-gossip.js';
+export { asyncGossipStep, publishModel, mixLatest, presentRow, isFresh, asyncConfigProblem, ASYNC_METHODS, type AsyncTransport, type AsyncGossipPlan, type AsyncStepOutcome } from './async-gossip.js';

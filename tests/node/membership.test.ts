@@ -59,4 +59,18 @@ describe('Membership', () => {
     expect(m.beginRound(3)).toEqual(['a', 'c']);
     expect(m.beginRound(4)).toEqual(['a', 'b', 'c']);
   });
+
+  it('names the members a barrier at a round still waits for: behind it, not left before it, not silent', () => {
+    const m = new Membership('a', identity);
+    for (const id of ['b', 'c', 'd', 'e']) m.onAnnounce(id, ann(), 0);
+    m.beginRound(3);
+    m.onAnnounce('b', ann({ round: 3 }), 100); // at the round: not waited for
+    m.onAnnounce('c', ann({ round: 1 }), 800); // behind
+    m.onAnnounce('d', ann({ round: 2 }), 100); // behind, but leaves after round 2
+    m.onLeave('d', 2);
+    m.onAnnounce('e', ann({ round: 2 }), 0); // behind, and silent for 1000 ms at time 1000
+    expect(m.behind(3, 1000, 500)).toEqual(['c']);
+    expect(m.behind(3, 400, 500)).toEqual(['c', 'e']);
+    expect(m.behind(2, 400, 500)).toEqual(['c']);
+  });
 });
