@@ -19,7 +19,6 @@ import { makeLayout } from '../src/params/index.js';
 import { buildCompressor, runGroupRound, type CompressionSpec, type GroupCompressor, type PointwiseCompressor } from '../src/compression/index.js';
 import { benchUpdate, FLOATS, gaussian, SEED } from './compression-setup.js';
 
-
 const methods: { label: string; spec: CompressionSpec }[] = [
   { label: 'identity', spec: { method: 'identity' } },
   { label: 'fp16', spec: { method: 'fp16' } },

@@ -54,6 +54,7 @@ export function expectSection<C extends Coding>(section: Section, coding: C, cou
 export const identityCoder: LayerCoder = {
   method: 'identity',
   params: {},
+  encodeSection: (values) => ({ coding: 'f32', values }),
   encodeLayer(values, decoded) {
     decoded.set(values);
     return { coding: 'f32', values };

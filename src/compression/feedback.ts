@@ -11,7 +11,7 @@
 // number of messages its sender has folded into h (`sequence`), and a receiver whose count
 // differs (a message was lost) gets a WireError('sequence') instead of a silently wrong h.
 import type { ParamLayout } from '../params/index.js';
-import { paramsFrom } from '../params/index.js';
+import { axpy, paramsFrom } from '../params/index.js';
 import { identityCoder, type LayerCoder } from './coders.js';
 import type { CompressionContext } from './context.js';
 import { WireError } from './errors.js';
@@ -75,7 +75,10 @@ function minus(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-/** Copies what receivers see into the caller's output and returns that array. */
+/**
+ * Copies what receivers see into the caller's output and returns that array. The compressed
+ * step may be decoded into the output before (one model-sized array fewer): this overwrites it.
+ */
 function deliver(out: Float32Array, values: Float32Array): Float32Array {
   out.set(values);
   return out;
@@ -114,7 +117,7 @@ export function ef21(coder: LayerCoder): PointwiseCompressor<Ef21State, TrackedE
     initialReceiverState: newTracked,
     encodeTo(update, state, ctx, out) {
       checkUpdate(update, ctx);
-      const { sections, decoded } = encodePart(coder, minus(update.data, state.h), update.layout, ctx);
+      const { sections, decoded } = encodePart(coder, minus(update.data, state.h), update.layout, ctx, 0, out);
       const h = plus(state.h, decoded);
       return {
         message: updateMessage(coder, ctx, update.layout, [sections], { ...extra, sequence: state.sequence }),
@@ -125,7 +128,7 @@ export function ef21(coder: LayerCoder): PointwiseCompressor<Ef21State, TrackedE
     decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, extra, ['sequence'], 1, limits);
       checkSequence(msg, receiver, ctx);
-      const h = plus(receiver.h, decodePart(coder, msg.parts[0], layout, ctx));
+      const h = plus(receiver.h, decodePart(coder, msg.parts[0], layout, ctx, 0, out));
       return { update: paramsFrom(layout, deliver(out, h)), receiver: { h, sequence: receiver.sequence + 1 } };
     },
   });
@@ -145,17 +148,18 @@ export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21M
       const params = { ...extra, sequence: state.sequence };
       if (state.sequence === 0) {
         // The first message sets h = v = g, sent dense so both sides start from the same h.
-        const { sections } = encodePart(identityCoder, update.data, layout, ctx);
+        // The identity coder reconstructs g itself, bit for bit, into `out`.
+        const { sections, decoded } = encodePart(identityCoder, update.data, layout, ctx, 0, out);
         const g = update.data.slice();
         return {
           message: updateMessage(coder, ctx, layout, [sections], { ...params, init: 1 }),
           state: { v: g, h: g.slice(), sequence: 1 },
-          decoded: paramsFrom(layout, deliver(out, g)),
+          decoded: paramsFrom(layout, decoded),
         };
       }
       const v = new Float32Array(layout.size);
       for (let i = 0; i < v.length; i++) v[i] = (1 - eta) * state.v[i] + eta * update.data[i];
-      const { sections, decoded } = encodePart(coder, minus(v, state.h), layout, ctx);
+      const { sections, decoded } = encodePart(coder, minus(v, state.h), layout, ctx, 0, out);
       const h = plus(state.h, decoded);
       return {
         message: updateMessage(coder, ctx, layout, [sections], params),
@@ -170,7 +174,7 @@ export function ef21m(coder: LayerCoder, eta: number): PointwiseCompressor<Ef21M
       if (init !== (receiver.sequence === 0 ? 1 : 0)) {
         throw new WireError('sequence', `EF21-M message ${receiver.sequence} from sender ${ctx.sender} has init=${init}; only the first message is the dense start`);
       }
-      const h = init ? decodePart(identityCoder, msg.parts[0], layout, ctx) : plus(receiver.h, decodePart(coder, msg.parts[0], layout, ctx));
+      const h = init ? decodePart(identityCoder, msg.parts[0], layout, ctx) : plus(receiver.h, decodePart(coder, msg.parts[0], layout, ctx, 0, out));
       return { update: paramsFrom(layout, deliver(out, h)), receiver: { h, sequence: receiver.sequence + 1 } };
     },
   });
@@ -191,13 +195,15 @@ export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EC
       const n = layout.size;
       const shifted = new Float32Array(n);
       for (let i = 0; i < n; i++) shifted[i] = eta * state.error[i] + g[i] - state.h[i];
-      const delta = encodePart(coder, shifted, layout, ctx, 0);
+      const delta = encodePart(coder, shifted, layout, ctx, 0, out);
       const hStep = encodePart(coder, minus(g, state.h), layout, ctx, 1);
       const error = new Float32Array(n);
+      // Δ was decoded into `out`, which becomes the estimate h + Δ value by value.
       const estimate = out;
       for (let i = 0; i < n; i++) {
-        error[i] = state.error[i] + g[i] - state.h[i] - delta.decoded[i];
-        estimate[i] = state.h[i] + delta.decoded[i];
+        const d = delta.decoded[i];
+        error[i] = state.error[i] + g[i] - state.h[i] - d;
+        estimate[i] = state.h[i] + d;
       }
       return {
         message: updateMessage(coder, ctx, layout, [delta.sections, hStep.sections], { ...extra, sequence: state.sequence }),
@@ -208,9 +214,10 @@ export function econtrol(coder: LayerCoder, eta: number): PointwiseCompressor<EC
     decodeTo(message, layout, ctx, receiver, out, limits) {
       const msg = readUpdate(coder, message, layout, ctx, extra, ['sequence'], 2, limits);
       checkSequence(msg, receiver, ctx);
-      const delta = decodePart(coder, msg.parts[0], layout, ctx, 0);
+      // Δ is decoded into `out` and becomes h + Δ in place (float addition commutes: the same bits as h + Δ).
+      const update = axpy(decodePart(coder, msg.parts[0], layout, ctx, 0, out), 1, receiver.h);
       const hStep = decodePart(coder, msg.parts[1], layout, ctx, 1);
-      return { update: paramsFrom(layout, deliver(out, plus(receiver.h, delta))), receiver: { h: plus(receiver.h, hStep), sequence: receiver.sequence + 1 } };
+      return { update: paramsFrom(layout, update), receiver: { h: plus(receiver.h, hStep), sequence: receiver.sequence + 1 } };
     },
   });
 }

@@ -119,31 +119,28 @@ function checkOutput(out: Float32Array, layout: ParamLayout, what: string): void
   }
 }
 
-
 function layerInfos(layout: ParamLayout, ctx: CompressionContext, salt: number): LayerInfo[] {
   return layout.tensors.map((spec, index) => ({ spec, index, ctx, salt }));
+}
+
+/** Encodes a flat vector layer by layer with `encodeLayer`; never returns a section the receiver would refuse. */
+function encodeLayers(data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt: number, encodeLayer: (values: Float32Array, info: LayerInfo) => Section): Section[] {
+  return layerInfos(layout, ctx, salt).map((info) => {
+    const { offset, size, name } = info.spec;
+    const section = encodeLayer(data.subarray(offset, offset + size), info);
+    assertFiniteSection(section, name);
+    return section;
+  });
 }
 
 /** Encodes a flat vector layer by layer; `decoded` (`out` when given) is what a receiver will get back. */
 export function encodePart(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext, salt = 0, out?: Float32Array): { sections: Section[]; decoded: Float32Array } {
   const decoded = out ?? new Float32Array(layout.size);
-  const sections = layerInfos(layout, ctx, salt).map((info) => {
-    const { offset, size, name } = info.spec;
-    const section = coder.encodeLayer(data.subarray(offset, offset + size), decoded.subarray(offset, offset + size), info);
-    assertFiniteSection(section, name);
-    return section;
+  const sections = encodeLayers(data, layout, ctx, salt, (values, info) => {
+    const { offset, size } = info.spec;
+    return coder.encodeLayer(values, decoded.subarray(offset, offset + size), info);
   });
   return { sections, decoded };
-}
-
-/** Encodes a flat vector layer by layer without a reconstruction, for coders with encodeSection. */
-function encodeSections(coder: LayerCoder, data: Float32Array, layout: ParamLayout, ctx: CompressionContext): Section[] {
-  return layerInfos(layout, ctx, 0).map((info) => {
-    const { offset, size, name } = info.spec;
-    const section = coder.encodeSection!(data.subarray(offset, offset + size), info);
-    assertFiniteSection(section, name);
-    return section;
-  });
 }
 
 /** Decodes one part of a message layer by layer, into `target` when given. */
@@ -196,6 +193,7 @@ export function readUpdate(
 
 /** A layer coder on its own: no state on either side. */
 export function plainCompressor(coder: LayerCoder): PointwiseCompressor<null, null> {
+  const encodeSection = coder.encodeSection?.bind(coder);
   return pointwiseCompressor({
     name: coder.method,
     initialState: () => null,
@@ -205,10 +203,10 @@ export function plainCompressor(coder: LayerCoder): PointwiseCompressor<null, nu
       const { sections, decoded } = encodePart(coder, update.data, update.layout, ctx, 0, out);
       return { message: updateMessage(coder, ctx, update.layout, [sections]), state, decoded: paramsFrom(update.layout, decoded) };
     },
-    ...(coder.encodeSection && {
+    ...(encodeSection && {
       encodeBytes(update: Params, state: null, ctx: CompressionContext) {
         checkUpdate(update, ctx);
-        return { message: updateMessage(coder, ctx, update.layout, [encodeSections(coder, update.data, update.layout, ctx)]), state };
+        return { message: updateMessage(coder, ctx, update.layout, [encodeLayers(update.data, update.layout, ctx, 0, encodeSection)]), state };
       },
     }),
     decodeTo(message, layout, ctx, receiver, out, limits) {

@@ -64,7 +64,7 @@ function sampledThreshold(bits: Uint32Array, k: number): number {
   let w = 0;
   for (let r = 0; r < runs; r++) {
     const at = r * stride;
-    for (let j = 0; j < SAMPLE_RUN; j++) mags[w++] = bits[at + j] & 0x7fffffff;
+    for (let j = 0; j < SAMPLE_RUN; j++) mags[w++] = bits[at + j] & MAGNITUDE_MASK;
   }
   return Math.min(NON_FINITE, kthLargest(mags, pos));
 }
@@ -96,7 +96,16 @@ function nonFinite(): InputError {
 
 /** Candidates are binned by the top 16 bits of their magnitude: the exponent and 7 mantissa bits. */
 const BIN_SHIFT = 15;
+/** The histogram, all zeros between calls. */
 const bins = new Uint32Array(1 << 16);
+/** Below this many candidates, clearing the bins they counted one by one beats clearing all 64 Ki (small layers). */
+const CLEAR_ONE_BY_ONE = 8192;
+
+/** Zeroes the bins that the first `count` candidates counted. */
+function clearBins(bits: Uint32Array, count: number): void {
+  if (count >= CLEAR_ONE_BY_ONE) bins.fill(0);
+  else for (let j = 0; j < count; j++) bins[(bits[j] & MAGNITUDE_MASK) >>> BIN_SHIFT] = 0;
+}
 
 /**
  * Keeps, in place and in index order, the k candidates of largest magnitude (ties to the lowest
@@ -107,13 +116,23 @@ const bins = new Uint32Array(1 << 16);
 function cutToTopK(scanner: ThresholdScanner, count: number, k: number): number {
   const index = scanner.index;
   const bits = scanner.bits;
-  bins.fill(0);
-  for (let j = 0; j < count; j++) bins[(bits[j] & MAGNITUDE_MASK) >>> BIN_SHIFT]++;
-  for (let b = NON_FINITE >>> BIN_SHIFT; b < bins.length; b++) if (bins[b] !== 0) throw nonFinite();
+  // The largest magnitude bounds the walk down the bins below (from there, not from the top
+  // bin: small layers' candidates sit tens of thousands of bins lower).
+  let top = 0;
+  for (let j = 0; j < count; j++) {
+    const m = bits[j] & MAGNITUDE_MASK;
+    bins[m >>> BIN_SHIFT]++;
+    if (m > top) top = m;
+  }
+  if (top >= NON_FINITE) {
+    clearBins(bits, count);
+    throw nonFinite();
+  }
   let above = 0;
-  let bin = (NON_FINITE >>> BIN_SHIFT) - 1;
+  let bin = top >>> BIN_SHIFT;
   while (above + bins[bin] < k) above += bins[bin--];
   const inBin = new Uint32Array(bins[bin]);
+  clearBins(bits, count);
   let w = 0;
   for (let j = 0; j < count; j++) {
     const m = bits[j] & MAGNITUDE_MASK;

@@ -255,40 +255,30 @@ type Kernel = (from: number, to: number, bias: number, threshold: number, indexO
 class SimdScanner implements ThresholdScanner {
   index = new Uint32Array(0);
   bits = new Uint32Array(0);
-  private chunk: Float32Array;
-  private capacity = 0;
+  private chunk = new Float32Array(0);
 
   constructor(
     private readonly memory: WasmMemory,
     private readonly kernel: Kernel,
   ) {
-    this.chunk = new Float32Array(memory.buffer, 0, CHUNK);
     this.reserve(CHUNK);
   }
 
   reserve(capacity: number): void {
-    if (capacity <= this.capacity) return;
-    const bytes = CHUNK_BYTES + 8 * capacity;
-    const pages = Math.ceil(bytes / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (this.index.length >= capacity) return;
+    const pages = Math.ceil((CHUNK_BYTES + 8 * capacity) / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (pages > 0) this.memory.grow(pages);
-    this.capacity = capacity;
+    // Growing detaches the old buffer: every view is made again.
     const buf = this.memory.buffer;
     this.chunk = new Float32Array(buf, 0, CHUNK);
-    this.index = new Uint32Array(buf, this.indexOut(), capacity);
-    this.bits = new Uint32Array(buf, this.bitsOut(), capacity);
-  }
-
-  private indexOut(): number {
-    return CHUNK_BYTES;
-  }
-
-  private bitsOut(): number {
-    return this.indexOut() + 4 * this.capacity;
+    this.index = new Uint32Array(buf, CHUNK_BYTES, capacity);
+    this.bits = new Uint32Array(buf, CHUNK_BYTES + 4 * capacity, capacity);
   }
 
   scan(values: Float32Array, start: number, end: number, threshold: number, count: number): number {
-    const indexOut = this.indexOut();
-    const bitsOut = this.bitsOut();
+    // The kernel's output addresses are the views' places in its memory.
+    const indexOut = this.index.byteOffset;
+    const bitsOut = this.bits.byteOffset;
     let w = count;
     for (let s = start; s < end; s += CHUNK) {
       const e = Math.min(end, s + CHUNK);

@@ -125,7 +125,7 @@ function deltaCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number, d
   // current − base is consumed inside the encode call, so one buffer serves every sender.
   const difference = new Float32Array(layout.size);
   const decodedOf = buffersByKey(layout.size);
-  const decodeInto = buffersByKey(layout.size);
+  const decodeBuffer = buffersByKey(layout.size);
   const input = (current: Params, base: Float32Array | null): Params => (base ? paramsFrom(current.layout, sub(difference, current.data, base)) : current);
   return {
     decodeBuffers,
@@ -140,7 +140,7 @@ function deltaCodec(c: PointwiseCompressor, layout: ParamLayout, seed: number, d
     },
     decode: (bytes, meta) => {
       const before = receivers.has(meta.sender) ? receivers.get(meta.sender) : c.initialReceiverState(layout);
-      const r = c.decodeInto(bytes, layout, { seed, ...meta }, before, decodeInto(decodeBuffers === 'per-sender' ? meta.sender : 0));
+      const r = c.decodeInto(bytes, layout, { seed, ...meta }, before, decodeBuffer(decodeBuffers === 'per-sender' ? meta.sender : 0));
       receivers.set(meta.sender, r.receiver);
       return r.update;
     },
