@@ -32,6 +32,22 @@ export interface RoundMetrics {
   simSeconds: number;
   /** Wall-clock seconds since start. */
   wallSeconds: number;
+  /** Each local peer's own numbers this round (member index order); accuracy and loss are null when not evaluated. */
+  perPeer?: PerPeerMetrics;
+}
+
+/** Per-peer values of one round: parallel arrays, one entry per peer listed in `peer`. */
+export interface PerPeerMetrics {
+  /** Member indices. */
+  peer: number[];
+  /** Mean training loss of the peer's last local steps (NaN if it has not trained yet). */
+  trainLoss: number[];
+  /** Test accuracy and loss of the peer's own model (null when not evaluated this round). */
+  accuracy: Array<number | null>;
+  loss: Array<number | null>;
+  /** Bytes the peer sent and received this round, where known. */
+  bytesSent?: number[];
+  bytesReceived?: number[];
 }
 
 /** A whole run's summary (summary.json). */
