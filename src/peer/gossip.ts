@@ -7,7 +7,7 @@ import type { MixingRow } from '../topology/mixing.js';
 import type { AggregationContext, AggregationRule, Contribution } from '../aggregation/types.js';
 import { globalAverage } from '../aggregation/fedavg.js';
 import { AggregationError } from '../util/errors.js';
-import type { PeerId, Transport } from './transport.js';
+import type { Envelope, PeerId, Transport } from './transport.js';
 
 /** Turns a model into wire bytes and back; decode validates and throws on anything malformed. */
 export interface ModelCodec {
@@ -84,7 +84,9 @@ export async function gossipExchange(
   const indexOf = new Map<PeerId, number>(members.map((id, k) => [id, k]));
   const contributions: Contribution[] = [];
   const rejected: Array<{ from: PeerId; reason: string }> = [];
-  for (const env of result.received) {
+  // In member order, whatever order the network delivered them in: the same sums bit for bit
+  // in the simulator and between real peers.
+  for (const env of inMemberOrder(result.received, indexOf)) {
     try {
       const params = wire.decode(env.bytes, { round: plan.round, phase: plan.phase, sender: indexOf.get(env.from) ?? -1 });
       contributions.push({ from: env.from, params, weight: weightOf.get(env.from) ?? 0 });
@@ -196,9 +198,17 @@ export async function exactMerge(own: Params, plan: MergePlan, transport: Transp
   // (a lossless codec, an honest peer); otherwise I average on my own.
   const ownDecoded = memo?.decode(payload, codec, { round: plan.round, phase: MERGE_PHASE, sender: plan.selfIndex });
   const shared = ownDecoded && sameBits(ownDecoded.data, own.data) ? memo : undefined;
-  const messages = [payload];
-  const models = [own];
-  for (const env of result.received) {
+  const messages: Uint8Array[] = [];
+  const models: Params[] = [];
+  // Averaged in member order (own model at its place): every member of the group sums the same
+  // models in the same order, so all end with the same bits.
+  const self = { from: me, round: plan.round, phase: MERGE_PHASE, bytes: payload };
+  for (const env of inMemberOrder([...result.received, self], indexOf)) {
+    if (env === self) {
+      messages.push(payload);
+      models.push(own);
+      continue;
+    }
     // A malformed model is left out of the average; the caller's log shows who is missing.
     const m = shared ? shared.decode(env.bytes, codec, expected(env.from)) : decodeOrNull(codec, env.bytes, expected(env.from));
     if (m) {
@@ -207,6 +217,12 @@ export async function exactMerge(own: Params, plan: MergePlan, transport: Transp
     }
   }
   return shared ? shared.average(messages, () => models) : globalAverage(models);
+}
+
+/** Envelopes sorted by their sender's member index (unknown senders last, by id). */
+function inMemberOrder<E extends Envelope>(envelopes: readonly E[], indexOf: ReadonlyMap<PeerId, number>): E[] {
+  const rank = (e: E) => indexOf.get(e.from) ?? Number.MAX_SAFE_INTEGER;
+  return [...envelopes].sort((a, b) => rank(a) - rank(b) || (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
 }
 
 function decodeOrNull(codec: ModelCodec, bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params | null {

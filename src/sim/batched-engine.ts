@@ -65,6 +65,11 @@ export class BatchedEngine {
     return { sent, received };
   }
 
+  /** Peer i of the stack. */
+  peer(i: number): Peer {
+    return this.peers[i];
+  }
+
   dispose(): void {
     this.trainer.dispose();
   }

@@ -1,0 +1,385 @@
+// The per-peer world: each peer a Peer object with its own Params, each exchange the shared
+// per-peer functions (gossipExchange, exactMerge, groupAllReduce, the federated and MoDeST
+// steps) over a Transport per peer. The simulator builds it over all peers and its in-memory
+// network; a real peer builds it over itself and its libp2p transport. Nothing else differs.
+import type { Params } from '../params/index.js';
+import { cloneParams, sub } from '../params/index.js';
+import type { Trainer, TrainResult } from '../model/trainer.js';
+import type { AggregationState } from '../aggregation/build.js';
+import type { AggregationRule } from '../aggregation/types.js';
+import { globalAverage } from '../aggregation/fedavg.js';
+import type { Run } from './run.js';
+import type { Peer } from './peer.js';
+import type { ExchangeRequest, PeerId, Transport } from './transport.js';
+import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from './world.js';
+import { gossipExchange, exactMerge, MergeMemo } from './gossip.js';
+import { gossipWire } from './codec.js';
+import { groupAllReduce } from './allreduce.js';
+import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type TransportHub } from './federated.js';
+import { modestRoles } from './modest.js';
+import { asyncGossipStep, type AsyncTransport } from './async-gossip.js';
+import { consensusDistance } from './consensus.js';
+
+/** The async side of a real peer's transport (timing.mode async). */
+export interface AsyncSide extends AsyncTransport {
+  setAsyncSenders(ids: Iterable<PeerId>): void;
+  takeAsyncTraffic(): Traffic;
+  /** Resolves once every member has reached `round` (exact merges stay barriers). */
+  waitForRound(round: number): Promise<void>;
+}
+
+/** What differs between the simulator's and a real peer's per-peer world. */
+export interface PeerWorldEnv {
+  /** Hands out each peer's transport (and the server's, in the simulator). */
+  readonly hub: TransportHub;
+  /** Round t's roster. */
+  roster(round: number): Roster;
+  /** Whether the process holds every member: it then knows the merged model and the consensus distance. */
+  readonly seesAll: boolean;
+  /** Before a peer's local steps (the simulator keeps a Byzantine peer's round-start model). */
+  beforeTrain?(peer: Peer): void;
+  /** After a peer's local steps: simulated compute time in the simulator, a real straggler's delay on the network. */
+  afterTrain?(peer: Peer, steps: number): void | Promise<void>;
+  /** The model a peer sends (a Byzantine simulated peer's corrupted one); default: its own. */
+  outgoing?(peer: Peer, round: number, participants: readonly Peer[]): Params;
+  /** Asynchronous gossip between real peers. */
+  readonly async?: { readonly transport: AsyncSide; readonly maxStaleness: number };
+  /** One-line log messages (refused updates, left-out group messages). */
+  log(line: string): void;
+}
+
+/** A federated server held by the world (the simulator's `mode: federated`). */
+export interface ServerSpec {
+  readonly id: PeerId;
+  readonly participation: number;
+}
+
+export class PeerWorld implements World {
+  private readonly byId: Map<PeerId, Peer>;
+  private readonly aggStates = new Map<PeerId, AggregationState>();
+  private readonly counter = { sent: 0, received: 0 };
+  private readonly hub: TransportHub;
+  private roster: Roster | undefined;
+  private readonly server: FederatedServer | undefined;
+  /** MoDeST: the peers holding the current model (last round's aggregators); empty at the start. */
+  private modestHolders: Peer[] = [];
+
+  constructor(
+    private readonly run: Run,
+    private readonly trainer: Trainer,
+    peers: readonly Peer[],
+    private readonly env: PeerWorldEnv,
+    server?: ServerSpec,
+  ) {
+    this.byId = new Map(peers.map((p) => [p.id, p]));
+    for (const p of peers) {
+      this.aggStates.set(p.id, run.aggregator.initialState());
+      p.compression = run.codec.group ? run.codec.group.initialState(run.model.layout) : run.codec.update.initState();
+    }
+    this.hub = countingHub(env.hub, this.counter);
+    this.server = server
+      ? { id: server.id, params: cloneParams(run.sharedInit), state: run.aggregator.initialState(), members: peers.map((p) => p.id), participation: server.participation }
+      : undefined;
+  }
+
+  async beginRound(round: number): Promise<Roster> {
+    this.roster = this.env.roster(round);
+    return this.roster;
+  }
+
+  async train(peers: readonly number[], steps: number): Promise<void> {
+    for (const p of this.local(peers)) await this.trainOne(p, steps);
+  }
+
+  async gossipStep(step: GossipStep): Promise<void> {
+    const { members } = this.current();
+    const peers = this.local(step.participants);
+    if (peers.length === 0) return;
+    if (this.env.async) return this.asyncStep(step, peers);
+    this.hub.setParticipants(step.participants.map((i) => members[i]));
+    const outcomes = await Promise.all(
+      peers.map((p) => {
+        const i = this.indexOf(p);
+        return gossipExchange(
+          p.params,
+          { round: step.round, phase: step.phase, members, selfIndex: i, row: step.mixing.row(i), sendTo: step.mixing.outNeighbours(i), deadlineMs: step.deadlineMs },
+          this.hub.transportFor(p.id),
+          gossipWire(this.run.codec, this.outgoing(p, step.round, peers), this.aggStates.get(p.id)!),
+          this.ruleOf(p),
+        );
+      }),
+    );
+    outcomes.forEach((o, k) => {
+      peers[k].params = o.params;
+      for (const r of o.rejected) this.env.log(`round ${step.round + 1}: ${peers[k].id} refused a message from ${r.from}: ${r.reason}`);
+    });
+  }
+
+  async exactMerge(round: number, group: readonly number[], deadlineMs: number): Promise<void> {
+    const { members } = this.current();
+    const peers = this.local(group);
+    if (peers.length === 0) return;
+    if (this.env.async) await this.env.async.transport.waitForRound(round);
+    const ids = group.map((i) => members[i]);
+    this.hub.setParticipants(ids);
+    // Simulated peers of one merge share the decoding and averaging (O(P·d), not O(P²·d)).
+    const memo = peers.length > 1 ? new MergeMemo() : undefined;
+    const merged = await Promise.all(
+      peers.map((p) => exactMerge(p.params, { round, members, selfIndex: this.indexOf(p), group: ids, deadlineMs }, this.hub.transportFor(p.id), this.run.codec.exact, memo)),
+    );
+    merged.forEach((params, k) => {
+      peers[k].params = params;
+    });
+  }
+
+  async serverRound(round: number, participants: readonly number[], steps: number, deadlineMs: number): Promise<void> {
+    const server = this.server;
+    if (!server) throw new Error('PeerWorld: serverRound without a server');
+    const peers = this.local(participants);
+    const { codec, aggregator } = this.run;
+    await federatedDownload(server, peers, round, this.hub, codec);
+    for (const p of peers) await this.trainOne(p, steps);
+    if (codec.group) {
+      await federatedGroupRound(server, peers, round, this.hub, codec, deadlineMs);
+    } else {
+      await federatedUpload(server, peers, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, peers));
+    }
+  }
+
+  async allReduce(round: number, group: readonly number[], steps: number, deadlineMs: number): Promise<void> {
+    const { members } = this.current();
+    const peers = this.local(group);
+    if (peers.length === 0) return;
+    // Every member starts the round from the same model (the last all-reduce's result), so
+    // adding the group's mean change keeps them equal: serverless FedAvg.
+    const starts = new Map<PeerId, Float32Array>();
+    for (const p of peers) {
+      starts.set(p.id, p.params.data.slice());
+      await this.trainOne(p, steps);
+    }
+    const ids = group.map((i) => members[i]);
+    const indexOf = new Map(ids.map((id, k) => [id, k]));
+    this.hub.setParticipants(ids);
+    const outcomes = await Promise.all(
+      peers.map((p) => {
+        const start = starts.get(p.id)!;
+        const delta = { layout: p.params.layout, data: sub(new Float32Array(start.length), p.params.data, start) };
+        return groupAllReduce(delta, p.compression, { round, group: ids, indexOf, self: p.id, deadlineMs }, this.hub.transportFor(p.id), this.run.codec);
+      }),
+    );
+    outcomes.forEach((o, k) => {
+      const p = peers[k];
+      p.compression = o.state;
+      const next = starts.get(p.id)!;
+      const e = o.estimate.data;
+      for (let i = 0; i < next.length; i++) next[i] += e[i];
+      p.params = { layout: p.params.layout, data: next };
+      for (const x of o.excluded) this.env.log(`round ${round + 1}: ${p.id} left out a phase-${x.phase} message of member ${x.sender}: ${x.reason}`);
+    });
+  }
+
+  /**
+   * A MoDeST round: the round's trainers fetch the model from the last round's first live
+   * aggregator (the shared initial model in round 0), train, and send it to the round's
+   * aggregators, each of which averages what arrived (the configured rule, FedAvg by default).
+   */
+  async modestRound(round: number, live: readonly number[], steps: number, deadlineMs: number): Promise<readonly number[]> {
+    const { config, codec, aggregator } = this.run;
+    const { members } = this.current();
+    const livePeers = this.local(live);
+    const byId = new Map(livePeers.map((p) => [p.id, p]));
+    const roles = modestRoles(livePeers.map((p) => p.id), round, config.seed, config.modest);
+    const trainers = roles.trainers.map((id) => byId.get(id)!);
+    const liveSet = new Set(livePeers);
+    const holder = this.modestHolders.find((p) => liveSet.has(p));
+    if (holder) {
+      const source: FederatedServer = { id: holder.id, params: holder.params, state: null, members, participation: 1 };
+      await federatedDownload(source, trainers.filter((p) => p !== holder), round, this.hub, codec);
+      if (trainers.includes(holder)) holder.params = cloneParams(holder.params);
+    }
+    const global = cloneParams((holder ?? trainers[0]).params);
+    for (const p of trainers) await this.trainOne(p, steps);
+    const aggregators = roles.aggregators.map((id) => byId.get(id)!);
+    const averaged: Params[] = [];
+    for (const agg of aggregators) {
+      // The aggregator rebuilds each trainer's model from its change against the round's model.
+      const sink: FederatedServer = { id: agg.id, params: global, state: aggregator.initialState(), members, participation: 1 };
+      const senders = trainers.filter((p) => p !== agg);
+      await federatedUpload(sink, senders, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, trainers));
+      // An aggregator that also trained adds its own model with its own weight.
+      if (trainers.includes(agg)) {
+        const contributions = [...senders.map((p) => ({ from: p.id, params: p.params, weight: p.sampleCount })), { from: agg.id, params: agg.params, weight: agg.sampleCount }];
+        sink.params = aggregator.aggregate(sink.state, global, contributions, { round, members }).params;
+      }
+      averaged.push(sink.params);
+    }
+    aggregators.forEach((agg, k) => {
+      agg.params = averaged[k];
+    });
+    this.modestHolders = aggregators;
+    return trainers.map((p) => this.indexOf(p));
+  }
+
+  async observe(request: ObserveRequest): Promise<Observation> {
+    const { members, honest } = this.current();
+    const { trainer, run } = this;
+    const wanted = [...new Set([...request.evalPeers, ...request.participants])].sort((a, b) => a - b);
+    const evalSet = new Set(request.evaluate ? request.evalPeers : []);
+    const peers: PeerObservation[] = [];
+    for (const i of wanted) {
+      const p = this.byId.get(members[i]);
+      if (!p) continue;
+      if (!evalSet.has(i)) {
+        peers.push({ index: i, trainLoss: p.lastLoss });
+        continue;
+      }
+      const e = await trainer.evaluate(p.params, run.test);
+      peers.push({ index: i, trainLoss: p.lastLoss, accuracy: e.accuracy, loss: e.loss });
+    }
+    if (!this.env.seesAll) return { peers, merged: null, consensusDistance: Number.NaN };
+    const models = this.local(honest).map((p) => p.params);
+    const average = models.length ? globalAverage(models) : undefined;
+    const merged = this.mergedModel(average);
+    const mergedEval = request.evaluate && merged ? await trainer.evaluate(merged, run.test) : undefined;
+    return {
+      peers,
+      merged: mergedEval ? { accuracy: mergedEval.accuracy, loss: mergedEval.loss } : null,
+      consensusDistance: average ? consensusDistance(models, average) : 0,
+    };
+  }
+
+  takeTraffic(): Traffic {
+    const async = this.env.async?.transport.takeAsyncTraffic();
+    const t = { sent: this.counter.sent + (async?.sent ?? 0), received: this.counter.received + (async?.received ?? 0) };
+    this.counter.sent = 0;
+    this.counter.received = 0;
+    return t;
+  }
+
+  async finalModels(): Promise<{ models: readonly Params[]; merged: Params | null }> {
+    const models = this.local(this.current().honest).map((p) => p.params);
+    if (!this.env.seesAll) return { models, merged: null };
+    const merged = this.mergedModel(models.length ? globalAverage(models) : undefined);
+    return { models, merged: merged ? cloneParams(merged) : null };
+  }
+
+  /** The merged model: the server's (federated), the current holder's (MoDeST), else the average. */
+  private mergedModel(average: Params | undefined): Params | undefined {
+    if (this.server) return this.server.params;
+    const live = new Set(this.local(this.current().live));
+    const holder = this.modestHolders.find((p) => live.has(p));
+    return holder?.params ?? average;
+  }
+
+  private async trainOne(p: Peer, steps: number): Promise<TrainResult> {
+    this.env.beforeTrain?.(p);
+    const r = this.env.async ? await trainYielding(p, this.trainer, steps) : await p.train(this.trainer, steps);
+    await this.env.afterTrain?.(p, steps);
+    return r;
+  }
+
+  /** Asynchronous gossip (real peers): publish, then mix the latest model of each in-neighbour. */
+  private asyncStep(step: GossipStep, peers: readonly Peer[]): void {
+    const { transport, maxStaleness } = this.env.async!;
+    const { members } = this.current();
+    for (const p of peers) {
+      const i = this.indexOf(p);
+      const row = step.mixing.row(i);
+      transport.setAsyncSenders(Array.from(row.peers, (j) => members[j]));
+      const o = asyncGossipStep(
+        p.params,
+        { round: step.round, phase: step.phase, members, selfIndex: i, row, sendTo: step.mixing.outNeighbours(i), maxStaleness },
+        transport,
+        gossipWire(this.run.codec, p.params, this.aggStates.get(p.id)!),
+        this.ruleOf(p),
+      );
+      p.params = o.params;
+      for (const r of o.rejected) this.env.log(`round ${step.round + 1}: refused an update from ${r.from}: ${r.reason}`);
+    }
+  }
+
+  private ruleOf(p: Peer): AggregationRule {
+    return (own, received, ctx) => {
+      const r = this.run.aggregator.aggregate(this.aggStates.get(p.id)!, own, received, ctx);
+      this.aggStates.set(p.id, r.state);
+      return r.params;
+    };
+  }
+
+  private outgoing(p: Peer, round: number, participants: readonly Peer[]): Params {
+    return this.env.outgoing ? this.env.outgoing(p, round, participants) : p.params;
+  }
+
+  /** The local peers among these member indices, in order. */
+  private local(indices: readonly number[]): Peer[] {
+    const { members } = this.current();
+    return indices.flatMap((i) => {
+      const p = this.byId.get(members[i]);
+      return p ? [p] : [];
+    });
+  }
+
+  private indexOf(p: Peer): number {
+    return this.current().members.indexOf(p.id);
+  }
+
+  private current(): Roster {
+    if (!this.roster) throw new Error('PeerWorld: beginRound() first');
+    return this.roster;
+  }
+}
+
+/** A hub whose transports count the payload bytes each exchange puts on the wire and takes off it. */
+function countingHub(hub: TransportHub, counter: { sent: number; received: number }): TransportHub {
+  const cache = new Map<PeerId, Transport>();
+  return {
+    setParticipants: (ids) => hub.setParticipants(ids),
+    transportFor: (id) => {
+      let t = cache.get(id);
+      if (!t) cache.set(id, (t = countingTransport(hub.transportFor(id), counter)));
+      return t;
+    },
+  };
+}
+
+function countingTransport(inner: Transport, counter: { sent: number; received: number }): Transport {
+  return {
+    self: inner.self,
+    members: () => inner.members(),
+    now: () => inner.now(),
+    exchange: async (req: ExchangeRequest) => {
+      counter.sent += sentBytes(req, inner.self);
+      const result = await inner.exchange(req);
+      for (const env of result.received) counter.received += env.bytes.byteLength;
+      return result;
+    },
+  };
+}
+
+function sentBytes(req: ExchangeRequest, self: PeerId): number {
+  let n = 0;
+  for (const to of req.sendTo) {
+    if (to === self) continue;
+    const bytes = req.payload instanceof Uint8Array ? req.payload : req.payload.get(to);
+    if (bytes) n += bytes.byteLength;
+  }
+  return n;
+}
+
+/**
+ * Local steps one at a time with a turn of the event loop after each: on the CPU and WASM
+ * backends a round of training never leaves the thread, and an asynchronous peer (which never
+ * waits on the network) would otherwise send and receive nothing until its last round.
+ */
+async function trainYielding(peer: Peer, trainer: Trainer, steps: number): Promise<TrainResult> {
+  let lossSum = 0;
+  let samples = 0;
+  for (let i = 0; i < steps; i++) {
+    const r = await peer.train(trainer, 1);
+    lossSum += r.loss;
+    samples += r.samples;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  peer.lastLoss = steps ? lossSum / steps : 0;
+  return { loss: peer.lastLoss, steps, samples };
+}
