@@ -1,5 +1,8 @@
-// The one place for runtime polyfills. libp2p 3 and its helpers (it-queue, mortice, yamux,
-// gossipsub) call Promise.withResolvers, which Node 20 lacks (Node 22 has it).
+// The one place for runtime polyfills, and the reason gossipfl runs on Node 20 (package.json
+// engines >= 20). libp2p 3 and its helpers (it-queue, mortice, yamux, gossipsub) call
+// Promise.withResolvers, which Node 20 lacks (Node 22 has it). p-retry 8 (through libp2p)
+// declares engines >= 22, so npm prints an EBADENGINE warning on Node 20, but its code calls
+// nothing newer than Node 20 (checked for 8.0.1: Object.hasOwn, performance.now, AbortSignal).
 // Import this module before anything that loads libp2p.
 type WithResolvers = <T>() => {
   promise: Promise<T>;
