@@ -22,7 +22,43 @@ import type { Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
 import { slotCount, validateOptimizer } from './optimizer.js';
 import type { Batch } from './batch.js';
+import type { EvalData, EvalResult } from './trainer.js';
 import { ConfigError, InputError } from '../util/errors.js';
+
+/**
+ * One gossip step on the stack as compressed rows: row i becomes
+ *   base_i + scale · Σ_k vals[k] · (nbr[cols[k]] − ref_i),   k ∈ rowStart[i] … rowStart[i+1] − 1,
+ * which is gossip mixing x_i + Σ_j W_ij (x_j − x_i) with base = ref = nbr = the stack (the
+ * per-peer rule's difference form), whole models through a lossy codec with nbr = the decoded
+ * models, and CHOCO-Gossip with ref = nbr = the public copies and scale = its step size.
+ */
+export interface StackMixing {
+  readonly rowStart: Int32Array;
+  readonly cols: Int32Array;
+  readonly vals: Float32Array;
+  readonly scale: number;
+  /** P×d rows the neighbours' terms read (default: the stack itself). */
+  readonly neighbours?: Float32Array;
+  /** Whether ref is the stack (default) or `neighbours`. */
+  readonly reference?: 'stack' | 'neighbours';
+}
+
+/** Per-peer test numbers of an evaluation of stack rows: mean cross-entropy and accuracy. */
+export interface RowsEval {
+  readonly loss: Float64Array;
+  readonly accuracy: Float64Array;
+}
+
+/** The spread of some rows of the stack and the quality of their mean. */
+export interface RowsSummary {
+  /** Mean over the rows of ‖x_i − x̄‖². */
+  readonly consensus: number;
+  /** The mean model's test numbers, when data was given. */
+  readonly mean: EvalResult | null;
+}
+
+/** Floats of activations one tfjs evaluation chunk may hold (peers × samples × widest layer). */
+const EVAL_FLOATS = 1 << 24;
 
 /** Which step implementation a BatchedTrainer uses: tfjs ops (any backend), the fused WebGPU kernels, or `auto`. */
 export type BatchedKernels = 'auto' | 'tfjs' | 'webgpu-fused';
@@ -246,6 +282,130 @@ export class BatchedTrainer {
     this.replaceStack(next);
   }
 
+  /** Row i ← base_i + scale·Σ_k vals[k]·(nbr[cols[k]] − ref_i) (see StackMixing); sparse or dense by the row lengths. */
+  async mixRows(m: StackMixing): Promise<void> {
+    this.assertLive();
+    checkStackMixing(m, this.peers, this.dim);
+    if (this.gpu) return this.gpu.mixRows(m);
+    const P = this.peers;
+    const next = tf.tidy(() => {
+      const nbr = m.neighbours ? tf.tensor2d(m.neighbours, [P, this.dim]) : this.stack;
+      const ref = m.reference === 'neighbours' ? nbr : this.stack;
+      const rowSums = new Float32Array(P);
+      let widest = 0;
+      for (let i = 0; i < P; i++) {
+        for (let k = m.rowStart[i]; k < m.rowStart[i + 1]; k++) rowSums[i] += m.vals[k];
+        widest = Math.max(widest, m.rowStart[i + 1] - m.rowStart[i]);
+      }
+      let acc: Tensor;
+      if (denseIsCheaper(widest, P)) {
+        const w = new Float32Array(P * P);
+        for (let i = 0; i < P; i++) for (let k = m.rowStart[i]; k < m.rowStart[i + 1]; k++) w[i * P + m.cols[k]] += m.vals[k];
+        acc = tf.matMul(tf.tensor2d(w, [P, P]), nbr);
+      } else {
+        // Entry k of every row at once: pad short rows with weight 0 on row 0.
+        acc = tf.zerosLike(this.stack);
+        for (let k = 0; k < widest; k++) {
+          const cols = new Int32Array(P);
+          const vals = new Float32Array(P);
+          for (let i = 0; i < P; i++) {
+            const at = m.rowStart[i] + k;
+            if (at < m.rowStart[i + 1]) {
+              cols[i] = m.cols[at];
+              vals[i] = m.vals[at];
+            }
+          }
+          acc = tf.add(acc, tf.mul(tf.gather(nbr, tf.tensor1d(cols, 'int32')), tf.tensor2d(vals, [P, 1])));
+        }
+      }
+      const diff = tf.sub(acc, tf.mul(ref, tf.tensor2d(rowSums, [P, 1])));
+      return tf.add(this.stack, m.scale === 1 ? diff : tf.mul(diff, m.scale));
+    });
+    this.replaceStack(next);
+  }
+
+  /** Every row of `group` becomes the group's mean (an exact merge). */
+  async mergeRows(group: readonly number[]): Promise<void> {
+    this.assertLive();
+    const rows = this.checkRows(group);
+    if (rows.length === 0) return;
+    if (this.gpu) return this.gpu.mergeRows(rows);
+    const P = this.peers;
+    const mask = new Float32Array(P);
+    for (const r of rows) mask[r] = 1;
+    const next = tf.tidy(() => {
+      const mean = tf.mean(tf.gather(this.stack, tf.tensor1d(rows, 'int32')), 0, true);
+      const m = tf.tensor2d(mask, [P, 1]);
+      return tf.add(tf.mul(this.stack, tf.sub(1, m)), tf.mul(m, mean));
+    });
+    this.replaceStack(next);
+  }
+
+  /** Per-row test loss and accuracy of stack rows `rows` on `data`: a batched forward, a few numbers per row read back. */
+  async evaluate(rows: readonly number[], data: EvalData): Promise<RowsEval> {
+    this.assertLive();
+    const list = this.checkRows(rows);
+    const f = this.featureSize;
+    if (data.x.length < data.n * f) throw new InputError(`batched engine: evaluation data has ${data.x.length} values for ${data.n} samples of ${f}`);
+    const loss = new Float64Array(list.length);
+    const accuracy = new Float64Array(list.length);
+    if (data.n === 0 || list.length === 0) return { loss, accuracy };
+    if (this.gpu) return this.gpu.evaluate(list, data);
+    const width = Math.max(f, ...this.model.layout.tensors.map((t) => t.shape[t.shape.length - 1]));
+    const sampleChunk = Math.min(data.n, 1000);
+    const rowChunk = Math.max(1, Math.floor(EVAL_FLOATS / (sampleChunk * width)));
+    for (let r0 = 0; r0 < list.length; r0 += rowChunk) {
+      const chunk = list.subarray(r0, Math.min(list.length, r0 + rowChunk));
+      const weights = tf.gather(this.stack, tf.tensor1d(chunk, 'int32'));
+      for (let s0 = 0; s0 < data.n; s0 += sampleChunk) {
+        const S = Math.min(sampleChunk, data.n - s0);
+        const [lossT, hitsT] = this.forwardStats(weights, data, s0, S);
+        const [l, h] = [(await lossT.data()) as Float32Array, (await hitsT.data()) as Float32Array];
+        tf.dispose([lossT, hitsT]);
+        for (let j = 0; j < chunk.length; j++) {
+          loss[r0 + j] += l[j];
+          accuracy[r0 + j] += h[j];
+        }
+      }
+      weights.dispose();
+    }
+    for (let j = 0; j < list.length; j++) {
+      loss[j] /= data.n;
+      accuracy[j] /= data.n;
+    }
+    return { loss, accuracy };
+  }
+
+  /** Consensus distance of stack rows `rows` (mean ‖x_i − x̄‖²) and, with `data`, the loss and accuracy of x̄. */
+  async summarize(rows: readonly number[], data: EvalData | null): Promise<RowsSummary> {
+    this.assertLive();
+    const list = this.checkRows(rows);
+    if (list.length === 0) return { consensus: 0, mean: null };
+    if (this.gpu) return this.gpu.summarize(list, data);
+    const [mean, spread] = tf.tidy(() => {
+      const x = tf.gather(this.stack, tf.tensor1d(list, 'int32'));
+      const m = tf.mean(x, 0, true);
+      return [m, tf.sum(tf.square(tf.sub(x, m)))];
+    });
+    const consensus = (await spread.data())[0] / list.length;
+    spread.dispose();
+    let result: EvalResult | null = null;
+    if (data && data.n > 0) {
+      let lossSum = 0;
+      let hits = 0;
+      for (let s0 = 0; s0 < data.n; s0 += 1000) {
+        const S = Math.min(1000, data.n - s0);
+        const [l, h] = this.forwardStats(mean, data, s0, S);
+        lossSum += (await l.data())[0];
+        hits += (await h.data())[0];
+        tf.dispose([l, h]);
+      }
+      result = { loss: lossSum / data.n, accuracy: hits / data.n, samples: data.n };
+    }
+    mean.dispose();
+    return { consensus, mean: result };
+  }
+
   /** Frees the stacked tensors; the trainer cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
@@ -349,6 +509,45 @@ export class BatchedTrainer {
     });
   }
 
+  /** Summed loss and hits per row of `weights` [R, d] over samples s0 … s0 + S − 1 of `data`. */
+  private forwardStats(weights: Tensor, data: EvalData, s0: number, S: number): [Tensor, Tensor] {
+    const f = this.featureSize;
+    const C = this.model.numClasses;
+    const R = weights.shape[0];
+    const labels = Int32Array.from({ length: S }, (_, i) => data.y[s0 + i]);
+    return tf.tidy(() => {
+      const x = tf.tensor2d(data.x.subarray(s0 * f, (s0 + S) * f), [S, f]);
+      let logits: Tensor;
+      if (this.dense) {
+        let h: Tensor = tf.reshape(x, [1, S, f]);
+        this.dense.forEach((l, i) => {
+          const k = tf.reshape(tf.slice(weights, [0, l.kernelOffset], [R, l.inWidth * l.outWidth]), [R, l.inWidth, l.outWidth]);
+          const b = tf.reshape(tf.slice(weights, [0, l.biasOffset], [R, l.outWidth]), [R, 1, l.outWidth]);
+          h = tf.add(tf.matMul(h, k), b);
+          if (i + 1 < this.dense!.length) h = tf.relu(h);
+        });
+        logits = h;
+      } else {
+        const tensors = this.model.layout.tensors;
+        const rows = tf.unstack(weights);
+        logits = tf.stack(rows.map((w) => this.model.logits(tensors.map((t) => tf.reshape(tf.slice(w, [t.offset], [t.size]), [...t.shape])), x as TF.Tensor2D)));
+      }
+      const y = tf.tensor1d(labels, 'int32');
+      const onehot = tf.reshape(tf.oneHot(y, C), [1, S, C]);
+      const loss = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), onehot), [1, 2]));
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 2), tf.reshape(y, [1, S])), 'float32'), 1);
+      return [loss, hits];
+    });
+  }
+
+  /** `rows` as an Int32Array after checking each is a peer. */
+  private checkRows(rows: readonly number[]): Int32Array {
+    this.assertLive();
+    const out = Int32Array.from(rows);
+    for (const r of out) if (!(r >= 0 && r < this.peers)) throw new InputError(`batched engine: row ${r} outside [0, ${this.peers})`);
+    return out;
+  }
+
   private replaceStack(next: Tensor): void {
     this.stack.dispose();
     this.stack = next;
@@ -390,4 +589,23 @@ function replaceRow(stack: Tensor, peer: number, row: Float32Array): Tensor {
   parts.push(tf.tensor2d(row, [1, d]));
   if (peer + 1 < P) parts.push(tf.slice(stack, [peer + 1, 0], [P - peer - 1, d]));
   return tf.concat(parts, 0);
+}
+
+/** A dense P×P product costs about P multiply-adds per value; compressed rows cost their length, but gather once per entry. */
+export function denseIsCheaper(widestRow: number, peers: number): boolean {
+  return peers <= 4096 && 4 * (widestRow + 1) >= peers;
+}
+
+function checkStackMixing(m: StackMixing, P: number, d: number): void {
+  if (m.rowStart.length !== P + 1 || m.rowStart[0] !== 0) throw new InputError(`batched engine: mixing rowStart needs ${P + 1} entries starting at 0`);
+  const nnz = m.rowStart[P];
+  if (m.cols.length < nnz || m.vals.length < nnz) throw new InputError(`batched engine: mixing has ${nnz} entries but ${m.cols.length} columns and ${m.vals.length} weights`);
+  for (let i = 0; i < P; i++) if (m.rowStart[i + 1] < m.rowStart[i]) throw new InputError(`batched engine: mixing row ${i} ends before it starts`);
+  for (let k = 0; k < nnz; k++) {
+    if (!(m.cols[k] >= 0 && m.cols[k] < P)) throw new InputError(`batched engine: mixing column ${m.cols[k]} outside [0, ${P})`);
+    if (!Number.isFinite(m.vals[k])) throw new InputError('batched engine: the mixing weights have a non-finite entry');
+  }
+  if (!Number.isFinite(m.scale)) throw new InputError(`batched engine: mixing scale ${m.scale} is not finite`);
+  if (m.neighbours && m.neighbours.length !== P * d) throw new InputError(`batched engine: mixing neighbours need ${P}×${d} values, got ${m.neighbours.length}`);
+  if (m.reference === 'neighbours' && !m.neighbours) throw new InputError('batched engine: reference "neighbours" needs neighbour rows');
 }

@@ -26,6 +26,7 @@ import {
   type ConvShape,
   type PoolShape,
 } from '../compute/webgpu/nn.js';
+import { peerEvalAccumulateKernel } from '../compute/webgpu/stack-ops.js';
 import type { Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
 
@@ -102,7 +103,7 @@ export interface PlanBuffers {
   readonly idxSlotBytes: number;
   /** Adam's step size per slot at s·256 bytes (unused otherwise). */
   readonly hyper: GPUBuffer;
-  /** Training: [P] summed per-peer mean losses. Evaluation: [2] summed loss and hits. */
+  /** Training: [P] summed per-peer mean losses. Evaluation: [2] summed loss and hits; [2P], per peer, for P > 1. */
   readonly stats: GPUBuffer;
 }
 
@@ -244,7 +245,7 @@ function planOps(
   const G = alloc(P * B * (C + 2), 'logit grad');
   ops.push(op(softmaxXentKernel(P * B, C, B), { Z: logits, Labels: bufs.labels, G }, byIdx));
   if (mode === 'eval') {
-    ops.push(op(evalAccumulateKernel(P * B, C), { G, Stats: bufs.stats }));
+    ops.push(op(P > 1 ? peerEvalAccumulateKernel(P, B, C) : evalAccumulateKernel(P * B, C), { G, Stats: bufs.stats }));
     return ops;
   }
   ops.push(op(lossAccumulateKernel(P, B, C), { G, LossSum: bufs.stats }));

@@ -7,12 +7,32 @@
 import type { BufferRange, Dispatch } from '../compute/webgpu/runtime.js';
 import { adamStepSize } from '../compute/webgpu/nn.js';
 import { gemmKernel } from '../compute/webgpu/gemm.js';
+import { columnMomentsKernel, mergeRowsKernel, mixRowsKernel } from '../compute/webgpu/stack-ops.js';
+import type { Kernel } from '../compute/webgpu/wgsl.js';
 import type { Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
 import type { Batch } from './batch.js';
+import type { EvalData } from './trainer.js';
+import type { RowsEval, RowsSummary, StackMixing } from './batched.js';
 import { StepPlan, idxSlotBytes } from './webgpu-plan.js';
 import { DeviceModel, type DataOnDevice } from './webgpu-state.js';
 import { InputError } from '../util/errors.js';
+
+/** Floats of activations one evaluation chunk may hold (peers × samples × widest layer). */
+const EVAL_FLOATS = 1 << 26;
+
+/** The compiled evaluation of every peer (and of the mean model) on one test set. */
+interface EvalPlans {
+  readonly key: Float32Array;
+  readonly data: DataOnDevice;
+  /** Plans for full chunks and for the last, shorter one (the same plan when n divides). */
+  readonly peers: readonly [StepPlan, StepPlan];
+  readonly mean: readonly [StepPlan, StepPlan];
+  readonly chunk: number;
+  readonly chunks: number;
+  readonly peerIdx: GPUBuffer;
+  readonly meanIdx: GPUBuffer;
+}
 
 /** Where a step's samples come from. */
 type Source = 'dataset' | 'shards' | 'uploaded';
@@ -29,10 +49,99 @@ export class WebGpuStack {
   private readonly plans = new Map<string, Promise<StepPlan>>();
   private mixMatrix: GPUBuffer | undefined;
   private mixDispatch: Promise<Dispatch> | undefined;
+  /** Compressed mixing rows (grown to the largest seen) and the neighbours' rows when they are not the stack. */
+  private csr: { rowStart: GPUBuffer; cols: GPUBuffer; vals: GPUBuffer; capacity: number } | undefined;
+  private aux: GPUBuffer | undefined;
+  private readonly rowLists = new Map<number, GPUBuffer>();
+  /** The mean of a set of rows as a one-peer model (its weights buffer is the mean), with its column sums of squares. */
+  private meanModel: DeviceModel | undefined;
+  private sq: GPUBuffer | undefined;
+  private evalPlans: Promise<EvalPlans> | undefined;
+  private evalStats: GPUBuffer | undefined;
 
   constructor(model: Model, optimizer: OptimizerSpec, private readonly peers: number) {
     this.device = new DeviceModel(model, optimizer, peers, 1, 'batched engine');
     this.mixed = this.device.rt.storage(peers * this.device.rowBytes, 'mixed stack');
+  }
+
+  /** Gossip by compressed rows (StackMixing): one dispatch over P·d values, then the result replaces the stack. */
+  async mixRows(m: StackMixing): Promise<void> {
+    const { rt, graph, weights } = this.device;
+    const P = this.peers;
+    const nnz = m.rowStart[P];
+    if (!this.csr || this.csr.capacity < Math.max(1, nnz)) {
+      this.csr && [this.csr.rowStart, this.csr.cols, this.csr.vals].forEach((b) => b.destroy());
+      const capacity = Math.max(1, nnz, this.csr ? 2 * this.csr.capacity : 0);
+      this.csr = { rowStart: rt.storage((P + 1) * 4, 'mix row starts'), cols: rt.storage(capacity * 4, 'mix columns'), vals: rt.storage(capacity * 4, 'mix weights'), capacity };
+    }
+    rt.write(this.csr.rowStart, 0, m.rowStart);
+    if (nnz) {
+      rt.write(this.csr.cols, 0, m.cols.subarray(0, nnz));
+      rt.write(this.csr.vals, 0, m.vals.subarray(0, nnz));
+    }
+    let nbr = weights;
+    if (m.neighbours) {
+      this.aux ??= rt.storage(P * this.device.rowBytes, 'neighbour rows');
+      rt.write(this.aux, 0, m.neighbours);
+      nbr = this.aux;
+    }
+    const ref = m.reference === 'neighbours' ? nbr : weights;
+    const k = mixRowsKernel(P, graph.dim, m.scale);
+    const ranges = { Base: { buffer: weights }, Ref: { buffer: ref }, Nbr: { buffer: nbr }, RowStart: { buffer: this.csr.rowStart }, Cols: { buffer: this.csr.cols }, Vals: { buffer: this.csr.vals }, Out: { buffer: this.mixed } };
+    rt.submit([await this.dispatch(k, ranges)], [{ from: this.mixed, to: weights, bytes: P * this.device.rowBytes }]);
+  }
+
+  /** Rows `rows` of the stack become their mean, in place. */
+  async mergeRows(rows: Int32Array): Promise<void> {
+    const { rt, graph, weights } = this.device;
+    const k = mergeRowsKernel(graph.dim, rows.length);
+    rt.submit([await this.dispatch(k, { X: { buffer: weights }, Rows: { buffer: this.rowList(rows) } })]);
+  }
+
+  /** Per-peer test loss and accuracy of rows `rows`: one forward of all P peers per test chunk, 2P numbers read back. */
+  async evaluate(rows: Int32Array, data: EvalData): Promise<RowsEval> {
+    const plans = await this.evalFor(data);
+    const { rt } = this.device;
+    const P = this.peers;
+    this.evalStats ??= rt.storage(2 * Math.max(2, P) * 4, 'eval stats');
+    rt.write(this.evalStats, 0, new Float32Array(2 * Math.max(2, P)));
+    const dispatches = [];
+    for (let c = 0; c < plans.chunks; c++) dispatches.push(...plans.peers[c + 1 < plans.chunks || data.n % plans.chunk === 0 ? 0 : 1].step(c));
+    rt.submit(dispatches);
+    const [stats] = await rt.read([{ buffer: this.evalStats, offset: 0, bytes: 2 * P * 4 }]);
+    const loss = new Float64Array(rows.length);
+    const accuracy = new Float64Array(rows.length);
+    // A one-peer plan sums into stats[0..1] exactly as the P-peer one does for peer 0.
+    rows.forEach((r, j) => {
+      loss[j] = stats[2 * r] / data.n;
+      accuracy[j] = stats[2 * r + 1] / data.n;
+    });
+    return { loss, accuracy };
+  }
+
+  /** Consensus distance of rows `rows` and, with data, the loss and accuracy of their mean: d + 2 numbers read back. */
+  async summarize(rows: Int32Array, data: EvalData | null): Promise<RowsSummary> {
+    const { rt, graph, weights } = this.device;
+    const mean = this.meanDevice();
+    this.sq ??= rt.storage(this.device.rowBytes, 'column squares');
+    const k = columnMomentsKernel(graph.dim, rows.length);
+    rt.submit([await this.dispatch(k, { X: { buffer: weights }, Rows: { buffer: this.rowList(rows) }, Mean: { buffer: mean.weights }, Sq: { buffer: this.sq } })]);
+    let result: RowsSummary['mean'] = null;
+    if (data && data.n > 0) {
+      const plans = await this.evalFor(data);
+      rt.write(mean.stats, 0, new Float32Array(2));
+      const dispatches = [];
+      for (let c = 0; c < plans.chunks; c++) dispatches.push(...plans.mean[c + 1 < plans.chunks || data.n % plans.chunk === 0 ? 0 : 1].step(c));
+      rt.submit(dispatches);
+    }
+    const [sq, stats] = await rt.read([
+      { buffer: this.sq, offset: 0, bytes: this.device.rowBytes },
+      { buffer: mean.stats, offset: 0, bytes: 8 },
+    ]);
+    let total = 0;
+    for (let c = 0; c < sq.length; c++) total += sq[c];
+    if (data && data.n > 0) result = { loss: stats[0] / data.n, accuracy: stats[1] / data.n, samples: data.n };
+    return { consensus: total / rows.length, mean: result };
   }
 
   loadAll(flat: Float32Array): void {
@@ -138,9 +247,79 @@ export class WebGpuStack {
 
   dispose(): void {
     for (const d of this.data.values()) [d.data, d.labels].forEach((b) => b.destroy());
-    for (const b of [this.mixed, this.mixMatrix, this.idx]) b?.destroy();
+    for (const b of [this.mixed, this.mixMatrix, this.idx, this.aux, this.sq, this.evalStats, ...this.rowLists.values()]) b?.destroy();
+    if (this.csr) [this.csr.rowStart, this.csr.cols, this.csr.vals].forEach((b) => b.destroy());
+    void this.evalPlans?.then((e) => [e.data.data, e.data.labels, e.peerIdx, e.meanIdx].forEach((b) => b.destroy()));
+    this.meanModel?.destroy();
     this.device.destroy();
     this.plans.clear();
+  }
+
+  /** One dispatch of a kernel over these buffers (pipelines are cached by their code; the bind group is cheap). */
+  private async dispatch(k: Kernel, ranges: Record<string, BufferRange>): Promise<Dispatch> {
+    const pipeline = await this.device.rt.pipeline(k);
+    return { pipeline, bindGroup: this.device.rt.bindGroup(k, pipeline, ranges), grid: k.grid };
+  }
+
+  /** A device copy of a list of row indices (one buffer per list length, rewritten each call). */
+  private rowList(rows: Int32Array): GPUBuffer {
+    let b = this.rowLists.get(rows.length);
+    if (!b) this.rowLists.set(rows.length, (b = this.device.rt.storage(Math.max(1, rows.length) * 4, 'row list')));
+    this.device.rt.write(b, 0, rows);
+    return b;
+  }
+
+  private meanDevice(): DeviceModel {
+    this.meanModel ??= new DeviceModel(this.device.model, this.device.optimizer, 1, 1, 'mean model');
+    return this.meanModel;
+  }
+
+  /**
+   * The test set on the device and the compiled forward passes over it, for all P peers and for
+   * the mean model, in chunks of samples small enough for P peers' activations.
+   */
+  private evalFor(data: EvalData): Promise<EvalPlans> {
+    const cached = this.evalPlans;
+    if (cached) return cached.then((e) => (e.key === data.x ? e : this.buildEval(data, e)));
+    return (this.evalPlans = this.buildEval(data));
+  }
+
+  private buildEval(data: EvalData, old?: EvalPlans): Promise<EvalPlans> {
+    if (old) [old.data.data, old.data.labels, old.peerIdx, old.meanIdx].forEach((b) => b.destroy());
+    this.evalPlans = (async () => {
+      const { rt, graph } = this.device;
+      const P = this.peers;
+      const n = data.n;
+      const widest = Math.max(graph.classes + 2, ...graph.dense.map((l) => l.outWidth), ...graph.convs.map((c) => c.inShape[0] * c.inShape[1] * c.outChannels));
+      const chunk = Math.max(1, Math.min(n, 1024, Math.floor(EVAL_FLOATS / (P * widest))));
+      const chunks = Math.ceil(n / chunk);
+      const testData = this.device.upload(data.x, data.y, n, 'test set');
+      // Slot c: every peer reads samples c·chunk … (clamped to the last sample in the short chunk).
+      const slot = idxSlotBytes(P * chunk);
+      const peerIdx = rt.storage(chunks * slot, 'eval idx');
+      const meanSlot = idxSlotBytes(chunk);
+      const meanIdx = rt.storage(chunks * meanSlot, 'mean eval idx');
+      const all = new Int32Array((chunks * slot) / 4);
+      const one = new Int32Array((chunks * meanSlot) / 4);
+      for (let c = 0; c < chunks; c++) {
+        const size = Math.min(chunk, n - c * chunk);
+        for (let b = 0; b < size; b++) {
+          one[(c * meanSlot) / 4 + b] = c * chunk + b;
+          for (let p = 0; p < P; p++) all[(c * slot) / 4 + p * size + b] = c * chunk + b;
+        }
+      }
+      rt.write(peerIdx, 0, all);
+      rt.write(meanIdx, 0, one);
+      this.evalStats ??= rt.storage(2 * Math.max(2, P) * 4, 'eval stats');
+      const mean = this.meanDevice();
+      const rest = n % chunk;
+      const build = (B: number) =>
+        Promise.all([this.device.build(B, testData, peerIdx, slot, chunks, 'eval', this.evalStats), mean.build(B, testData, meanIdx, meanSlot, chunks, 'eval')]);
+      const full = await build(chunk);
+      const last = rest ? await build(rest) : full;
+      return { key: data.x, data: testData, peers: [full[0], last[0]], mean: [full[1], last[1]], chunk, chunks, peerIdx, meanIdx };
+    })();
+    return this.evalPlans;
   }
 
   /** Installs a dataset for a source; the plans bound to the one it replaces go with it. */

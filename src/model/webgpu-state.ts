@@ -32,7 +32,7 @@ export class DeviceModel {
 
   /** `what` names the caller in errors; `stepSlots` is how many steps one submit may hold. */
   constructor(
-    model: Model,
+    readonly model: Model,
     readonly optimizer: OptimizerSpec,
     readonly peers: number,
     stepSlots: number,
@@ -68,11 +68,14 @@ export class DeviceModel {
     return d;
   }
 
-  /** Compiles the step (or forward pass) for batches of B samples per peer reading `data` through `idx`. */
-  build(B: number, data: DataOnDevice, idx: GPUBuffer, idxSlotBytes: number, stepSlots: number, mode: 'train' | 'eval'): Promise<StepPlan> {
+  /**
+   * Compiles the step (or forward pass) for batches of B samples per peer reading `data` through
+   * `idx`; its sums go to `stats` (default: this state's; a P-peer evaluation needs 2P floats).
+   */
+  build(B: number, data: DataOnDevice, idx: GPUBuffer, idxSlotBytes: number, stepSlots: number, mode: 'train' | 'eval', stats: GPUBuffer = this.stats): Promise<StepPlan> {
     const bufs: PlanBuffers = {
       weights: this.weights, grad: this.grad, slots: this.slots, data: data.data, labels: data.labels,
-      idx, idxSlotBytes, hyper: this.hyper, stats: this.stats,
+      idx, idxSlotBytes, hyper: this.hyper, stats,
     };
     return StepPlan.build(this.rt, this.graph, this.optimizer, this.peers, B, bufs, stepSlots, mode, this.scratch);
   }

@@ -119,8 +119,9 @@ function requireMode(world: World, strategy: Strategy): void {
 
 /** The local honest peers evaluated each round: the first eval.localPeers of them. */
 function evalPeers(config: RunConfig, roster: Roster): readonly number[] {
-  const limit = config.eval.localPeers ?? roster.honest.length;
-  return roster.honest.slice(0, limit);
+  const local = new Set(roster.local);
+  const mine = roster.honest.filter((i) => local.has(i));
+  return mine.slice(0, config.eval.localPeers ?? mine.length);
 }
 
 /** Gossip: whether live member i trains and exchanges in round t (a seeded draw per member and round). */

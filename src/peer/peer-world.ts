@@ -48,6 +48,12 @@ export interface PeerWorldEnv {
   log(line: string): void;
 }
 
+/** What a round's exchanges noticed: expected messages that did not come, and (async) the staleness of what was mixed. */
+export interface ExchangeNotes {
+  missing: number;
+  staleness?: readonly number[];
+}
+
 /** A federated server held by the world (the simulator's `mode: federated`). */
 export interface ServerSpec {
   readonly id: PeerId;
@@ -63,6 +69,7 @@ export class PeerWorld implements World {
   private readonly server: FederatedServer | undefined;
   /** MoDeST: the peers holding the current model (last round's aggregators); empty at the start. */
   private modestHolders: Peer[] = [];
+  private notes: ExchangeNotes = { missing: 0 };
 
   constructor(
     private readonly run: Run,
@@ -111,8 +118,16 @@ export class PeerWorld implements World {
     );
     outcomes.forEach((o, k) => {
       peers[k].params = o.params;
+      this.notes.missing += o.missing.length;
       for (const r of o.rejected) this.env.log(`round ${step.round + 1}: ${peers[k].id} refused a message from ${r.from}: ${r.reason}`);
     });
+  }
+
+  /** What the exchanges since the last call noticed (for a real peer's log line). */
+  takeNotes(): ExchangeNotes {
+    const n = this.notes;
+    this.notes = { missing: 0 };
+    return n;
   }
 
   async exactMerge(round: number, group: readonly number[], deadlineMs: number): Promise<void> {
@@ -294,6 +309,8 @@ export class PeerWorld implements World {
         this.ruleOf(p),
       );
       p.params = o.params;
+      this.notes.missing += o.absent.length;
+      if (step.phase === 0) this.notes.staleness = o.staleness;
       for (const r of o.rejected) this.env.log(`round ${step.round + 1}: refused an update from ${r.from}: ${r.reason}`);
     }
   }

@@ -14,7 +14,7 @@ export interface Roster {
   readonly live: readonly number[];
   /** The live members this process runs (all of them in the simulator; itself on the network). */
   readonly local: readonly number[];
-  /** Local peers whose models count in metrics (honest ones: Byzantine simulated peers do not). */
+  /** Live members whose models count in metrics (Byzantine simulated peers do not); local ones are evaluated. */
   readonly honest: readonly number[];
 }
 
