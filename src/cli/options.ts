@@ -34,3 +34,8 @@ export function intList(flag: string) {
     return parts;
   };
 }
+
+/** Collects a repeatable option's values in order (commander's argParser for `--set a --set b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,14 +1,16 @@
 // Loading a run's train/test data from a plain spec (the `data` section of a run config).
 import { loadMnist } from './mnist.js';
+import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdxFolder } from './idx.js';
 import { loadCsv } from './csv.js';
 import { syntheticDataset } from './synthetic.js';
 import type { Dataset } from './dataset.js';
 import { Rng } from '../util/rng.js';
 
-/** Where a run's train and test sets come from: MNIST digits, IDX files, CSV files or synthetic data. */
+/** Where a run's train and test sets come from: MNIST digits, Fashion-MNIST, IDX files, CSV files or synthetic data. */
 export type DataSourceSpec =
   | { dataset: 'mnist'; train: number; test: number }
+  | { dataset: 'fashion-mnist'; train: number; test: number }
   | { dataset: 'idx'; folder: string }
   | { dataset: 'csv'; train: string; test: string; featureShape?: number[] }
   | { dataset: 'synthetic'; train: number; test: number; features: number; classes: number };
@@ -18,6 +20,8 @@ export function loadDataSource(spec: DataSourceSpec, seed: number): { train: Dat
   switch (spec.dataset) {
     case 'mnist':
       return loadMnist({ trainSize: spec.train, testSize: spec.test, seed });
+    case 'fashion-mnist':
+      return loadFashionMnist({ trainSize: spec.train, testSize: spec.test, seed });
     case 'idx':
       return loadIdxFolder(spec.folder);
     case 'csv': {

