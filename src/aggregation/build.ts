@@ -12,12 +12,25 @@ import { fedAvgM, fedAvgMInitialState, type FedAvgMState } from './fedavg-m.js';
 import { gossipMix } from './gossip.js';
 import { krum, krumMinGroup } from './krum.js';
 import { nearestNeighbourAverage, nnaMinGroup } from './nna.js';
+import { scaffold, scaffoldInitialState, type ScaffoldState } from './scaffold.js';
+import { serverOptimizer, serverOptimizerInitialState, type ServerOptimizerState } from './server-opt.js';
 import { parseAggregationSpec, type AggregationSpec } from './spec.js';
 import type { AggregationContext, AggregationRule, Contribution, StatefulAggregationRule, StatefulResult } from './types.js';
 import { varianceCorrected } from './vca.js';
 
 /** The memory of a stateful rule, tagged with the rule it belongs to; null for stateless rules. */
-export type AggregationState = ChocoState | FedAuState | FedAvgMState | null;
+export type AggregationState = ChocoState | FedAuState | FedAvgMState | ServerOptimizerState | ScaffoldState | null;
+
+/**
+ * What a rule needs from local training (the round driver passes it to Trainer.train):
+ * FedProx's proximal term, SCAFFOLD's control variates. Absent for rules that need nothing.
+ */
+export interface LocalTrainingNeeds {
+  /** FedProx: add μ·(w − anchor) to every local gradient; anchor = the model the round started from. */
+  readonly proximalMu?: number;
+  /** SCAFFOLD: add c − c_i to every local gradient, then update c_i and send Δc_i (see scaffold.ts). */
+  readonly controlVariates?: boolean;
+}
 
 /** An aggregation rule built from its spec, stateless or stateful behind one interface. */
 export interface Aggregator {
@@ -28,6 +41,8 @@ export interface Aggregator {
   readonly minGroupSize: number;
   /** How many faulty group members the rule withstands at this group size; 0 for non-robust rules or a group it refuses. */
   tolerates(groupSize: number): number;
+  /** What local training must do for this rule; undefined when plain local steps suffice. */
+  readonly training?: LocalTrainingNeeds;
   /** The rule's memory before the first round (null for stateless rules). */
   initialState(): AggregationState;
   /** Combines the own model with the received contributions; returns the new model and memory. */
@@ -114,5 +129,16 @@ export function buildAggregation(config: AggregationSpec): Aggregator {
       return stateful(spec, fedAuInitialState, fedAu(spec));
     case 'fedavg-m':
       return stateful(spec, fedAvgMInitialState, fedAvgM(spec));
+    case 'fedadagrad':
+    case 'fedyogi':
+    case 'fedadam': {
+      const kind = spec.name;
+      return stateful(spec, () => serverOptimizerInitialState(kind), serverOptimizer(kind, spec));
+    }
+    // FedProx changes local training only; the server (or the group) averages as FedAvg does.
+    case 'fedprox':
+      return { ...stateless(spec, fedAvg, { minGroupSize: 1 }), training: { proximalMu: spec.mu } };
+    case 'scaffold':
+      return { ...stateful(spec, scaffoldInitialState, scaffold(spec)), training: { controlVariates: true } };
   }
 }

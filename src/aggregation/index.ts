@@ -11,5 +11,23 @@ export { krum, krumScores, type KrumOptions } from './krum.js';
 export { nearestNeighbourAverage } from './nna.js';
 export { fedAu, fedAuInitialState, fedAuStep, type FedAuPeerRecord, type FedAuState } from './fedau.js';
 export { fedAvgM, fedAvgMInitialState, type FedAvgMOptions, type FedAvgMState } from './fedavg-m.js';
+export {
+  serverOptimizer,
+  serverOptimizerInitialState,
+  SERVER_OPTIMIZER_DEFAULTS,
+  type ServerOptimizerKind,
+  type ServerOptimizerOptions,
+  type ServerOptimizerState,
+} from './server-opt.js';
+export {
+  controlParams,
+  scaffold,
+  scaffoldClientUpdate,
+  scaffoldCorrection,
+  scaffoldInitialState,
+  type ScaffoldClientInput,
+  type ScaffoldOptions,
+  type ScaffoldState,
+} from './scaffold.js';
 export { aggregationSpecSchema, parseAggregationSpec, type AggregationName, type AggregationSpec } from './spec.js';
-export { buildAggregation, type AggregationState, type Aggregator } from './build.js';
+export { buildAggregation, type AggregationState, type Aggregator, type LocalTrainingNeeds } from './build.js';

@@ -43,6 +43,23 @@ export const aggregationSpecSchema = z.discriminatedUnion('name', [
   }),
   z.strictObject({ name: z.literal('nna'), f: faults.describe('f: faulty contributions to withstand; groups smaller than 2f + 1 are refused') }),
   z.strictObject({ name: z.literal('fedau'), serverLr: positive.optional().describe('γ: server step size (default 1)') }),
+  ...(['fedadagrad', 'fedyogi', 'fedadam'] as const).map((name) =>
+    z.strictObject({
+      name: z.literal(name),
+      serverLr: positive.describe('η: server learning rate of the adaptive step (Reddi et al. 2021 tune it per task, e.g. 1e-2 to 1)'),
+      beta1: z.number().min(0).lt(1).optional().describe('β1: momentum of the pseudo-gradient, in [0, 1) (default 0.9)'),
+      beta2: z.number().min(0).lt(1).optional().describe('β2: decay of the second moment, in [0, 1) (default 0.99; FedAdagrad ignores it)'),
+      tau: positive.optional().describe('τ: adaptivity, added to √v; v starts at τ² (default 1e-3)'),
+    }),
+  ),
+  z.strictObject({
+    name: z.literal('fedprox'),
+    mu: z.number().min(0).finite().describe('μ: weight of the proximal term (μ/2)‖w − w_round‖² in local training; 0 is FedAvg'),
+  }),
+  z.strictObject({
+    name: z.literal('scaffold'),
+    serverLr: positive.optional().describe('η_g: global step size on the mean client change (default 1)'),
+  }),
   z.strictObject({
     name: z.literal('fedavg-m'),
     serverLr: positive.describe('γ: server step size'),

@@ -15,6 +15,8 @@ export interface Contribution {
    * FedAvg-M) check it is finite and ≥ 0 but do not use it.
    */
   readonly weight: number;
+  /** SCAFFOLD: the sender's change of its control variate this round, Δc_i (other rules ignore it). */
+  readonly control?: Params;
 }
 
 /** What a round knows beyond the models; each rule reads only the fields it documents. */
