@@ -8,7 +8,7 @@
 // at zero. A neighbour whose update is lost this round keeps a stale copy here while it has
 // already advanced its own x̂_j, so the copies drift apart: run it over a reliable transport.
 import { paramsFrom, type Params } from '../params/index.js';
-import type { PeerId } from '../peer/transport.js';
+import type { PeerId } from '../util/ids.js';
 import { AggregationError } from '../util/errors.js';
 import { checkRowWeights } from './gossip.js';
 import { addWeightedDifferences } from './kernels.js';

@@ -9,7 +9,7 @@
 // Implemented as written in the project's algorithm notes; the paper's optional cap on
 // interval length is not applied. Contribution weights are not used.
 import { paramsFrom } from '../params/index.js';
-import type { PeerId } from '../peer/transport.js';
+import type { PeerId } from '../util/ids.js';
 import { AggregationError } from '../util/errors.js';
 import { addWeightedDifferences } from './kernels.js';
 import type { StatefulAggregationRule } from './types.js';

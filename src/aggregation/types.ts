@@ -3,7 +3,7 @@
 // (FedAU's participation counters, server momentum, CHOCO public copies) take their state in
 // and hand a new one back, so a peer can checkpoint it and the simulator can hold thousands.
 import type { Params } from '../params/index.js';
-import type { PeerId } from '../peer/transport.js';
+import type { PeerId } from '../util/ids.js';
 
 /** One received model (or decoded difference) with the sender and the weight its rule reads. */
 export interface Contribution {

@@ -2,9 +2,9 @@
 // memory with a simulated clock; the libp2p node implements it over real connections.
 // Everything that crosses it is bytes produced by the wire codec, so both paths validate
 // the same way.
+import type { PeerId } from '../util/ids.js';
 
-/** A peer's stable identifier (a libp2p peer id string on the network, `p<index>` in the simulator). */
-export type PeerId = string;
+export type { PeerId };
 
 /** A message received for one (round, phase) of the exchange. */
 export interface Envelope {

@@ -6,7 +6,7 @@
 // p·B … p·B + B − 1 of [P·B, …] buffers. Input samples are gathered through Idx: sample b of
 // peer p is row Idx[p·B + b] of the data buffer, so the same kernels read a freshly uploaded
 // batch or a dataset that stays on the device.
-import type { OptimizerSpec } from '../../model/optimizer.js';
+import type { OptimizerSpec } from '../optimizer-spec.js';
 import { f32, flatKernel, declare, reads, readsInt, writes, type Kernel } from './wgsl.js';
 
 /**
