@@ -1,6 +1,9 @@
 // The direct update protocol: one stream per update. The sender writes one length-prefixed
 // frame holding an `update` message; the receiver validates it and answers with one `ack`
 // frame. Only the ack tells the sender the bytes arrived (a finished write does not).
+// A stream gets an overall deadline besides the idle one: its length prefix within
+// frameTimeoutMs, its whole frame within frameTimeoutMs plus its length at minBytesPerSecond,
+// so a sender trickling a byte at a time (slowloris) cannot hold a stream slot for long.
 import type { Libp2p, PeerId, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import { GossipflError } from '../util/errors.js';
 import { FrameReader, framePrefix, FRAME_PREFIX_BYTES } from './frame.js';
@@ -27,15 +30,30 @@ export interface DirectProtocolOptions {
   readonly onUpdate: UpdateHandler;
   /** One-line log messages. */
   readonly log: (line: string) => void;
+  /** Refusals of a kind (rate-limited by the caller; default: `log`). */
+  readonly refused?: (kind: string, line: string) => void;
+  /** Whether to read a stream from this peer at all (default: everyone); a refused stream is answered and reset unread. */
+  readonly admit?: (from: string) => boolean;
   /** Concurrent update streams per connection. */
   readonly maxStreams?: number;
   /** Bytes of updates one peer may have in flight to us at once (default: two frames). */
   readonly maxInFlightBytesPerPeer?: number;
   /** A stream that sends nothing for this long before its frame is complete is aborted (ms, default 30 s). */
   readonly idleTimeoutMs?: number;
+  /** Time for the length prefix, and the fixed part of the frame's overall deadline (ms, default 30 s). */
+  readonly frameTimeoutMs?: number;
+  /** Slowest transfer rate the frame's overall deadline allows for (bytes per second, default 256 KiB/s). */
+  readonly minBytesPerSecond?: number;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
+const DEFAULT_MIN_BYTES_PER_SECOND = 256 * 1024;
+
+/** The overall deadline of a frame of `bodyBytes` (ms): the fixed part plus its length at the slowest rate allowed. */
+export function frameDeadlineMs(bodyBytes: number, frameTimeoutMs = DEFAULT_FRAME_TIMEOUT_MS, minBytesPerSecond = DEFAULT_MIN_BYTES_PER_SECOND): number {
+  return frameTimeoutMs + Math.ceil((bodyBytes / minBytesPerSecond) * 1000);
+}
 
 /** Registers the receiving side of the update protocol. */
 export async function handleUpdateProtocol(libp2p: Libp2p, o: DirectProtocolOptions): Promise<void> {
@@ -44,8 +62,14 @@ export async function handleUpdateProtocol(libp2p: Libp2p, o: DirectProtocolOpti
   await libp2p.handle(
     UPDATE_PROTOCOL,
     (stream, connection) => {
+      const from = connection.remotePeer.toString();
+      if (o.admit && !o.admit(from)) {
+        refusalLogger(o)('update stream from a non-member', `update stream from ${from} refused: not a member of the run`);
+        void answer(stream, { kind: 'ack', status: 'ignored', reason: 'not a member' }).then(() => stream.abort(new GossipflError('network', 'update stream from a non-member')));
+        return;
+      }
       // Attach the reader before anything else: an unread stream buffers only 4 MiB and is then reset.
-      receiveOne(stream, connection.remotePeer.toString(), o, budget);
+      receiveOne(stream, from, o, budget);
     },
     { maxInboundStreams: maxStreams, maxOutboundStreams: maxStreams },
   );
@@ -62,19 +86,29 @@ function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budg
     held = 0;
   };
   const idleMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  // A sender that opens a stream and goes quiet would hold a stream slot and its budget forever.
-  const onIdle = (): void => {
+  const frameMs = o.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+  const rate = o.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+  const refusedLog = refusalLogger(o);
+  const cut = (kind: string, why: string): void => {
     if (finished) return;
     finish();
     release();
-    o.log(`update from ${from} aborted: no bytes for ${idleMs} ms after ${reader.received} bytes`);
-    stream.abort(new GossipflError('network', `update stream idle for ${idleMs} ms`));
+    refusedLog(kind, `update from ${from} aborted: ${why} after ${reader.received} bytes`);
+    stream.abort(new GossipflError('network', `update stream ${why}`));
   };
+  // A sender that opens a stream and goes quiet would hold a stream slot and its budget forever.
+  const onIdle = (): void => cut('update stream idle', `no bytes for ${idleMs} ms`);
   const arm = (): NodeJS.Timeout => setTimeout(onIdle, idleMs).unref();
   let idle = arm();
+  // One that trickles bytes is never idle: the overall deadline, first for the prefix, then for the whole frame.
+  const opened = Date.now();
+  let overallMs = frameMs;
+  const onOverall = (): void => cut('update stream too slow', `frame not complete within ${overallMs} ms`);
+  let overall = setTimeout(onOverall, overallMs).unref();
   const finish = (): void => {
     finished = true;
     clearTimeout(idle);
+    clearTimeout(overall);
     stream.removeEventListener('message', onMessage);
     stream.removeEventListener('close', onClose);
     stream.removeEventListener('remoteCloseWrite', onRemoteCloseWrite);
@@ -82,7 +116,7 @@ function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budg
   const refuse = (reason: string): void => {
     finish();
     release();
-    o.log(`update from ${from} refused: ${reason}`);
+    refusedLog('update stream refused', `update from ${from} refused: ${reason}`);
     // The sender may still be writing the rest of its frame: after the ack, reset the stream so
     // the bytes stop (yamux cannot close only our reading side) and nothing more is buffered.
     void answer(stream, { kind: 'ack', status: 'rejected', reason }).then(() => stream.abort(new GossipflError('wire', `update refused: ${reason}`)));
@@ -103,7 +137,15 @@ function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budg
       refuse(errorMessage(err));
       return;
     }
-    if (frame === null) return;
+    if (frame === null) {
+      if (reader.declared >= 0 && overallMs === frameMs) {
+        // The prefix is in: the deadline now covers the whole frame at the slowest rate allowed.
+        overallMs = frameDeadlineMs(reader.declared, frameMs, rate);
+        clearTimeout(overall);
+        overall = setTimeout(onOverall, Math.max(0, opened + overallMs - Date.now())).unref();
+      }
+      return;
+    }
     finish();
     void respond(stream, from, frame, o).finally(release);
   };
@@ -112,7 +154,7 @@ function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budg
     finish();
     release();
     const why = evt.error ? errorMessage(evt.error) : 'stream closed';
-    o.log(`update from ${from} cut off after ${reader.received} bytes: ${why}`);
+    refusedLog('update stream cut off', `update from ${from} cut off after ${reader.received} bytes: ${why}`);
   };
   // The sender finished writing before its frame did: nothing more can come, so answer now
   // (otherwise the half-open stream would stay with us until the connection closes).
@@ -125,6 +167,10 @@ function receiveOne(stream: Stream, from: string, o: DirectProtocolOptions, budg
   stream.addEventListener('remoteCloseWrite', onRemoteCloseWrite);
 }
 
+function refusalLogger(o: DirectProtocolOptions): (kind: string, line: string) => void {
+  return o.refused ?? ((_kind, line) => o.log(line));
+}
+
 async function respond(stream: Stream, from: string, frame: Uint8Array, o: DirectProtocolOptions): Promise<void> {
   let ack: AckMessage;
   try {
@@ -132,7 +178,7 @@ async function respond(stream: Stream, from: string, frame: Uint8Array, o: Direc
     if (msg.kind !== 'update') throw new GossipflError('wire', `wire: expected an update on ${UPDATE_PROTOCOL}, got ${msg.kind}`);
     ack = await o.onUpdate(from, msg);
   } catch (err) {
-    o.log(`update from ${from} rejected: ${errorMessage(err)}`);
+    refusalLogger(o)('malformed update frame', `update from ${from} rejected: ${errorMessage(err)}`);
     ack = { kind: 'ack', status: 'rejected', reason: errorMessage(err) };
   }
   await answer(stream, ack);

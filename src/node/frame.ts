@@ -48,6 +48,11 @@ export class FrameReader {
 
   constructor(private readonly maxBodyBytes: number) {}
 
+  /** The body length the prefix declared, or -1 before the prefix is in. */
+  get declared(): number {
+    return this.length;
+  }
+
   /** Bytes of the frame received so far, prefix included. */
   get received(): number {
     return this.prefixHave + this.bodyHave;

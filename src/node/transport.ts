@@ -1,7 +1,9 @@
 // `Transport` over libp2p: membership announcements and small updates on one gossipsub topic
 // per run, large and per-recipient updates over the direct update protocol. Every update is
 // checked (envelope, run, sender, position, the codec's `validate` hook) before an exchange
-// sees it: malformed → gossipsub Reject and a log line, stale → Ignore.
+// sees it: malformed → gossipsub Reject and a log line, stale → Ignore. Refusals are logged at
+// a bounded rate (RefusalLog). Exchanges wait only for members that may still send (Liveness,
+// silence, progress), and rounds are skipped only on progress confirmed by members.
 import { setMaxListeners } from 'node:events';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
@@ -15,7 +17,9 @@ import { handleUpdateProtocol, sendUpdate, errorMessage, UPDATE_PROTOCOL } from 
 import { Inbox } from './inbox.js';
 import { LatestInbox } from './latest-inbox.js';
 import { LatestSender } from './latest-sender.js';
-import { Membership, compareIds, type RunIdentity } from './membership.js';
+import { Membership, compareIds, JOIN_MARGIN, peerOfAddr, type RunIdentity } from './membership.js';
+import { Liveness } from './liveness.js';
+import { RefusalLog } from './refusal-log.js';
 import { decodeMessage, encodeMessage, type AckMessage, type NodeMessage, type UpdateMessage } from './wire.js';
 
 /** The codec's verdict on an update's bytes. `stale` marks a valid but outdated update (ignored, not punished). */
@@ -54,6 +58,13 @@ export interface Libp2pTransportOptions {
   readonly announceIntervalMs?: number;
   /** A member not heard from for this long leaves at the next round boundary (ms). Default 5 × announceIntervalMs. */
   readonly silentAfterMs?: number;
+  /**
+   * A member expected in this many consecutive rounds without delivering an update is suspected:
+   * exchanges stop waiting for it until it delivers again. Default 2.
+   */
+  readonly suspectAfterRounds?: number;
+  /** Refusals of one kind are logged once per this interval, then counted (ms). Default 10000. */
+  readonly refusalLogIntervalMs?: number;
   /** Updates at most this many rounds ahead are buffered. Default 2. */
   readonly maxRoundsAhead?: number;
   /** Bytes of early updates buffered in all. Default 4 × maxPayloadBytes. */
@@ -76,6 +87,12 @@ export interface Libp2pTransportOptions {
 const FRAME_OVERHEAD_BYTES = 1024;
 /** Coalesces bursts of new subscribers into one announcement. */
 const ANNOUNCE_DEBOUNCE_MS = 50;
+/** How often the transport checks that its own process was not stopped (and an exchange re-checks whom it waits for). */
+const TICK_MS = 250;
+/** A tick this much later than due means the process was stopped or starved: the others' silence over that time is not theirs. */
+const FROZEN_AFTER_MS = 2000;
+/** After publishing a leave, time for it to be written out before the node stops (ms). */
+const LEAVE_FLUSH_MS = 300;
 
 type Verdict = { readonly result: 'accept' | 'ignore' | 'reject' | 'forward'; readonly reason: string };
 
@@ -94,6 +111,8 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private readonly membership: Membership;
   private readonly inbox: Inbox;
   private readonly o: Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log' | 'onVerdict' | 'asyncGossip'>>;
+  private readonly liveness: Liveness;
+  private readonly refusals: RefusalLog;
   /** Asynchronous gossip only: the latest update per in-neighbour, and latest-wins outgoing queues. */
   private readonly async: { inbox: LatestInbox; sender: LatestSender<ExchangeRequest>; sendTimeoutMs: number; stop: AbortController; sent: number } | undefined;
   private readonly log: (line: string) => void;
@@ -104,6 +123,8 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private closed = false;
   private exchanging = false;
   private announceTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastTickMs = Date.now();
   private debounceTimer: NodeJS.Timeout | undefined;
   private readonly onSubscriptionChange = (): void => this.announceSoon();
 
@@ -123,12 +144,16 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       maxRoundsAhead: positive('maxRoundsAhead', options.maxRoundsAhead ?? 2),
       maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 4 * maxPayloadBytes),
       sendConcurrency: positive('sendConcurrency', options.sendConcurrency ?? 8),
+      suspectAfterRounds: positive('suspectAfterRounds', options.suspectAfterRounds ?? 2),
+      refusalLogIntervalMs: positive('refusalLogIntervalMs', options.refusalLogIntervalMs ?? 10_000),
     };
     if (this.o.gossipThresholdBytes > node.options.maxGossipBytes) {
       throw new GossipflError('config', `transport: gossipThresholdBytes ${this.o.gossipThresholdBytes} exceeds the node's gossip limit ${node.options.maxGossipBytes}`);
     }
     this.log = options.log ?? ((line) => process.stderr.write(`gossipfl node: ${line}\n`));
-    this.membership = new Membership(this.self, options.identity);
+    this.membership = new Membership(this.self, options.identity, this.o.silentAfterMs);
+    this.liveness = new Liveness(this.o.suspectAfterRounds);
+    this.refusals = new RefusalLog(this.log, this.o.refusalLogIntervalMs);
     this.inbox = new Inbox({ maxRoundsAhead: this.o.maxRoundsAhead, maxBufferedBytes: this.o.maxBufferedBytes });
     const a = options.asyncGossip;
     this.async = a && {
@@ -156,10 +181,16 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     await handleUpdateProtocol(libp2p, {
       maxFrameBytes: this.maxFrameBytes,
       log: this.log,
+      refused: (kind, line) => this.refusals.refuse(kind, line),
+      // Streams from peers that are not accepted members are refused before any byte is read.
+      admit: (from) => this.membership.isAccepted(from),
       onUpdate: (from, msg) => this.onDirectUpdate(from, msg),
     });
     this.announceTimer = setInterval(() => void this.announce(), this.o.announceIntervalMs);
     this.announceTimer.unref();
+    this.lastTickMs = this.now();
+    this.tickTimer = setInterval(() => this.checkFrozen(), TICK_MS);
+    this.tickTimer.unref();
     await this.announce();
   }
 
@@ -171,9 +202,31 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     return Date.now();
   }
 
-  /** The highest round any member has announced (−1 before anyone started). */
-  highestRoundHeard(): number {
-    return this.membership.highestRoundHeard();
+  /**
+   * The round a peer about to run round `current` should skip to, or null to run it: the
+   * highest round confirmed by the current members (reported, in their own signed
+   * announcements or valid updates, by at least two of them or by the only other one) when it
+   * is ahead of `current`, or the round this peer re-joins at after the others dropped it.
+   * One member's claim, and anything said by a peer that is not a member, changes nothing.
+   */
+  confirmedRoundAhead(current: number): number | null {
+    this.checkFrozen();
+    return this.membership.roundAhead(current);
+  }
+
+  /**
+   * Why this peer cannot take part in `round` with anyone (null if it can): every other member
+   * has left or been dropped, or the others dropped this peer and it re-joins only after
+   * `lastRound`, the run's last round. The round loop stops there instead of running alone.
+   */
+  aloneReason(round: number, lastRound: number): string | null {
+    const rejoin = this.membership.rejoinRound;
+    if (rejoin !== null) {
+      if (rejoin <= lastRound) return null; // it skips to its re-join round
+      return `the other members dropped this peer (silent for over ${this.o.silentAfterMs} ms: stopped or starved) and the run ends before it could re-join at round ${rejoin + 1}`;
+    }
+    if (this.membership.setOf(round).length >= 2) return null;
+    return `no other member is left in round ${round + 1} (the others left or were silent for over ${this.o.silentAfterMs} ms)`;
   }
 
   /** The member set of the current round (before the first round: the start set heard so far). */
@@ -191,8 +244,11 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       this.joinFixed = true;
       this.joinRound = round;
     }
+    this.checkFrozen();
     const gone = this.membership.expireSilent(this.now(), this.o.silentAfterMs);
-    for (const id of gone) this.log(`member ${id} silent for over ${this.o.silentAfterMs} ms: left the run from round ${round}`);
+    // Dropped JOIN_MARGIN rounds on, and announced at once, so every member drops it at the same boundary.
+    for (const id of gone) this.log(`member ${id} silent for over ${this.o.silentAfterMs} ms: it takes part up to round ${Math.max(0, round - 1) + JOIN_MARGIN + 1}`);
+    if (gone.length) this.announceSoon();
     return this.membership.beginRound(round);
   }
 
@@ -221,11 +277,16 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     const { libp2p, options } = this.node;
     const have = this.membership.members();
     const connected = new Set(libp2p.getPeers().map((p) => p.toString()));
-    const unreachable = options.bootstrap.filter((a) => !connected.has(a.split('/p2p/')[1] ?? ''));
+    const refused = this.membership.refusedPeers();
+    // A bootstrap peer that answered with another run identity was reached: the cause is the mismatch, not the network.
+    const unreachable = options.bootstrap.filter((a) => {
+      const id = peerOfAddr(a) ?? '';
+      return !connected.has(id) && !refused.has(id);
+    });
     const silent = [...connected].filter((p) => !this.membership.isAccepted(p) && !this.membership.refusal(p));
     const parts = [`waited ${timeoutMs} ms for ${count} members of run "${this.options.identity.runId}", have ${have.length}: ${have.join(', ')}`];
+    for (const [id, why] of refused) parts.push(`refused ${id}: ${why}`);
     if (unreachable.length) parts.push(`bootstrap peers not connected: ${unreachable.join(', ')} (check the address, the port and firewalls, and that the PSK files match)`);
-    for (const [id, why] of this.membership.refusedPeers()) parts.push(`refused ${id}: ${why}`);
     if (silent.length) parts.push(`connected but not announcing this run: ${silent.join(', ')}`);
     if (have.length <= 1 && !unreachable.length && !silent.length && !this.membership.refusedPeers().size) parts.push('no other peer found: pass bootstrap addresses or enable mDNS');
     return new GossipflError('network', parts.join('; '));
@@ -245,13 +306,22 @@ export class Libp2pTransport implements Transport, AsyncTransport {
 
   private async runExchange(req: ExchangeRequest): Promise<ExchangeResult> {
     const expected = [...new Set(req.expectFrom)].filter((p) => p !== this.self);
+    const delivered = new Set<PeerId>();
     let allIn!: () => void;
     const received = new Promise<void>((resolve) => (allIn = resolve));
-    this.inbox.openExchange(req.round, req.phase, expected, (_env, remaining) => {
-      if (remaining === 0) allIn();
+    // Done when every expected member that may still send has delivered: a suspected, silent or
+    // departed one, or one already two rounds past this one, is not waited for (its update is
+    // still taken if it comes while we wait for others). Dropped by the others, wait for nobody.
+    const check = (): void => {
+      const out = this.membership.rejoinRound !== null && this.membership.rejoinRound > req.round;
+      if (out || expected.every((p) => delivered.has(p) || !this.mayStillSend(p, req.round))) allIn();
+    };
+    this.inbox.openExchange(req.round, req.phase, expected, (env) => {
+      delivered.add(env.from);
+      check();
     });
-    if (expected.length === 0) allIn();
-    // (An exchange whose expected messages were all buffered resolved `received` inside openExchange.)
+    check();
+    const ticker = setInterval(check, TICK_MS);
     const deadline = new AbortController();
     setMaxListeners(Infinity, deadline.signal); // one listener per concurrent send
     const timer = Number.isFinite(req.deadlineMs) ? setTimeout(() => deadline.abort(new DeadlineError(req)), Math.max(0, req.deadlineMs)) : undefined;
@@ -261,12 +331,36 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       await Promise.race([received, timedOut]);
       await sent;
     } finally {
+      clearInterval(ticker);
       clearTimeout(timer);
       if (!deadline.signal.aborted) deadline.abort(new DeadlineError(req));
     }
     const got = this.inbox.closeExchange();
     const from = new Set(got.map((e) => e.from));
+    const change = this.liveness.record(req.round, expected, from);
+    for (const id of change.suspected) {
+      this.log(`member ${id} sent no update in ${this.o.suspectAfterRounds} rounds in a row: not waiting for it until it sends again`);
+    }
+    for (const id of change.readmitted) this.log(`member ${id} sends again: waiting for it again`);
     return { received: got, missing: expected.filter((p) => !from.has(p)).sort(compareIds) };
+  }
+
+  /** Whether an exchange of `round` still waits for `peer` (see runExchange). */
+  private mayStillSend(peer: PeerId, round: number): boolean {
+    return this.liveness.waitsFor(peer) && this.membership.mayStillSend(peer, round, this.now(), this.o.silentAfterMs);
+  }
+
+  /**
+   * Notices that this process did not run for a while (SIGSTOP, a long pause): nobody could be
+   * heard meanwhile, so the others' silence over that time is forgiven instead of dropping them all.
+   */
+  private checkFrozen(): void {
+    const now = this.now();
+    const late = now - this.lastTickMs - TICK_MS;
+    this.lastTickMs = now;
+    if (late < FROZEN_AFTER_MS) return;
+    this.membership.forgive(late, now);
+    if (late > this.o.silentAfterMs / 2) this.log(`this process did not run for ${(late / 1000).toFixed(1)} s (stopped or starved); the other members may have dropped it`);
   }
 
   /** Sends this peer's payload(s); never rejects (failures are logged; the receivers report us missing). */
@@ -416,7 +510,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     try {
       decoded = decodeMessage(data);
     } catch (err) {
-      this.log(`gossip message from ${from} rejected: ${errorMessage(err)}`);
+      this.refusals.refuse('malformed gossip message', `gossip message from ${from} rejected: ${errorMessage(err)}`);
       return { kind: 'malformed', verdict: reject(errorMessage(err)) };
     }
     switch (decoded.kind) {
@@ -424,13 +518,17 @@ export class Libp2pTransport implements Transport, AsyncTransport {
         return { kind: 'announce', verdict: this.onAnnounce(from, decoded) };
       case 'leave':
         if (decoded.runId !== this.options.identity.runId) return { kind: 'leave', verdict: { result: 'ignore', reason: `leave for run "${decoded.runId}"` } };
+        if (!this.membership.isAccepted(from)) {
+          this.refusals.refuse('leave from a non-member', `leave from ${from} ignored: not a member of the run`);
+          return { kind: 'leave', verdict: { result: 'ignore', reason: 'not a member' } };
+        }
         this.membership.onLeave(from, decoded.lastRound);
         this.log(`member ${from} leaves after round ${decoded.lastRound}`);
         return { kind: 'leave', verdict: ACCEPTED };
       case 'update':
         return { kind: 'update', verdict: this.admitUpdate(from, decoded) };
       case 'ack':
-        this.log(`gossip message from ${from} rejected: an ack has no place on the run topic`);
+        this.refusals.refuse('ack on the run topic', `gossip message from ${from} rejected: an ack has no place on the run topic`);
         return { kind: 'ack', verdict: reject('an ack has no place on the run topic') };
     }
   }
@@ -438,12 +536,23 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private onAnnounce(from: string, ann: Extract<NodeMessage, { kind: 'announce' }>): Verdict {
     const verdict = this.membership.onAnnounce(from, ann, this.now());
     if (verdict.status === 'refused') {
-      this.logOnce(`refused:${from}:${verdict.reason}`, `refused peer ${from}: ${verdict.reason}`);
+      this.refusals.refuse(`announcement of another run identity`, `refused peer ${from}: ${verdict.reason}`);
       return { result: 'ignore', reason: verdict.reason };
     }
-    if (verdict.status === 'accepted' || verdict.status === 'held') {
-      this.log(`peer ${from} ${verdict.status === 'accepted' ? `accepted (joins at round ${ann.joinRound})` : 'heard; it joins once it announces a future round'}`);
+    if (verdict.status === 'held') {
+      // Not a member (yet): what it says changes nothing here, and it makes us dial nobody.
+      this.refusals.refuse('announcement held back', `peer ${from} heard; it joins once it announces a future round (it asked for round ${ann.joinRound + 1})`);
+      return { result: 'ignore', reason: 'held back: not a member yet' };
+    }
+    if (verdict.status === 'accepted') {
+      this.log(`peer ${from} accepted (joins at round ${ann.joinRound + 1})`);
       this.connectTo(from, ann.addrs);
+      this.announceSoon();
+    }
+    const rejoin = this.membership.rejoinRound;
+    if (rejoin !== null && rejoin !== this.joinRound) {
+      this.joinRound = rejoin;
+      this.log(`the other members dropped this peer; it re-joins at round ${rejoin + 1}`);
       this.announceSoon();
     }
     this.dialUnknownPeers(ann.peers);
@@ -461,16 +570,16 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private admitUpdate(from: string, msg: UpdateMessage): Verdict {
     const where = `update from ${from} (round ${msg.round} phase ${msg.phase})`;
     if (msg.runId !== this.options.identity.runId) {
-      this.log(`${where} rejected: it is for run "${msg.runId}", not "${this.options.identity.runId}"`);
+      this.refusals.refuse('update for another run', `${where} rejected: it is for run "${msg.runId}", not "${this.options.identity.runId}"`);
       return { result: 'reject', reason: `wrong run id ${msg.runId}` };
     }
     if (!this.membership.isAccepted(from)) {
       const why = this.membership.refusal(from) ?? 'it has not announced itself';
-      this.logOnce(`nonmember:${from}`, `${where} ignored: not a member of the run (${why})`);
+      this.refusals.refuse('update from a non-member', `${where} ignored: not a member of the run (${why})`);
       return { result: 'ignore', reason: 'not a member' };
     }
     if (msg.payload.byteLength > this.o.maxPayloadBytes) {
-      this.log(`${where} rejected: payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${this.o.maxPayloadBytes}`);
+      this.refusals.refuse('update too large', `${where} rejected: payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${this.o.maxPayloadBytes}`);
       return { result: 'reject', reason: 'payload too large' };
     }
     const forOthers = msg.to.length > 0 && !msg.to.includes(this.self);
@@ -478,7 +587,9 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     const place = forOthers ? 'forward' : this.inbox.classify(msg.round, msg.phase, from);
     if (place === 'stale' || place === 'duplicate' || place === 'unexpected') return { result: 'ignore', reason: place };
     if (place === 'overflow') {
-      this.log(`${where} dropped: too far ahead or the early-update buffer is full`);
+      // A valid update far ahead is what a peer that fell behind sees: evidence of the sender's round.
+      if (this.checkUpdate(from, msg, where) === null) this.membership.onUpdate(from, msg.round);
+      this.refusals.refuse('update too far ahead', `${where} dropped: too far ahead or the early-update buffer is full`);
       return { result: 'ignore', reason: place };
     }
     // Checked before forwarding too: gossipsub must not relay junk addressed to someone else.
@@ -487,9 +598,10 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     if (forOthers) return { result: 'forward', reason: 'not addressed to us' };
     const got = this.inbox.offer(privateEnvelope(from, msg));
     if (got === 'overflow') {
-      this.log(`${where} dropped: the early-update buffer is full`);
+      this.refusals.refuse('update too far ahead', `${where} dropped: the early-update buffer is full`);
       return { result: 'ignore', reason: got };
     }
+    this.membership.onUpdate(from, msg.round);
     return { result: 'accept', reason: '' };
   }
 
@@ -514,7 +626,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     }
     if (check.ok) return null;
     if (check.stale) return { result: 'ignore', reason: `stale: ${check.reason}` };
-    this.log(`${where} rejected: ${check.reason}`);
+    this.refusals.refuse('invalid update', `${where} rejected: ${check.reason}`);
     return { result: 'reject', reason: check.reason };
   }
 
@@ -546,7 +658,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
   private dialUnknownPeers(addrs: readonly string[]): void {
     const { libp2p } = this.node;
     for (const a of addrs) {
-      const id = a.split('/p2p/')[1];
+      const id = peerOfAddr(a);
       if (!id || id === this.self || this.membership.isAccepted(id) || this.membership.refusal(id) !== undefined) continue;
       let ma;
       try {
@@ -588,6 +700,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
           return first ? [first] : [];
         })
         .slice(0, 1024),
+      gone: this.membership.drops(),
     };
     await this.publishQuietly(msg);
   }
@@ -616,6 +729,10 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     if (this.closed) return;
     await this.leave();
     this.closed = true;
+    // publish() resolves once the leave is queued; give it a moment to be written before the node stops.
+    await sleep(LEAVE_FLUSH_MS);
+    this.refusals.close();
+    clearInterval(this.tickTimer);
     this.async?.sender.clear();
     this.async?.stop.abort();
     clearInterval(this.announceTimer);

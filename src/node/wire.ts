@@ -8,7 +8,7 @@
 import { GossipflError } from '../util/errors.js';
 
 /** Version of the node's wire format. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 const MAGIC0 = 0x47; // 'G'
 const MAGIC1 = 0x46; // 'F'
 export const WIRE_HEADER_BYTES = 4;
@@ -17,6 +17,7 @@ const MAX_ID_CHARS = 256;
 const MAX_ADDR_CHARS = 512;
 const MAX_ADDRS = 64;
 const MAX_PEERS = 1024;
+const MAX_GONE = 64;
 const MAX_RECIPIENTS = 4096;
 const MAX_PEER_ID_CHARS = 128;
 const MAX_REASON_CHARS = 1024;
@@ -38,6 +39,18 @@ export interface AnnounceMessage {
   readonly joinRound: number;
   /** One dialable address (with /p2p/<id>) of each member the sender knows: newcomers dial them at once instead of waiting for gossip to reach them. */
   readonly peers: readonly string[];
+  /**
+   * Members the sender dropped for silence, each with the last round it counts them in: the
+   * others adopt the same round (if they too have not heard from that member lately), so that
+   * every peer removes it at the same boundary. Version 2 on.
+   */
+  readonly gone: readonly GoneEntry[];
+}
+
+/** A member dropped for silence and the last round it takes part in. */
+export interface GoneEntry {
+  readonly peer: string;
+  readonly after: number;
 }
 
 /** One peer's codec bytes for one (round, phase). */
@@ -87,6 +100,8 @@ export function encodeMessageParts(msg: NodeMessage): Uint8Array[] {
       for (const a of msg.addrs) w.str(a, MAX_ADDR_CHARS, 'addr');
       w.count(msg.peers.length, MAX_PEERS, 'peers');
       for (const a of msg.peers) w.str(a, MAX_ADDR_CHARS, 'peer');
+      w.count(msg.gone.length, MAX_GONE, 'gone');
+      for (const g of msg.gone) w.str(g.peer, MAX_PEER_ID_CHARS, 'gone peer').i32(checkInt(g.after, -1, MAX_ROUND >>> 1, 'gone after'));
       return [w.finish()];
     case 'update':
       w.str(msg.runId, MAX_ID_CHARS, 'runId').u32(checkInt(msg.round, 0, MAX_ROUND, 'round')).u8(checkInt(msg.phase, 0, MAX_PHASE, 'phase'));
@@ -140,7 +155,15 @@ export function decodeMessage(bytes: Uint8Array): NodeMessage {
       const np = r.count(MAX_PEERS, 'peers');
       const peers: string[] = [];
       for (let i = 0; i < np; i++) peers.push(r.str(MAX_ADDR_CHARS, 'peer'));
-      msg = { kind: 'announce', runId, modelFingerprint, configHash, addrs, round, joinRound, peers };
+      const ng = r.count(MAX_GONE, 'gone');
+      const gone: GoneEntry[] = [];
+      for (let i = 0; i < ng; i++) {
+        const peer = r.str(MAX_PEER_ID_CHARS, 'gone peer');
+        const after = r.i32();
+        if (after < -1) throw wireError(`announce gone round ${after} is below -1`);
+        gone.push({ peer, after });
+      }
+      msg = { kind: 'announce', runId, modelFingerprint, configHash, addrs, round, joinRound, peers, gone };
       break;
     }
     case KIND_CODE.update: {

@@ -37,27 +37,81 @@ describe('Membership', () => {
     expect(m.beginRound(4)).toEqual(['a', 'c']);
   });
 
-  it('tells a newcomer which round to join', () => {
+  it('tells a newcomer which round to join: past the round two members confirm, or the only one', () => {
     const m = new Membership('new', identity);
     expect(m.joinRoundForNewcomer()).toBe(0);
     m.onAnnounce('x', ann({ round: 7 }), 0);
+    expect(m.joinRoundForNewcomer()).toBe(7 + JOIN_MARGIN);
     m.onAnnounce('y', ann({ round: 6 }), 0);
+    m.onAnnounce('z', ann({ round: 90 }), 0);
     expect(m.joinRoundForNewcomer()).toBe(7 + JOIN_MARGIN);
   });
 
-  it('drops silent members from the next round and re-admits them as newcomers', () => {
+  it('drops silent members JOIN_MARGIN rounds on and re-admits them only at a future join round', () => {
     const m = new Membership('a', identity);
     m.onAnnounce('b', ann(), 0);
     m.onAnnounce('c', ann(), 0);
     m.beginRound(0);
     m.onAnnounce('c', ann({ round: 0 }), 900);
     expect(m.expireSilent(1000, 500)).toEqual(['b']);
-    expect(m.beginRound(1)).toEqual(['a', 'c']);
-    expect(m.onAnnounce('b', ann({ round: -1, joinRound: 0 }), 1100)).toEqual({ status: 'updated' });
-    expect(m.beginRound(2)).toEqual(['a', 'c']);
-    expect(m.onAnnounce('b', ann({ joinRound: 4 }), 1200)).toEqual({ status: 'accepted' });
+    expect(m.drops()).toEqual([{ peer: 'b', after: JOIN_MARGIN }]);
+    expect(m.beginRound(1)).toEqual(['a', 'b', 'c']);
+    expect(m.beginRound(2)).toEqual(['a', 'b', 'c']);
+    // Back with its old join round: not re-admitted (others may have dropped it already).
+    expect(m.onAnnounce('b', ann({ round: 2, joinRound: 0 }), 1100)).toEqual({ status: 'updated' });
     expect(m.beginRound(3)).toEqual(['a', 'c']);
-    expect(m.beginRound(4)).toEqual(['a', 'b', 'c']);
+    expect(m.onAnnounce('b', ann({ joinRound: 5 }), 1200)).toEqual({ status: 'accepted' });
+    expect(m.drops()).toEqual([]);
+    expect(m.beginRound(4)).toEqual(['a', 'c']);
+    expect(m.beginRound(5)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('adopts a drop another member announces only if it has not heard the dropped peer for half the silence limit', () => {
+    const m = new Membership('a', identity, 1000);
+    for (const id of ['b', 'c', 'd']) m.onAnnounce(id, ann(), 0);
+    m.beginRound(4);
+    m.onAnnounce('d', ann({ round: 4 }), 900); // d was heard 100 ms before c's report
+    m.onAnnounce('c', ann({ round: 4, gone: [{ peer: 'b', after: 6 }, { peer: 'd', after: 6 }] }), 1000);
+    expect(m.drops()).toEqual([{ peer: 'b', after: 6 }]);
+    expect(m.setOf(6)).toEqual(['a', 'b', 'c', 'd']);
+    expect(m.setOf(7)).toEqual(['a', 'c', 'd']);
+    // A drop from a peer that is not a member changes nothing.
+    m.onAnnounce('x', ann({ round: 4, joinRound: 2, gone: [{ peer: 'd', after: 4 }] }), 1000);
+    expect(m.setOf(7)).toEqual(['a', 'c', 'd']);
+  });
+
+  it('skips ahead only on a round two current members confirm; a stranger\'s claim changes nothing', () => {
+    const m = new Membership('a', identity);
+    for (const id of ['b', 'c', 'd']) m.onAnnounce(id, ann(), 0);
+    m.beginRound(8);
+    // A stranger claiming to run since round 0, unknown to every member: held, no record.
+    expect(m.onAnnounce('evil', ann({ round: 19, joinRound: 0 }), 1)).toEqual({ status: 'held' });
+    expect(m.isAccepted('evil')).toBe(false);
+    expect(m.roundAhead(8)).toBeNull();
+    // One member claims round 19: not enough.
+    m.onAnnounce('b', ann({ round: 19 }), 2);
+    expect(m.roundAhead(8)).toBeNull();
+    // A second one (here through a valid update) confirms round 12: skip to 12, the lower of the two.
+    m.onUpdate('c', 12);
+    expect(m.roundAhead(8)).toBe(12);
+    expect(m.confirmedRound()).toBe(12);
+    // A peer a current member lists in its own announcement is a member already running.
+    m.onAnnounce('c', ann({ round: 12, peers: ['/ip4/127.0.0.1/tcp/1/p2p/e'] }), 3);
+    expect(m.onAnnounce('e', ann({ round: 9, joinRound: 3 }), 4)).toEqual({ status: 'accepted' });
+  });
+
+  it('a peer the others dropped re-joins at a round past the confirmed one, and until then exchanges with nobody', () => {
+    const m = new Membership('a', identity);
+    for (const id of ['b', 'c']) m.onAnnounce(id, ann(), 0);
+    m.beginRound(3);
+    m.onAnnounce('b', ann({ round: 20, gone: [{ peer: 'a', after: 5 }] }), 1);
+    expect(m.rejoinRound).toBeNull(); // one report of two members: not confirmed
+    m.onAnnounce('c', ann({ round: 21, gone: [{ peer: 'a', after: 5 }] }), 2);
+    expect(m.rejoinRound).toBe(20 + JOIN_MARGIN);
+    expect(m.roundAhead(4)).toBe(22);
+    expect(m.setOf(10)).toEqual(['a']);
+    expect(m.beginRound(22)).toEqual(['a', 'b', 'c']);
+    expect(m.rejoinRound).toBeNull();
   });
 
   it('names the members a barrier at a round still waits for: behind it, not left before it, not silent', () => {

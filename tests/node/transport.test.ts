@@ -101,7 +101,8 @@ describe('Libp2pTransport on loopback TCP', () => {
   });
 
   it('a validate hook that rejects: nothing delivered, a log line, both on gossipsub and on the stream', async () => {
-    running = await startCluster(2, (i) => (i === 1 ? { transport: { validate: () => ({ ok: false, reason: 'tensor 0 has NaN' }) } } : {}));
+    // Refusals of one kind are logged once per interval: a short one, so each round's refusal is a line.
+    running = await startCluster(2, (i) => (i === 1 ? { transport: { validate: () => ({ ok: false, reason: 'tensor 0 has NaN' }), refusalLogIntervalMs: 1 } } : {}));
     await Promise.all(running.map((m) => m.transport.waitForMembers(2, 8000)));
     const [a, b] = running;
     for (const [round, size] of [[0, 100], [1, 2 * 1024 * 1024]] as const) {

@@ -11,6 +11,7 @@ const announce: NodeMessage = {
   round: -1,
   joinRound: 0,
   peers: ['/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWdef'],
+  gone: [{ peer: '12D3KooWghi', after: 7 }],
 };
 const update: NodeMessage = { kind: 'update', runId: 'run-7', round: 41, phase: 1, to: ['a', 'bé'], payload: Uint8Array.from([1, 2, 3, 250]) };
 const leave: NodeMessage = { kind: 'leave', runId: 'run-7', lastRound: 12 };
