@@ -9,8 +9,8 @@ import type { tf as TF } from '../compute/tf.js';
 import type { Params } from '../params/index.js';
 import { sameLayout } from '../params/index.js';
 import type { Model } from './zoo.js';
-import type { OptimizerSpec, OptimizerState } from './optimizer.js';
-import { slotCount, validateOptimizer } from './optimizer.js';
+import type { LocalStepOptions, OptimizerSpec, OptimizerState } from './optimizer.js';
+import { slotCount, validateLocalStep, validateOptimizer } from './optimizer.js';
 import type { Batch, BatchSource } from './batch.js';
 import { ConfigError } from '../util/errors.js';
 import { WebGpuTraining, webgpuUnsupported } from './webgpu-training.js';
@@ -38,6 +38,13 @@ export interface EvalData {
   readonly x: Float32Array;
   readonly y: ArrayLike<number>;
   readonly n: number;
+}
+
+/** Per-weight tensors of a train call's LocalStepOptions. */
+interface Extras {
+  readonly mu?: number;
+  readonly anchor?: TF.Tensor[];
+  readonly correction?: TF.Tensor[];
 }
 
 /** tfjs variable names are global; each trainer's get a unique prefix. */
@@ -81,23 +88,32 @@ export class Trainer {
   /**
    * Runs `steps` optimizer steps starting from `params`/`state` on batches from `next`, and writes
    * the new weights and optimizer state back into `params.data` and `state` (in place).
+   * `local` adds FedProx's proximal term and/or SCAFFOLD's correction to every gradient.
    */
-  async train(params: Params, state: OptimizerState, next: BatchSource, steps: number): Promise<TrainResult> {
+  async train(params: Params, state: OptimizerState, next: BatchSource, steps: number, local: LocalStepOptions = {}): Promise<TrainResult> {
     this.assertUsable(params);
     if (state.slots.length !== slotCount(this.optimizer)) {
       throw new ConfigError(`optimizer state has ${state.slots.length} slot buffers, ${this.optimizer.kind} needs ${slotCount(this.optimizer)}`);
     }
-    if (this.gpu) return this.gpu.train(params, state, next, steps);
+    validateLocalStep(local, this.model.layout.size);
+    if (this.gpu) {
+      if (local.proximal || local.correction) {
+        throw new ConfigError('trainer: the WebGPU kernels have no proximal term or gradient correction (FedProx, SCAFFOLD); use kernels \'tfjs\'');
+      }
+      return this.gpu.train(params, state, next, steps);
+    }
     this.load(params.data, this.weights);
     this.slots.forEach((vars, s) => this.load(state.slots[s], vars));
+    const extras = this.uploadExtras(local);
     const losses: TF.Scalar[] = [];
     let samples = 0;
     for (let i = 0; i < steps; i++) {
       const batch = next();
       samples += batch.size;
-      losses.push(this.step(batch, state.step + 1));
+      losses.push(this.step(batch, state.step + 1, extras));
       state.step++;
     }
+    tf.dispose([...(extras.anchor ?? []), ...(extras.correction ?? [])]);
     // sum(stack) rather than addN: WebGPU's AddN binds every input at once and fails past 7 inputs.
     const total = tf.tidy(() => (losses.length ? tf.sum(tf.stack(losses)) : tf.scalar(0)));
     const lossSum = (await total.data())[0];
@@ -141,7 +157,16 @@ export class Trainer {
     for (const s of this.slots) tf.dispose(s);
   }
 
-  private step(batch: Batch, t: number): TF.Scalar {
+  /** The anchor and correction as one tensor per weight (uploaded once per train call). */
+  private uploadExtras(local: LocalStepOptions): Extras {
+    const split = (flat: Float32Array) => this.model.layout.tensors.map((t) => tf.tensor(flat.subarray(t.offset, t.offset + t.size), t.shape as number[]));
+    return {
+      ...(local.proximal && local.proximal.mu > 0 ? { mu: local.proximal.mu, anchor: split(local.proximal.anchor) } : {}),
+      ...(local.correction ? { correction: split(local.correction) } : {}),
+    };
+  }
+
+  private step(batch: Batch, t: number, extras: Extras): TF.Scalar {
     return tf.tidy(() => {
       const x = tf.tensor2d(batch.x.subarray(0, batch.size * this.featureSize), [batch.size, this.featureSize]);
       const y = tf.tensor1d(batch.labels.subarray(0, batch.size), 'int32');
@@ -149,7 +174,12 @@ export class Trainer {
         () => tf.mean(crossEntropyPerSample(this.model.logits(this.weights, x), y, this.model.numClasses)) as TF.Scalar,
         this.weights,
       );
-      this.weights.forEach((w, i) => this.update(w, grads[w.name], i, t));
+      this.weights.forEach((w, i) => {
+        let g = grads[w.name];
+        if (extras.anchor) g = tf.add(g, tf.mul(tf.sub(w, extras.anchor[i]), extras.mu!));
+        if (extras.correction) g = tf.add(g, extras.correction[i]);
+        this.update(w, g, i, t);
+      });
       return tf.keep(value);
     });
   }
