@@ -6,7 +6,8 @@ import { register as topology } from './topology.js';
 import { register as report } from './report.js';
 import { register as psk } from '../../node/psk-command.js';
 import { register as peer } from './peer.js';
+import { register as schema } from './schema.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, train, peer, topology, report, psk];
+export const commands: RegisterCommand[] = [simulate, train, peer, topology, report, schema, psk];
