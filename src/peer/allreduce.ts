@@ -7,9 +7,10 @@ import type { Params } from '../params/index.js';
 import type { GroupExclusion } from '../compression/index.js';
 import type { PeerId, Transport } from './transport.js';
 import type { UpdateCodec } from './codec.js';
+import { PHASES } from './phases.js';
 
 /** Group phases travel as phases 0, 1, … of the round: the compressor numbers its messages that way and receivers check it. */
-export const GROUP_PHASE_BASE = 0;
+export const GROUP_PHASE_BASE = PHASES.firstGroupPhase;
 
 export interface GroupPlan {
   readonly round: number;

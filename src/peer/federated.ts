@@ -9,6 +9,7 @@ import type { PeerId, Transport } from './transport.js';
 import type { Peer } from './peer.js';
 import type { UpdateCodec } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
+import { PHASES } from './phases.js';
 
 /** The federated server's state: the global model, the aggregation memory, the members and the participation rate. */
 export interface FederatedServer {
@@ -28,8 +29,8 @@ export interface TransportHub {
   transportFor(id: PeerId): Transport;
 }
 
-const DOWNLOAD_PHASE = 0;
-const UPLOAD_PHASE = 1;
+const DOWNLOAD_PHASE = PHASES.download;
+const UPLOAD_PHASE = PHASES.upload;
 const EMPTY = new Uint8Array(0);
 
 /** The server sends the global model to the round's participants, who adopt it. */
@@ -113,7 +114,7 @@ export async function federatedUpload(
 }
 
 /** The upload of the group's result to the server comes after the group phases. */
-const GROUP_RESULT_PHASE = 250;
+const GROUP_RESULT_PHASE = PHASES.groupResult;
 
 /**
  * A federated round with a group compressor (PowerSGD, ARC-Top-K, GreedyLore): the participants

@@ -8,6 +8,7 @@ import type { AggregationContext, AggregationRule, Contribution } from '../aggre
 import { globalAverage } from '../aggregation/fedavg.js';
 import { AggregationError } from '../util/errors.js';
 import type { Envelope, PeerId, Transport } from './transport.js';
+import { PHASES } from './phases.js';
 
 /** Turns a model into wire bytes and back; decode validates and throws on anything malformed. */
 export interface ModelCodec {
@@ -134,8 +135,8 @@ export interface MergePlan {
   readonly deadlineMs?: number;
 }
 
-/** Phase number of exact merges, apart from gossip steps (0, 1, …, 254) of the same round; the wire carries a phase in one byte. */
-export const MERGE_PHASE = 255;
+/** Phase number of exact merges, apart from the gossip steps of the same round (see ./phases.ts). */
+export const MERGE_PHASE = PHASES.merge;
 
 /**
  * Work that simulated peers of one merge share (one per merge round): each distinct message

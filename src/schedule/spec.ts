@@ -43,7 +43,7 @@ export const scheduleSpecSchema = z.strictObject({
     .optional()
     .describe('exact global merges; absent: none'),
   /** Q gossip steps per communication round (default 1). */
-  gossipSteps: z.number().int().min(1).optional().describe('Q: gossip steps per communication round (default 1)'),
+  gossipSteps: z.number().int().min(1).max(250).optional().describe('Q: gossip steps per communication round (default 1; at most 250: higher phase numbers are reserved for merges and server uploads)'),
 });
 
 /** A schedule as a config gives it. */
