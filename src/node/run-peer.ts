@@ -18,6 +18,7 @@ import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
 import { Libp2pTransport } from './transport.js';
+import { checkOutDir, checkpointBytesUpperBound } from './preflight.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { codecValidator } from './validate-update.js';
 
@@ -56,9 +57,6 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const strategy = strategyOf(config, 'network');
-  if (strategy === 'modest') {
-    throw new ConfigError('gossipfl peer: mode modest (decentralized sampling) runs in the simulator only so far; use mode gossip or federated between real peers');
-  }
   const wallStart = performance.now();
   const run = await buildRun(config, {}, log);
   const { model, codec } = run;
@@ -76,6 +74,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const deadlineMs = config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000;
   const checkpointFile = join(opts.outDir, 'checkpoint.bin');
   const trainer = new Trainer(model, config.training.optimizer);
+  checkOutDir(opts.outDir, checkpointBytesUpperBound(model.layout.size)); // before joining: writable, room for checkpoints
   const node: GossipflNode = await createGossipflNode({ keyFile: join(opts.outDir, 'peer.key'), ...opts.node });
   let transport: Libp2pTransport | undefined;
   try {
@@ -89,6 +88,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       // Everything but the sender's index (checked in the exchange, which knows the round's members).
       validate: codecValidator(model.layout),
       maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
+      suspectAfterRounds: config.heterogeneity.suspectAfterRounds,
       log,
       // Async: the only in-step exchanges are exact merges behind a barrier, which may come many
       // rounds after the last one this peer's exchange inbox saw.
@@ -148,6 +148,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
           log(`peer ${node.peerId}: the others are at round ${ahead + 1}; skipping ahead from round ${t + 1}`);
           return ahead;
         }
+        // Nobody left to train with (the others finished or dropped this peer): stop with a summary instead of a round alone.
+        const alone = net.aloneReason(t, config.rounds - 1);
+        if (alone) return (log(`peer ${node.peerId}: stopping before round ${t + 1}: ${alone}`), null);
         return t;
       },
       afterRound: (t, m, roster) => {

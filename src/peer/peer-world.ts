@@ -16,7 +16,7 @@ import { gossipExchange, exactMerge, MergeMemo } from './gossip.js';
 import { gossipWire } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
 import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type TransportHub } from './federated.js';
-import { modestRoles } from './modest.js';
+import { modestRound } from './modest-round.js';
 import { asyncGossipStep, type AsyncTransport } from './async-gossip.js';
 import { consensusDistance } from './consensus.js';
 
@@ -68,7 +68,7 @@ export class PeerWorld implements World {
   private roster: Roster | undefined;
   private readonly server: FederatedServer | undefined;
   /** MoDeST: the peers holding the current model (last round's aggregators); empty at the start. */
-  private modestHolders: Peer[] = [];
+  private modestHolders: readonly PeerId[] = [];
   private notes: ExchangeNotes = { missing: 0 };
 
   constructor(
@@ -193,46 +193,29 @@ export class PeerWorld implements World {
     });
   }
 
-  /**
-   * A MoDeST round: the round's trainers fetch the model from the last round's first live
-   * aggregator (the shared initial model in round 0), train, and send it to the round's
-   * aggregators, each of which averages what arrived (the configured rule, FedAvg by default).
-   */
+  /** A MoDeST round (./modest-round.ts) for the local members; returns the trainers. */
   async modestRound(round: number, live: readonly number[], steps: number, deadlineMs: number): Promise<readonly number[]> {
-    const { config, codec, aggregator } = this.run;
+    const { config, codec, aggregator, partition } = this.run;
     const { members } = this.current();
-    const livePeers = this.local(live);
-    const byId = new Map(livePeers.map((p) => [p.id, p]));
-    const roles = modestRoles(livePeers.map((p) => p.id), round, config.seed, config.modest);
-    const trainers = roles.trainers.map((id) => byId.get(id)!);
-    const liveSet = new Set(livePeers);
-    const holder = this.modestHolders.find((p) => liveSet.has(p));
-    if (holder) {
-      const source: FederatedServer = { id: holder.id, params: holder.params, state: null, members, participation: 1 };
-      await federatedDownload(source, trainers.filter((p) => p !== holder), round, this.hub, codec);
-      if (trainers.includes(holder)) holder.params = cloneParams(holder.params);
-    }
-    const global = cloneParams((holder ?? trainers[0]).params);
-    for (const p of trainers) await this.trainOne(p, steps);
-    const aggregators = roles.aggregators.map((id) => byId.get(id)!);
-    const averaged: Params[] = [];
-    for (const agg of aggregators) {
-      // The aggregator rebuilds each trainer's model from its change against the round's model.
-      const sink: FederatedServer = { id: agg.id, params: global, state: aggregator.initialState(), members, participation: 1 };
-      const senders = trainers.filter((p) => p !== agg);
-      await federatedUpload(sink, senders, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, trainers));
-      // An aggregator that also trained adds its own model with its own weight.
-      if (trainers.includes(agg)) {
-        const contributions = [...senders.map((p) => ({ from: p.id, params: p.params, weight: p.sampleCount })), { from: agg.id, params: agg.params, weight: agg.sampleCount }];
-        sink.params = aggregator.aggregate(sink.state, global, contributions, { round, members }).params;
-      }
-      averaged.push(sink.params);
-    }
-    aggregators.forEach((agg, k) => {
-      agg.params = averaged[k];
+    const roles = await modestRound({
+      round,
+      members,
+      live: live.map((i) => members[i]),
+      local: this.byId,
+      holders: this.modestHolders,
+      hub: this.hub,
+      codec,
+      aggregator,
+      seed: config.seed,
+      spec: config.modest,
+      deadlineMs,
+      // Every member knows every shard's size: the partition comes from the run seed.
+      sampleCount: (id) => this.byId.get(id)?.sampleCount ?? partition.indices[members.indexOf(id)].length,
+      train: async (p) => void (await this.trainOne(p, steps)),
+      outgoing: (p, trainers) => this.outgoing(p, round, trainers),
     });
-    this.modestHolders = aggregators;
-    return trainers.map((p) => this.indexOf(p));
+    this.modestHolders = roles.aggregators;
+    return roles.trainers.map((id) => members.indexOf(id));
   }
 
   async observe(request: ObserveRequest): Promise<Observation> {
@@ -281,9 +264,10 @@ export class PeerWorld implements World {
   /** The merged model: the server's (federated), the current holder's (MoDeST), else the average. */
   private mergedModel(average: Params | undefined): Params | undefined {
     if (this.server) return this.server.params;
-    const live = new Set(this.local(this.current().live));
-    const holder = this.modestHolders.find((p) => live.has(p));
-    return holder?.params ?? average;
+    const { members, live } = this.current();
+    const liveIds = new Set(live.map((i) => members[i]));
+    const holder = this.modestHolders.find((id) => liveIds.has(id));
+    return (holder !== undefined ? this.byId.get(holder)?.params : undefined) ?? average;
   }
 
   private async trainOne(p: Peer, steps: number): Promise<TrainResult> {

@@ -1,19 +1,10 @@
 // The simulator and real peers run one algorithm: the same config and seed through the
 // in-memory simulator and through real libp2p nodes (memory transport, one process) give the
 // same per-round numbers, bit for bit.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { parseConfig, type RunConfigInput } from '../../src/peer/config.js';
 import { simulate } from '../../src/sim/simulator.js';
-import { runPeer } from '../../src/node/run-peer.js';
-import type { RoundMetrics } from '../../src/report/metrics.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { runRealPeers } from './real-peers.js';
 
 const input: RunConfigInput = {
   name: 'parity',
@@ -32,48 +23,10 @@ const input: RunConfigInput = {
   eval: { every: 1 },
 };
 
-/** Runs the config as `n` real peers in this process over libp2p's memory transport; metrics per member position. */
-async function realPeers(n: number): Promise<RoundMetrics[][]> {
-  const config = parseConfig(input);
-  const rounds = Array.from({ length: n }, () => [] as RoundMetrics[]);
-  const ids: string[] = [];
-  let bootstrap: string | undefined;
-  let ready!: () => void;
-  const listening = new Promise<void>((resolve) => (ready = resolve));
-  const runs = Array.from({ length: n }, async (_, k) => {
-    if (k > 0) await listening;
-    const outDir = mkdtempSync(join(tmpdir(), `gossipfl-parity-${k}-`));
-    dirs.push(outDir);
-    const got: RoundMetrics[] = [];
-    await runPeer({
-      config,
-      outDir,
-      node: { memoryTransport: true, ...(bootstrap ? { bootstrap: [bootstrap] } : {}) },
-      startGraceMs: 500,
-      startTimeoutMs: 30_000,
-      log: () => {},
-      onListening: (id, addrs) => {
-        ids[k] = id;
-        if (k === 0) {
-          bootstrap = `${addrs[0]}`;
-          ready();
-        }
-      },
-      onRound: (m) => got.push(m),
-    });
-    return got;
-  });
-  const results = await Promise.all(runs);
-  // Member order is the sorted peer ids: position k of the run is the peer whose id sorts k-th.
-  const order = [...ids].sort();
-  results.forEach((got, k) => (rounds[order.indexOf(ids[k])] = got));
-  return rounds;
-}
-
 describe('one algorithm in the simulator and between real peers', () => {
   it('gives bit-identical per-round losses, accuracies and bytes (ring, top-k with CHOCO, final merge)', async () => {
     const sim = await simulate(parseConfig(input));
-    const peers = await realPeers(input.peers as number);
+    const peers = (await runRealPeers(parseConfig(input))).metrics;
     expect(sim.metrics).toHaveLength(input.rounds as number);
     sim.metrics.forEach((s, r) => {
       const perPeer = s.perPeer!;
