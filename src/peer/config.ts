@@ -13,6 +13,7 @@ import type { CompressionSpec } from '../compression/index.js';
 import { asyncConfigProblem } from './async-gossip.js';
 import { MNIST_DIGITS_TOTAL } from '../data/mnist.js';
 import { FASHION_MNIST_TEST_TOTAL, FASHION_MNIST_TRAIN_TOTAL } from '../data/fashion-mnist.js';
+import { privacySpecSchema } from '../privacy/spec.js';
 
 const positiveInt = z.number().int().min(1);
 const probability = z.number().min(0).max(1);
@@ -194,6 +195,9 @@ export const configSchema = z
       })
       .optional()
       .describe('simulator only: Byzantine peers; metrics then cover the honest peers'),
+    privacy: privacySpecSchema
+      .optional()
+      .describe('differential privacy of the peers\' updates: clipping, Gaussian noise, ε reported for δ (see docs/privacy.md)'),
     eval: z
       .strictObject({
         every: positiveInt.default(5).describe('evaluate every k rounds (and always the last)'),
@@ -333,6 +337,9 @@ function checkConsistency(c: RunConfig, source: string): RunConfig {
   }
   if (c.mode === 'gossip' && c.aggregation && ['fedavg', 'fedau', 'fedavg-m'].includes(c.aggregation.name)) {
     fail(`aggregation '${c.aggregation.name}' needs mode: federated (gossip mode mixes with the topology's weights: use 'gossip', 'vca' or a robust rule)`);
+  }
+  if (c.privacy?.mode === 'central' && c.mode !== 'federated') {
+    fail(`privacy.mode central adds the noise at the server, so it needs mode: federated; use privacy.mode: local for ${c.mode}`);
   }
   for (const r of c.schedule.merge?.rounds ?? []) {
     if (r >= c.rounds) fail(`schedule.merge.rounds: round ${r} is not before the run's end (rounds are 0-based, the last is ${c.rounds - 1})`);
