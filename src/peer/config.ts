@@ -173,10 +173,11 @@ export const configSchema = z
         stepMs: z.number().positive().default(5).describe('simulated compute time of one local step on a speed-1 peer'),
         speedSpread: z.number().min(0).default(0).describe('σ of log-normal per-peer speed factors (0 = equal speeds)'),
         deadlineMs: z.number().positive().optional().describe('per-exchange deadline; later messages are left out'),
+        suspectAfterRounds: z.number().int().min(1).default(2).describe('real peers: stop waiting for a member after this many rounds in a row without its update, until it sends again'),
         participation: z.number().gt(0).max(1).default(1).describe('gossip: probability a live peer takes part in a round'),
         churn: z.array(churnEventSchema).default([]).describe('simulator: peers that crash, leave and rejoin at given rounds'),
       })
-      .default({ stepMs: 5, speedSpread: 0, participation: 1, churn: [] })
+      .default({ stepMs: 5, speedSpread: 0, participation: 1, churn: [], suspectAfterRounds: 2 })
       .describe('unequal peers: speeds, deadlines, participation and churn (all simulated but deadlineMs)'),
     network: z
       .strictObject({

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCluster } from '../../src/cli/commands/peer.js';
+import { runCluster } from '../../src/cli/commands/cluster.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
 const ROUNDS = 20;

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { freePorts, runCluster } from '../../src/cli/commands/peer.js';
+import { freePorts, runCluster } from '../../src/cli/commands/cluster.js';
 import { loadOrCreatePrivateKey } from '../../src/node/keys.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];

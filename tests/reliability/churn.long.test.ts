@@ -17,7 +17,7 @@ import { initBackend } from '../../src/compute/backend.js';
 import { loadDataSource } from '../../src/data/index.js';
 import { simulate } from '../../src/sim/simulator.js';
 import { Rng } from '../../src/util/rng.js';
-import { freePorts } from '../../src/cli/commands/peer.js';
+import { freePorts } from '../../src/cli/commands/cluster.js';
 import { recordRow } from './record.js';
 
 const N = 8;

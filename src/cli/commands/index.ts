@@ -6,8 +6,9 @@ import { register as topology } from './topology.js';
 import { register as report } from './report.js';
 import { register as psk } from '../../node/psk-command.js';
 import { register as peer } from './peer.js';
+import { register as cluster } from './cluster.js';
 import { register as schema } from './schema.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, train, peer, topology, report, schema, psk];
+export const commands: RegisterCommand[] = [simulate, train, peer, cluster, topology, report, schema, psk];
