@@ -13,8 +13,9 @@ import { mdns } from '@libp2p/mdns';
 import { preSharedKey } from '@libp2p/pnet';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
+import type { quic as quicFactory } from '@chainsafe/libp2p-quic';
 import { multiaddr } from '@multiformats/multiaddr';
-import { GossipflError } from '../util/errors.js';
+import { ConfigError, GossipflError } from '../util/errors.js';
 import { loadOrCreatePrivateKey, readPskFile } from './keys.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 
@@ -44,7 +45,8 @@ export interface GossipflNode {
 export async function createGossipflNode(options: NodeOptions = {}, extra: { privateKey?: PrivateKey } = {}): Promise<GossipflNode> {
   const resolved = resolveNodeOptions(options);
   const privateKey = extra.privateKey ?? (resolved.keyFile ? await loadOrCreatePrivateKey(resolved.keyFile) : undefined);
-  const config = libp2pConfig(resolved, privateKey);
+  const quic = resolved.transport !== 'tcp' && !resolved.memoryTransport ? await loadQuicTransport() : undefined;
+  const config = libp2pConfig(resolved, privateKey, quic ? { quic } : {});
   let libp2p: GossipflLibp2p;
   try {
     libp2p = await createLibp2p(config);
@@ -77,8 +79,24 @@ export async function createGossipflNode(options: NodeOptions = {}, extra: { pri
   };
 }
 
-/** The libp2p options for resolved node options. */
-export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | undefined): Libp2pOptions<GossipflServices> {
+/** The QUIC transport's factory (`quic()` of @chainsafe/libp2p-quic). */
+export type QuicTransportFactory = typeof quicFactory;
+
+/**
+ * Loads the QUIC transport. Imported only when asked for: its native module exists for some
+ * platforms only, and a TCP-only node must start without it.
+ */
+export async function loadQuicTransport(): Promise<QuicTransportFactory> {
+  try {
+    return (await import('@chainsafe/libp2p-quic')).quic;
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new ConfigError(`node.transport: the QUIC transport (@chainsafe/libp2p-quic) cannot be loaded on ${process.platform}-${process.arch}: ${why}; use transport tcp`, { cause });
+  }
+}
+
+/** The libp2p options for resolved node options (`extra.quic` is needed when the transport includes QUIC). */
+export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | undefined, extra: { quic?: QuicTransportFactory } = {}): Libp2pOptions<GossipflServices> {
   const encrypters = o.encryption === 'noise' ? [noise()] : o.encryption === 'tls' ? [tls()] : [tls(), noise()];
   const discovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
   if (o.bootstrap.length) discovery.push(bootstrap({ list: [...o.bootstrap], timeout: 10 }));
@@ -87,7 +105,7 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
   return {
     ...(privateKey ? { privateKey } : {}),
     addresses: { listen: [...o.listen] },
-    transports: o.memoryTransport ? [memory()] : [tcp()],
+    transports: o.memoryTransport ? [memory()] : transportsFor(o, extra.quic),
     connectionEncrypters: encrypters,
     streamMuxers: [
       yamux({
@@ -118,4 +136,15 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
       }),
     },
   };
+}
+
+/** TCP and/or QUIC. QUIC brings its own TLS 1.3 and streams: `encryption`, yamux and the PSK apply to TCP only. */
+function transportsFor(o: ResolvedNodeOptions, quic: QuicTransportFactory | undefined): NonNullable<Libp2pOptions['transports']> {
+  const list: NonNullable<Libp2pOptions['transports']> = [];
+  if (o.transport !== 'quic') list.push(tcp());
+  if (o.transport !== 'tcp') {
+    if (!quic) throw new ConfigError(`node.transport: ${o.transport} needs the QUIC transport; pass libp2pConfig's extra.quic (loadQuicTransport())`);
+    list.push(quic());
+  }
+  return list;
 }

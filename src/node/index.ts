@@ -4,7 +4,7 @@
  * @module
  */
 export { createGossipflNode, libp2pConfig, type GossipflNode, type GossipflLibp2p, type GossipflServices } from './create-node.js';
-export { resolveNodeOptions, GOSSIPSUB_WIRE_CAP, type NodeOptions, type ResolvedNodeOptions, type EncryptionChoice, type YamuxTuning } from './options.js';
+export { resolveNodeOptions, GOSSIPSUB_WIRE_CAP, type NodeOptions, type ResolvedNodeOptions, type EncryptionChoice, type TransportChoice, type YamuxTuning } from './options.js';
 export { loadOrCreatePrivateKey, readPskFile, writeNewPskFile, newPskText, parsePsk } from './keys.js';
 export { Libp2pTransport, type Libp2pTransportOptions, type ValidateUpdate, type ValidateResult, type StartInfo, type InboundVerdict } from './transport.js';
 export { Membership, JOIN_MARGIN, identityMismatch, compareIds, type RunIdentity, type Announcement, type AnnounceVerdict } from './membership.js';

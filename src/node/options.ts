@@ -8,6 +8,13 @@ import { ConfigError } from '../util/errors.js';
 /** Which connection encrypters the node offers, in order of preference. */
 export type EncryptionChoice = 'noise' | 'tls' | 'both';
 
+/**
+ * Which transports the node listens and dials on: TCP (with `encryption` and yamux on top),
+ * QUIC (`@chainsafe/libp2p-quic`: TLS 1.3 and streams built in, UDP addresses
+ * `/udp/<port>/quic-v1`), or both.
+ */
+export type TransportChoice = 'tcp' | 'quic' | 'both';
+
 /** Options for a libp2p node; everything has a default. */
 export interface NodeOptions {
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/4001`. Default: an ephemeral port on 127.0.0.1. */
@@ -18,7 +25,9 @@ export interface NodeOptions {
   readonly mdns?: boolean;
   /** Default 'tls' (measured faster than noise on Node; see docs/network.md). 'both' offers TLS first, then noise. */
   readonly encryption?: EncryptionChoice;
-  /** Path of a pre-shared key file (`/key/swarm/psk/1.0.0/` format): only nodes with the same key can connect. */
+  /** Default 'tcp'. Listen addresses must be of the chosen kind(s): `/tcp/<port>` for TCP, `/udp/<port>/quic-v1` for QUIC. */
+  readonly transport?: TransportChoice;
+  /** Path of a pre-shared key file (`/key/swarm/psk/1.0.0/` format): only nodes with the same key can connect. TCP only. */
   readonly pskFile?: string;
   /** Path of the node's private key; created on first use so the peer id stays the same across restarts. */
   readonly keyFile?: string;
@@ -67,6 +76,7 @@ export interface ResolvedNodeOptions {
   readonly bootstrap: readonly string[];
   readonly mdns: boolean;
   readonly encryption: EncryptionChoice;
+  readonly transport: TransportChoice;
   readonly pskFile: string | undefined;
   readonly keyFile: string | undefined;
   readonly memoryTransport: boolean;
@@ -83,7 +93,11 @@ export const GOSSIPSUB_WIRE_CAP = 4 * 1024 * 1024;
 /** Fills in the defaults of node options. */
 export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptions {
   const memoryTransport = options.memoryTransport ?? false;
-  const listen = options.listen ?? (memoryTransport ? ['/memory/gossipfl-' + randomUUID()] : ['/ip4/127.0.0.1/tcp/0']);
+  const transport = options.transport ?? 'tcp';
+  if (!['tcp', 'quic', 'both'].includes(transport)) {
+    throw new ConfigError(`node.transport: "${String(transport)}" is not one of tcp, quic, both`);
+  }
+  const listen = options.listen ?? (memoryTransport ? ['/memory/gossipfl-' + randomUUID()] : defaultListen(transport));
   const bootstrap = options.bootstrap ?? [];
   for (const [field, list] of [['listen', listen], ['bootstrap', bootstrap]] as const) {
     for (const addr of list) {
@@ -99,6 +113,11 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
       throw new ConfigError(`node.bootstrap: "${addr}" lacks the peer id; append /p2p/<peer id> as printed by the peer at start`);
     }
   }
+  if (!memoryTransport) checkListenKinds(listen, transport);
+  if (options.pskFile !== undefined && transport !== 'tcp' && !memoryTransport) {
+    // QUIC connections bypass libp2p's connection protector: a PSK would not keep anyone out.
+    throw new ConfigError(`node.pskFile: a pre-shared key protects TCP connections only, and QUIC connections would bypass it; use transport tcp with a PSK, or drop the PSK`);
+  }
   const encryption = options.encryption ?? 'tls';
   if (!['noise', 'tls', 'both'].includes(encryption)) {
     throw new ConfigError(`node.encryption: "${String(encryption)}" is not one of noise, tls, both`);
@@ -112,6 +131,7 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     bootstrap,
     mdns: options.mdns ?? false,
     encryption,
+    transport,
     pskFile: options.pskFile,
     keyFile: options.keyFile,
     memoryTransport,
@@ -121,6 +141,27 @@ export function resolveNodeOptions(options: NodeOptions = {}): ResolvedNodeOptio
     maxGossipBytes: positiveInt('maxGossipBytes', options.maxGossipBytes ?? GOSSIPSUB_WIRE_CAP),
     yamux: resolveYamux(options.yamux ?? {}),
   };
+}
+
+function defaultListen(transport: TransportChoice): string[] {
+  const tcp = '/ip4/127.0.0.1/tcp/0';
+  const quic = '/ip4/127.0.0.1/udp/0/quic-v1';
+  return transport === 'tcp' ? [tcp] : transport === 'quic' ? [quic] : [tcp, quic];
+}
+
+/** A listen address no chosen transport can serve would fail at start with libp2p's vaguer error. */
+function checkListenKinds(listen: readonly string[], transport: TransportChoice): void {
+  for (const addr of listen) {
+    const names = multiaddr(addr).getComponents().map((c) => c.name);
+    const kind = names.includes('quic-v1') ? 'quic' : names.includes('tcp') ? 'tcp' : undefined;
+    if (kind === undefined) {
+      throw new ConfigError(`node.listen: "${addr}" is neither a TCP (/ip4/0.0.0.0/tcp/4001) nor a QUIC (/ip4/0.0.0.0/udp/4001/quic-v1) address`);
+    }
+    if (transport !== 'both' && kind !== transport) {
+      const example = transport === 'quic' ? '/ip4/0.0.0.0/udp/4001/quic-v1' : '/ip4/0.0.0.0/tcp/4001';
+      throw new ConfigError(`node.listen: "${addr}" is a ${kind.toUpperCase()} address but the transport is ${transport}; listen on e.g. ${example}, or choose transport both`);
+    }
+  }
 }
 
 /** Checks yamux windows here, so a bad value is a ConfigError naming the field, not a start-up failure. */
