@@ -71,6 +71,10 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   // Asynchronous rounds: each peer at its own pace, mixing the latest model of each neighbour
   // (parseConfig has refused the configs that cannot run so).
   const async = config.timing.mode === 'async';
+  // Peers that may be many rounds apart by design: async peers, and MoDeST members with no role
+  // in a round (they pass it at once). They keep messages of any later round and never skip
+  // ahead (a skipped round could be one where the peer must train or aggregate).
+  const unpaced = async || strategy === 'modest';
   const deadlineMs = config.heterogeneity.deadlineMs ?? opts.defaultDeadlineMs ?? 30_000;
   const checkpointFile = join(opts.outDir, 'checkpoint.bin');
   const trainer = new Trainer(model, config.training.optimizer);
@@ -92,7 +96,8 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       log,
       // Async: the only in-step exchanges are exact merges behind a barrier, which may come many
       // rounds after the last one this peer's exchange inbox saw.
-      ...(async ? { asyncGossip: { maxStaleness: config.timing.maxStaleness, sendTimeoutMs: deadlineMs }, maxRoundsAhead: config.rounds } : {}),
+      ...(async ? { asyncGossip: { maxStaleness: config.timing.maxStaleness, sendTimeoutMs: deadlineMs } } : {}),
+      ...(unpaced ? { maxRoundsAhead: config.rounds } : {}),
     });
     const net = transport;
     opts.onListening?.(node.peerId, node.addresses());
@@ -142,8 +147,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         }
         // Catch up: a peer that restarted or fell behind skips to the round the others are in
         // (it can add nothing to rounds they have finished, and its late messages would be stale).
-        // Not in async mode, where peers are meant to run at their own pace.
-        const ahead = async ? null : net.confirmedRoundAhead(t);
+        const ahead = unpaced ? null : net.confirmedRoundAhead(t);
         if (ahead !== null && ahead > t && ahead < config.rounds) {
           log(`peer ${node.peerId}: the others are at round ${ahead + 1}; skipping ahead from round ${t + 1}`);
           return ahead;

@@ -19,6 +19,7 @@ import { federatedDownload, federatedGroupRound, federatedUpload, type Federated
 import { modestRound } from './modest-round.js';
 import { asyncGossipStep, type AsyncTransport } from './async-gossip.js';
 import { consensusDistance } from './consensus.js';
+import { checkFinite } from './divergence.js';
 
 /** The async side of a real peer's transport (timing.mode async). */
 export interface AsyncSide extends AsyncTransport {
@@ -70,6 +71,7 @@ export class PeerWorld implements World {
   /** MoDeST: the peers holding the current model (last round's aggregators); empty at the start. */
   private modestHolders: readonly PeerId[] = [];
   private notes: ExchangeNotes = { missing: 0 };
+  private round = 0;
 
   constructor(
     private readonly run: Run,
@@ -90,6 +92,7 @@ export class PeerWorld implements World {
   }
 
   async beginRound(round: number): Promise<Roster> {
+    this.round = round;
     this.roster = this.env.roster(round);
     return this.roster;
   }
@@ -234,6 +237,7 @@ export class PeerWorld implements World {
       const e = await trainer.evaluate(p.params, run.test);
       peers.push({ index: i, trainLoss: p.lastLoss, accuracy: e.accuracy, loss: e.loss });
     }
+    this.checkDiverged(request.round, request.participants);
     if (!this.env.seesAll) return { peers, merged: null, consensusDistance: Number.NaN };
     const models = this.local(honest).map((p) => p.params);
     const average = models.length ? globalAverage(models) : undefined;
@@ -244,6 +248,16 @@ export class PeerWorld implements World {
       merged: mergedEval ? { accuracy: mergedEval.accuracy, loss: mergedEval.loss } : null,
       consensusDistance: average ? consensusDistance(models, average) : 0,
     };
+  }
+
+  /** Stops the run at the first round where a local honest participant's loss or weights are not finite. */
+  private checkDiverged(round: number, participants: readonly number[]): void {
+    const { members } = this.current();
+    const states = participants.flatMap((i) => {
+      const p = this.byId.get(members[i]);
+      return p ? [{ index: i, loss: p.steps === 0 ? null : p.lastLoss, params: p.params }] : [];
+    });
+    checkFinite(round + 1, states, `lower training.optimizer.lr (now ${this.run.config.training.optimizer.lr}), or check the data for non-finite values`);
   }
 
   takeTraffic(): Traffic {
@@ -273,6 +287,8 @@ export class PeerWorld implements World {
   private async trainOne(p: Peer, steps: number): Promise<TrainResult> {
     this.env.beforeTrain?.(p);
     const r = this.env.async ? await trainYielding(p, this.trainer, steps) : await p.train(this.trainer, steps);
+    // Before anything is sent: a diverged model would be refused by every encoder on the way.
+    this.checkDiverged(this.round, [this.indexOf(p)]);
     await this.env.afterTrain?.(p, steps);
     return r;
   }
