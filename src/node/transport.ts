@@ -65,6 +65,8 @@ export interface Libp2pTransportOptions {
   readonly suspectAfterRounds?: number;
   /** Refusals of one kind are logged once per this interval, then counted (ms). Default 10000. */
   readonly refusalLogIntervalMs?: number;
+  /** Direct update streams: the fixed part of a frame's overall deadline (ms; see direct.ts). Default 30000. */
+  readonly frameTimeoutMs?: number;
   /** Updates at most this many rounds ahead are buffered. Default 2. */
   readonly maxRoundsAhead?: number;
   /** Bytes of early updates buffered in all. Default 4 × maxPayloadBytes. */
@@ -146,6 +148,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       sendConcurrency: positive('sendConcurrency', options.sendConcurrency ?? 8),
       suspectAfterRounds: positive('suspectAfterRounds', options.suspectAfterRounds ?? 2),
       refusalLogIntervalMs: positive('refusalLogIntervalMs', options.refusalLogIntervalMs ?? 10_000),
+      frameTimeoutMs: positive('frameTimeoutMs', options.frameTimeoutMs ?? 30_000),
     };
     if (this.o.gossipThresholdBytes > node.options.maxGossipBytes) {
       throw new GossipflError('config', `transport: gossipThresholdBytes ${this.o.gossipThresholdBytes} exceeds the node's gossip limit ${node.options.maxGossipBytes}`);
@@ -180,6 +183,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange);
     await handleUpdateProtocol(libp2p, {
       maxFrameBytes: this.maxFrameBytes,
+      frameTimeoutMs: this.o.frameTimeoutMs,
       log: this.log,
       refused: (kind, line) => this.refusals.refuse(kind, line),
       // Streams from peers that are not accepted members are refused before any byte is read.
