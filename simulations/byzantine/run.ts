@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type RunConfig } from '../../src/peer/config.js';
 import type { AggregationSpec } from '../../src/aggregation/spec.js';
-import { chooseAttackers, DEFAULT_ATTACK_SCALE, type AttackKind } from '../../src/sim/attacks.js';
+import { chooseAttackers, DEFAULT_ATTACK_SCALE, type AttackKind } from '../../src/peer/attacks.js';
 import { writeReport } from '../../src/report/index.js';
 import { beginStudy, describeData, isMain, loadStudyConfigs, reportNote, resultsHeader, runStudy, studyMain, type StudyOptions, type StudyOutcome } from '../lib/study.js';
 import { lastEvaluated, markdownTable, pct, points, writeResults, type Verdict } from '../lib/results.js';
@@ -118,7 +118,7 @@ export async function runByzantine(opts: StudyOptions): Promise<ByzantineOutcome
       `Attackers: ${f} of ${c0.peers} peers (${pct(f / c0.peers, 0)}), a seeded choice, the same peers in every run. Each trains like everyone else and then sends: ` +
         `sign-flip x_ref − ${DEFAULT_ATTACK_SCALE['sign-flip']}·(x − x_ref); scale x_ref + ${DEFAULT_ATTACK_SCALE.scale}·(x − x_ref); noise x + N(0, ${DEFAULT_ATTACK_SCALE.noise}²) per coordinate; ` +
         `ALIE μ − ${DEFAULT_ATTACK_SCALE.alie}·σ per coordinate over the honest models of the round; nan a correctly framed message (valid CRC) whose values are all NaN; ` +
-        'label-flip honest messages from a model trained on labels c ↦ 9 − c. Attack strengths are the defaults of src/sim/attacks.ts, not tuned.',
+        'label-flip honest messages from a model trained on labels c ↦ 9 − c. Attack strengths are the defaults of src/peer/attacks.ts, not tuned.',
       `Rules: plain gossip averaging (Metropolis–Hastings weights, 1/${c0.peers} each here); coordinate-wise median, trimmed mean, Krum and NNA, each with f = ${f} and the peer's own model in the group.`,
       `"Merged" is the average of the honest peers' final models, evaluated on ${c0.data.dataset === 'mnist' ? c0.data.test : 'the'} test digits. Each rule is compared with its own clean run (same rule, no attackers); the column "vs clean plain averaging" also shows what a rule costs without attack.`,
     ],

@@ -12,6 +12,10 @@ import { layoutFingerprint } from '../params/index.js';
 import { buildRun, makePeer, type Run } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
+import type { Peer } from '../peer/peer.js';
+import type { Transport } from '../peer/transport.js';
+import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
+import { poisoningTransport } from '../peer/attack-payloads.js';
 import { checkCompressionFits } from '../peer/codec.js';
 import { RunDirectory } from '../sim/run-dir.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
@@ -66,6 +70,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     throw new ConfigError(
       `gossipfl peer: mode federated between real peers is a serverless all-reduce and needs a group compressor (compression.method powersgd, powersgd-plus, arc-top-k or greedylore); for whole models use mode: gossip with topology complete`,
     );
+  }
+  if (config.attack?.kind === 'alie') {
+    throw new ConfigError('attack.kind alie needs the honest models of each round, which a real peer does not see; study it in the simulator (gossipfl simulate) or pick another attack');
   }
   if (strategy === 'gossip') checkCompressionFits('gossip', run.aggregator.spec.name, codec, config.compression.errorFeedback);
   // Asynchronous rounds: each peer at its own pace, mixing the latest model of each neighbour
@@ -124,8 +131,15 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     const slowDelayMs = config.timing.slowPeers.find((s) => s.peer === shard.index)?.delayMs ?? 0;
     // Async: updates that arrive before the first round are kept from the start set's neighbours.
     if (async) net.setAsyncSenders(inNeighbours(run, start.members, node.peerId, firstRound));
+    // A Byzantine member on purpose (config.attack), as in the simulator: the same seeded choice of attackers by shard.
+    const adversary = config.attack ? new Adversary(config.attack, config.seed, chooseAttackers(config.peers, config.attack.fraction, config.seed)) : undefined;
+    const attacking = adversary?.attackers.has(shard.index) ?? false;
+    if (attacking) log(`peer ${node.peerId}: Byzantine on purpose (attack ${config.attack!.kind})`);
+    if (attacking && config.attack!.kind === 'label-flip') flipLabels(peer.data.y, run.train.numClasses);
+    const wire: Transport = attacking && config.attack!.kind === 'nan' ? poisoningTransport(net, model.layout) : net;
     const world = new PeerWorld(run, trainer, [peer], {
-      hub: { setParticipants: () => {}, transportFor: () => net },
+      hub: { setParticipants: () => {}, transportFor: () => wire },
+      ...(adversary ? { beforeTrain: (p: Peer) => adversary.beforeTrain(p), outgoing: (p: Peer, t: number, ps: readonly Peer[]) => adversary.outgoing(p, t, ps) } : {}),
       seesAll: false,
       roster: (t) => {
         const members = net.beginRound(t);

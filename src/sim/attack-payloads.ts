@@ -1,57 +1,9 @@
-// Attacks on the wire rather than on the model. The `nan` attacker's own encoder refuses a
-// non-finite model (as any honest peer's would), so a NaN model can never reach the network
-// through the codec. A hostile peer does not use our encoder: it writes the bytes itself. This
-// module does the same: it takes a well-formed encoded message, overwrites every value of its
-// body with NaN and re-encodes it with a correct CRC, so the receiver's decode is what must refuse it.
+// The simulator's network where some peers put NaN on the wire (see ../peer/attack-payloads.ts).
 import type { ParamLayout } from '../params/index.js';
-import type { ExchangeRequest, PeerId, Transport } from '../peer/transport.js';
-import { decodeMessage, encodeMessage, type Section, type WireMessage } from '../compression/index.js';
+import type { PeerId, Transport } from '../peer/transport.js';
+import { poisoningTransport } from '../peer/attack-payloads.js';
 import { SimNetwork } from './memory-transport.js';
 import type { NetworkModel } from './network.js';
-
-/** IEEE binary16 quiet NaN. */
-const HALF_NAN = 0x7e00;
-
-/** The same section with every value NaN (int8 and sign carry their values through NaN scales). */
-export function poisonSection(s: Section): Section {
-  switch (s.coding) {
-    case 'absent':
-      return s;
-    case 'f32':
-      return { coding: 'f32', values: new Float32Array(s.values.length).fill(Number.NaN) };
-    case 'f16':
-      return { coding: 'f16', bits: new Uint16Array(s.bits.length).fill(HALF_NAN) };
-    case 'int8':
-      return { ...s, scales: new Float32Array(s.scales.length).fill(Number.NaN) };
-    case 'sign':
-      return { ...s, scale: Number.NaN };
-    case 'sparse':
-      return { coding: 'sparse', indices: s.indices, values: new Float32Array(s.values.length).fill(Number.NaN) };
-  }
-}
-
-/**
- * A well-formed encoded update for `layout` with every body value replaced by NaN: header,
- * layout hash, section table and CRC are all valid, only finiteness is violated. Bytes that are
- * not a valid message for the layout (empty downloads, other protocols) come back unchanged.
- */
-export function poisonPayload(bytes: Uint8Array, layout: ParamLayout): Uint8Array {
-  let msg: WireMessage;
-  try {
-    msg = decodeMessage(bytes, { layout });
-  } catch {
-    return bytes;
-  }
-  return encodeMessage({ ...msg, parts: msg.parts.map((part) => part.map(poisonSection)) }, layout);
-}
-
-/** The request with every payload byte string poisoned. */
-export function poisonRequest(request: ExchangeRequest, layout: ParamLayout): ExchangeRequest {
-  const { payload } = request;
-  const poisoned =
-    payload instanceof Uint8Array ? poisonPayload(payload, layout) : new Map([...payload].map(([to, b]) => [to, poisonPayload(b, layout)] as const));
-  return { ...request, payload: poisoned };
-}
 
 /**
  * The simulator's network where some peers put NaN on the wire: everything those peers send
@@ -69,7 +21,6 @@ export class NanWireNetwork extends SimNetwork {
 
   override transportFor(peer: PeerId): Transport {
     const inner = super.transportFor(peer);
-    if (!this.poisoners.has(peer)) return inner;
-    return { ...inner, exchange: (request) => inner.exchange(poisonRequest(request, this.layout)) };
+    return this.poisoners.has(peer) ? poisoningTransport(inner, this.layout) : inner;
   }
 }

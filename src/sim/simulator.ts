@@ -7,7 +7,6 @@ import type { RoundMetrics, RunSummary } from '../report/metrics.js';
 import { describeModel } from '../model/zoo.js';
 import { Trainer } from '../model/trainer.js';
 import { cloneParams, type Params } from '../params/index.js';
-import type { Peer } from '../peer/peer.js';
 import { buildRun, makePeer, type Run, type RunPlugins } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
@@ -17,7 +16,7 @@ import type { ModelCodec } from '../peer/gossip.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { SimNetwork } from './memory-transport.js';
-import { chooseAttackers, corruptModel, flipLabels } from './attacks.js';
+import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
 import { BatchedEngine } from './batched-engine.js';
 import { NanWireNetwork } from './attack-payloads.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
@@ -116,8 +115,7 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
   const speeds = Float64Array.from(members, () => Math.exp(config.heterogeneity.speedSpread * speedRng.normal()));
   const slowDelayMs = Float64Array.from(members, (_, i) => config.timing.slowPeers.find((s) => s.peer === i)?.delayMs ?? 0);
   const roster = new ChurnRoster(members, config.heterogeneity.churn, seed, attackers, log);
-  // Attackers' models at the start of the current round (their corruptions are relative to it).
-  const roundStart = new Map<number, Params>();
+  const adversary = config.attack ? new Adversary(config.attack, seed, attackers) : undefined;
   let clockMs = 0;
   const batched = config.engine === 'batched' ? new BatchedEngine(model, config, peers, run.codec.model.encode(peers[0].params, { round: 0, phase: 0, sender: 0 }).byteLength) : undefined;
   // Last, so that a config error above leaves no tfjs variables behind.
@@ -135,11 +133,9 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
         for (const i of r.live) net.setClock(members[i], clockMs);
         return r;
       },
-      beforeTrain: (p) => {
-        if (attackers.has(p.index)) roundStart.set(p.index, cloneParams(p.params));
-      },
+      beforeTrain: (p) => adversary?.beforeTrain(p),
       afterTrain: (p, steps) => net.advance(p.id, (steps * config.heterogeneity.stepMs) / speeds[p.index] + slowDelayMs[p.index]),
-      outgoing: (p, t, participants) => (attackers.has(p.index) ? attackerModel(run, t, p, participants, attackers, roundStart) : p.params),
+      outgoing: (p, t, participants) => (adversary ? adversary.outgoing(p, t, participants) : p.params),
       log,
     },
     server,
@@ -158,13 +154,6 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
       batched?.dispose();
     },
   };
-}
-
-/** What a Byzantine peer sends this round. */
-function attackerModel(run: Run, t: number, p: Peer, participants: readonly Peer[], attackers: ReadonlySet<number>, roundStart: ReadonlyMap<number, Params>): Params {
-  const honest = participants.filter((q) => !attackers.has(q.index)).map((q) => q.params);
-  const reference = roundStart.get(p.index) ?? p.params;
-  return corruptModel(run.config.attack!, p.params, reference, honest, Rng.derive(run.config.seed, 'attack', t, p.index));
 }
 
 export { describeModel };

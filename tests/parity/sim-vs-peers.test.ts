@@ -44,4 +44,28 @@ describe('one algorithm in the simulator and between real peers', () => {
     const last = sim.metrics.at(-1)!;
     for (const metrics of peers) expect(metrics.at(-1)!.mergedAccuracy).toBe(last.mergedAccuracy);
   }, 120_000);
+
+  it('keeps parity with a Byzantine member: the attacking real peer sends what the simulated one does (sign-flip, median)', async () => {
+    const attacked: RunConfigInput = {
+      ...input,
+      name: 'parity-byzantine',
+      peers: 4,
+      topology: { name: 'complete' },
+      compression: { method: 'identity' },
+      aggregation: { name: 'median', f: 1 },
+      attack: { kind: 'sign-flip', fraction: 0.25 },
+    };
+    const sim = await simulate(parseConfig(attacked));
+    const peers = (await runRealPeers(parseConfig(attacked))).metrics;
+    sim.metrics.forEach((s, r) => {
+      const perPeer = s.perPeer!;
+      // The simulator reports the honest peers; the same members report the same numbers.
+      expect(perPeer.peer).toHaveLength(3);
+      perPeer.peer.forEach((k, j) => {
+        expect(Object.is(peers[k][r].trainLoss, perPeer.trainLoss[j])).toBe(true);
+        expect(peers[k][r].localAccuracyMean).toBe(perPeer.accuracy[j]);
+      });
+      expect(peers.reduce((n, metrics) => n + metrics[r].bytesSent, 0)).toBe(s.bytesSent);
+    });
+  }, 120_000);
 });

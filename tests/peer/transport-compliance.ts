@@ -40,7 +40,7 @@ async function withWorld(factory: TransportFactory, n: number, body: (w: Transpo
 export function transportCompliance(factory: TransportFactory): void {
   const deadlineMs = factory.deadlineMs;
   describe(`Transport compliance: ${factory.name}`, () => {
-    it('delivers every expected sender's message once, with the bytes it sent', async () => {
+    it("delivers every expected sender's message once, with the bytes it sent", async () => {
       await withWorld(factory, 3, async (w, ids) => {
         w.participate(ids);
         const results = await Promise.all(

@@ -4,7 +4,7 @@ import { crc32, decodeMessage, WireError } from '../../src/compression/index.js'
 import { buildCodec } from '../../src/peer/codec.js';
 import { parseConfig } from '../../src/peer/config.js';
 import { simulate } from '../../src/sim/simulator.js';
-import { poisonPayload, poisonSection } from '../../src/sim/attack-payloads.js';
+import { poisonPayload, poisonSection } from '../../src/peer/attack-payloads.js';
 import { LAYOUT, seededModel } from './live-pair.js';
 
 describe('NaN payloads', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, type RunConfig } from '../../src/peer/config.js';
 import { simulate } from '../../src/sim/simulator.js';
 import { ATTACKS, FRACTION, TOLERANCE } from '../../simulations/byzantine/run.js';
-import { chooseAttackers, type AttackKind } from '../../src/sim/attacks.js';
+import { chooseAttackers, type AttackKind } from '../../src/peer/attacks.js';
 import { recordRow } from './record.js';
 
 const BASE = join(dirname(fileURLToPath(import.meta.url)), '../../simulations/byzantine/base.yaml');

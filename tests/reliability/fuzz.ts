@@ -9,7 +9,7 @@ import { framePrefix } from '../../src/node/frame.js';
 import { UPDATE_PROTOCOL } from '../../src/node/direct.js';
 import { gossipExchange, wholeModels } from '../../src/peer/gossip.js';
 import { gossipMix } from '../../src/aggregation/gossip.js';
-import { poisonPayload } from '../../src/sim/attack-payloads.js';
+import { poisonPayload } from '../../src/peer/attack-payloads.js';
 import { makeLayout, type Params } from '../../src/params/index.js';
 import { buildCodec } from '../../src/peer/codec.js';
 import type { InboundVerdict } from '../../src/node/transport.js';

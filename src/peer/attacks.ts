@@ -91,3 +91,31 @@ export function corruptModel(
       return out;
   }
 }
+
+/**
+ * Byzantine members as hooks of the per-peer world, the same in the simulator and on a real
+ * peer: an attacker keeps the model it starts each round from and sends a corrupted one.
+ * Members are known by their shard index (the seeded choice of chooseAttackers).
+ */
+export class Adversary {
+  private readonly roundStart = new Map<number, Params>();
+
+  constructor(
+    private readonly spec: AttackSpec,
+    private readonly seed: number,
+    readonly attackers: ReadonlySet<number>,
+  ) {}
+
+  /** Before a member's local steps. */
+  beforeTrain(peer: { readonly index: number; readonly params: Params }): void {
+    if (this.attackers.has(peer.index)) this.roundStart.set(peer.index, cloneParams(peer.params));
+  }
+
+  /** What a member sends in `round`: its model, or an attacker's corruption of it (`participants`: the round's models it can see). */
+  outgoing(peer: { readonly index: number; readonly params: Params }, round: number, participants: ReadonlyArray<{ readonly index: number; readonly params: Params }>): Params {
+    if (!this.attackers.has(peer.index)) return peer.params;
+    const honest = participants.filter((q) => !this.attackers.has(q.index)).map((q) => q.params);
+    const reference = this.roundStart.get(peer.index) ?? peer.params;
+    return corruptModel(this.spec, peer.params, reference, honest, Rng.derive(this.seed, 'attack', round, peer.index));
+  }
+}
