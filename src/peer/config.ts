@@ -190,9 +190,9 @@ export const configSchema = z
       .describe('simulator: the network every link behaves like'),
     attack: z
       .strictObject({
-        kind: z.enum(['sign-flip', 'scale', 'noise', 'alie', 'nan', 'label-flip']).describe('how the Byzantine peers misbehave (see src/sim/attacks.ts)'),
+        kind: z.enum(['sign-flip', 'scale', 'noise', 'alie', 'nan', 'label-flip']).describe('how the Byzantine peers misbehave (see src/peer/attacks.ts)'),
         fraction: z.number().gt(0).lt(1).describe('fraction of peers that are Byzantine'),
-        scale: z.number().positive().optional().describe('attack strength (see src/sim/attacks.ts)'),
+        scale: z.number().positive().optional().describe('attack strength (see src/peer/attacks.ts)'),
       })
       .optional()
       .describe('simulator only: Byzantine peers; metrics then cover the honest peers'),
