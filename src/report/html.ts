@@ -1,5 +1,6 @@
 // The report page: one self-contained HTML file (inline CSS and SVG; no scripts, no fetches),
 // so it opens offline and can be mailed or attached as is.
+import { configDifferences } from './differences.js';
 import { formatBytes, formatPercent, formatSeconds } from './format.js';
 import type { RunData } from './read-run.js';
 
@@ -45,6 +46,7 @@ export function reportHtml(runs: RunData[], plots: RenderedPlot[]): string {
 ${warnings.length > 0 ? `<div class="warnings"><p>Warnings</p><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>` : ''}
 <h2>Summary</h2>
 ${summaryTable(runs)}
+${differencesTable(runs)}
 <h2>Plots</h2>
 ${plots.map(figure).join('\n')}
 ${configSection(runs)}
@@ -77,6 +79,15 @@ function summaryTable(runs: RunData[]): string {
     return `<tr>${cells.join('')}</tr>`;
   });
   return `<table>\n<thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
+}
+
+/** The config keys on which overlaid runs differ, one row per run; nothing for a single run. */
+function differencesTable(runs: RunData[]): string {
+  const diff = configDifferences(runs.map((r) => ({ name: r.name, config: r.summary.config })));
+  if (diff.keys.length === 0) return '';
+  const head = ['Run', ...diff.keys].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const rows = diff.rows.map((r) => `<tr><td>${escapeHtml(r.run)}</td>${r.values.map((v) => `<td class="text">${escapeHtml(v)}</td>`).join('')}</tr>`);
+  return `<h2>How the runs differ</h2>\n<table class="differences">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
 }
 
 // The plot's title is inside its SVG (so the PNG carries it too); no heading repeats it.

@@ -34,6 +34,8 @@ export interface RoundMetrics {
   wallSeconds: number;
   /** Each local peer's own numbers this round (member index order); accuracy and loss are null when not evaluated. */
   perPeer?: PerPeerMetrics;
+  /** The run's differential-privacy guarantee after this round (see docs/privacy.md), when `privacy` is set. */
+  privacy?: { epsilon: number; delta: number };
 }
 
 /** Per-peer values of one round: parallel arrays, one entry per peer listed in `peer`. */

@@ -6,8 +6,11 @@ import {
   accuracyBandRows,
   accuracyRows,
   consensusRows,
+  distinctPartitions,
+  epsilonRows,
   histogramRows,
   mergeRows,
+  perPeerAccuracyRows,
   preMergeRows,
   trainLossRows,
   type NamedRun,
@@ -15,7 +18,7 @@ import {
 } from './series.js';
 
 /** Which plot a spec draws. */
-export type PlotId = 'accuracy' | 'accuracy-vs-bytes' | 'consensus' | 'loss' | 'label-histograms';
+export type PlotId = 'accuracy' | 'accuracy-vs-bytes' | 'accuracy-vs-epsilon' | 'consensus' | 'loss' | 'label-histograms';
 
 /** One plot of the report: its id, title, caption and Vega-Lite spec. */
 export interface PlotSpec {
@@ -30,6 +33,8 @@ const WIDTH = 640;
 const HEIGHT = 320;
 /** Above this many points per line the markers would hide the line; draw the line alone. */
 const MAX_POINT_MARKERS = 60;
+/** Per-peer lines drawn per run at most; more would turn into a solid sheet. */
+const MAX_PEER_LINES = 100;
 
 const CONFIG = {
   background: 'white',
@@ -37,7 +42,8 @@ const CONFIG = {
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
   title: { fontSize: 16, subtitleFontSize: 12, subtitleColor: '#555', anchor: 'start' as const, offset: 10 },
   axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal' as const, titlePadding: 8, labelOverlap: true },
-  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 260, symbolStrokeWidth: 2, symbolOpacity: 1 },
+  // labelLimit 0: run names are shown whole (a cut name cannot be told from its neighbour).
+  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 0, symbolStrokeWidth: 2, symbolOpacity: 1 },
   line: { strokeWidth: 2 },
 };
 
@@ -50,6 +56,8 @@ export function buildPlots(runs: NamedRun[]): PlotSpec[] {
     consensusPlot(runs, colour),
     lossPlot(runs, colour),
   ];
+  const privacy = epsilonPlot(runs, colour);
+  if (privacy !== null) plots.splice(2, 0, privacy);
   const histograms = labelHistogramPlot(runs);
   if (histograms !== null) plots.push(histograms);
   return plots;
@@ -127,9 +135,11 @@ function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' |
   const bands = keep(accuracyBandRows(runs));
   const merges = keep(mergeRows(runs));
   const preMerge = keep(preMergeRows(runs));
+  const peerRows = byBytes ? [] : perPeerAccuracyRows(runs, MAX_PEER_LINES);
   const title = byBytes ? 'Test accuracy vs bytes sent' : 'Test accuracy vs round';
   const sub = subtitle([
     bands.length > 0 && 'band: min–max of the peers’ local accuracies',
+    peerRows.length > 0 && 'faint lines: each peer',
     merges.length > 0 && 'dotted lines: global merges',
     preMerge.length > 0 && 'triangles: local mean just before a merge',
   ]);
@@ -152,6 +162,15 @@ function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' |
           mark: { type: 'area', opacity: 0.15 },
           encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: colour },
         },
+        ...(peerRows.length > 0
+          ? [
+              {
+                data: { values: peerRows },
+                mark: { type: 'line' as const, strokeWidth: 1, opacity: 0.2 },
+                encoding: { x, y, color: colour, detail: { field: 'peer', type: 'nominal' as const } },
+              },
+            ]
+          : []),
         {
           data: { values: keep(accuracyRows(runs)) },
           mark: lineMark(longestSeries(runs)),
@@ -182,7 +201,8 @@ function consensusPlot(runs: NamedRun[], colour: ColourEncoding): PlotSpec {
     caption:
       'Mean over live peers of the squared distance between a peer’s model and the average model; rounds where it is exactly zero (right after a global merge) are not drawn on the log scale.',
     rows: consensusRows(runs),
-    y: { title: 'Consensus distance (log scale)', scale: { type: 'log' }, axis: { format: '.0e' } },
+    // '~g': 0.01, 0.0001, 1e-7 — plain decimals while short, exponents only for tiny values.
+    y: { title: 'Consensus distance (log scale)', scale: { type: 'log' }, axis: { format: '~g' } },
   });
 }
 
@@ -226,8 +246,10 @@ function roundLinePlot(
 
 /** Stacked bars of each peer's class counts, one chart per run that has a partition.json. */
 function labelHistogramPlot(runs: NamedRun[]): PlotSpec | null {
-  const withPartition = runs.filter((r) => r.partition !== null);
-  if (withPartition.length === 0) return null;
+  // Runs that share a partition (same data, split and seed) share one chart.
+  const groups = distinctPartitions(runs);
+  if (groups.length === 0) return null;
+  const withPartition = groups.map((g) => g.run);
   const numClasses = Math.max(...withPartition.map((r) => r.partition!.numClasses));
   const classes = Array.from({ length: numClasses }, (_, c) => String(c));
   const colour = {
@@ -238,11 +260,12 @@ function labelHistogramPlot(runs: NamedRun[]): PlotSpec | null {
     scale: { domain: classes, scheme: numClasses <= 10 ? 'tableau10' : numClasses <= 20 ? 'tableau20' : 'turbo' },
     legend: numClasses <= 60 ? { columns: Math.ceil(numClasses / 20) } : null,
   };
-  const charts = withPartition.map((run) => {
+  const named = runs.filter((r) => r.partition !== null).length > 1;
+  const charts = groups.map(({ names, run }) => {
     const peers = run.partition!.histograms.length;
     const step = Math.max(2, Math.min(48, Math.floor(WIDTH / peers)));
     return {
-      title: withPartition.length > 1 ? run.name : '',
+      title: named ? names.join(', ') : '',
       width: { step },
       height: HEIGHT * 0.75,
       data: { values: histogramRows([run]) },
@@ -271,6 +294,33 @@ function labelHistogramPlot(runs: NamedRun[]): PlotSpec | null {
       config: CONFIG,
       vconcat: charts,
       resolve: { scale: { x: 'independent', y: 'independent' } },
+    },
+  };
+}
+
+/** Final accuracy against the run's ε, one point per run and model: the accuracy cost of privacy. */
+function epsilonPlot(runs: NamedRun[], colour: ColourEncoding): PlotSpec | null {
+  const rows = epsilonRows(runs);
+  if (rows.length === 0) return null;
+  const deltas = [...new Set(rows.map((r) => r.delta))];
+  const title = 'Final test accuracy vs privacy ε';
+  return {
+    id: 'accuracy-vs-epsilon',
+    title,
+    caption: 'Each run’s final accuracy against the ε its noise, sampling and rounds give (smaller ε: more private); the gap between runs is the accuracy that privacy cost.',
+    spec: {
+      title: titled(title, subtitle([`δ = ${deltas.join(', ')}`, 'log scale'])),
+      width: WIDTH,
+      height: HEIGHT,
+      config: CONFIG,
+      data: { values: rows },
+      mark: { type: 'point', filled: true, size: 120, opacity: 1 },
+      encoding: {
+        x: { field: 'epsilon', type: 'quantitative', title: 'ε (log scale)', scale: { type: 'log', nice: false }, axis: { format: '~g' } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'Test accuracy (%)', axis: { format: '.0%' }, scale: { zero: false } },
+        color: colour,
+        shape: { ...MODEL_LEGEND, scale: { domain: MODEL_SERIES, range: ['circle', 'square'] } },
+      },
     },
   };
 }

@@ -28,6 +28,25 @@ export const roundMetricsSchema = z.object({
   preMergeLocalAccuracyMean: fraction.nullable().optional(),
   simSeconds: nonNegative,
   wallSeconds: nonNegative,
+  perPeer: z
+    .object({
+      peer: z.array(count),
+      trainLoss: z.array(numberOrNaN(z.number())),
+      accuracy: z.array(fraction.nullable()),
+      loss: z.array(nonNegative.nullable()),
+      bytesSent: z.array(nonNegative).optional(),
+      bytesReceived: z.array(nonNegative).optional(),
+    })
+    .superRefine((p, ctx) => {
+      for (const key of ['trainLoss', 'accuracy', 'loss', 'bytesSent', 'bytesReceived'] as const) {
+        const values = p[key];
+        if (values !== undefined && values.length !== p.peer.length) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `has ${values.length} entries for ${p.peer.length} peers` });
+        }
+      }
+    })
+    .optional(),
+  privacy: z.object({ epsilon: nonNegative, delta: z.number().gt(0).lt(1) }).optional(),
 }) satisfies z.ZodType<RoundMetrics>;
 
 export const runSummarySchema = z.object({

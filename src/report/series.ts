@@ -131,3 +131,71 @@ export function histogramRows(runs: NamedRun[]): HistogramRow[] {
   }
   return rows;
 }
+
+/** One peer's own test accuracy in one round (from the optional per-peer record). */
+export interface PeerAccuracyRow {
+  run: string;
+  round: number;
+  peer: number;
+  accuracy: number;
+}
+
+/** Per-peer accuracies where the run recorded them; at most `maxPeers` peers per run (the first listed). */
+export function perPeerAccuracyRows(runs: NamedRun[], maxPeers = Infinity): PeerAccuracyRow[] {
+  const rows: PeerAccuracyRow[] = [];
+  for (const run of runs) {
+    const shown = new Set<number>();
+    for (const m of run.metrics) {
+      const pp = m.perPeer;
+      if (!pp) continue;
+      pp.peer.forEach((peer, i) => {
+        const accuracy = pp.accuracy[i];
+        if (accuracy === null || accuracy === undefined) return;
+        if (!shown.has(peer) && shown.size >= maxPeers) return;
+        shown.add(peer);
+        rows.push({ run: run.name, round: m.round, peer, accuracy });
+      });
+    }
+  }
+  return rows;
+}
+
+/** A run's privacy cost and what it bought: ε at its last round with one, and the accuracy then. */
+export interface EpsilonRow {
+  run: string;
+  epsilon: number;
+  delta: number;
+  series: AccuracySeries;
+  accuracy: number;
+}
+
+/**
+ * For each run that recorded ε: the last record's ε with the last evaluated local-mean and
+ * merged accuracies (the final numbers of the run).
+ */
+export function epsilonRows(runs: NamedRun[]): EpsilonRow[] {
+  const rows: EpsilonRow[] = [];
+  for (const run of runs) {
+    const last = [...run.metrics].reverse().find((m) => m.privacy !== undefined);
+    if (!last?.privacy) continue;
+    const { epsilon, delta } = last.privacy;
+    const local = [...run.metrics].reverse().find((m) => m.localAccuracyMean !== null)?.localAccuracyMean;
+    const merged = [...run.metrics].reverse().find((m) => m.mergedAccuracy !== null)?.mergedAccuracy;
+    if (local != null) rows.push({ run: run.name, epsilon, delta, series: 'local mean', accuracy: local });
+    if (merged != null) rows.push({ run: run.name, epsilon, delta, series: 'merged', accuracy: merged });
+  }
+  return rows;
+}
+
+/** Runs whose partitions are identical share one histogram; each group lists its runs' names. */
+export function distinctPartitions(runs: NamedRun[]): Array<{ names: string[]; run: NamedRun }> {
+  const groups = new Map<string, { names: string[]; run: NamedRun }>();
+  for (const run of runs) {
+    if (run.partition === null) continue;
+    const key = JSON.stringify(run.partition);
+    const group = groups.get(key);
+    if (group) group.names.push(run.name);
+    else groups.set(key, { names: [run.name], run });
+  }
+  return [...groups.values()];
+}

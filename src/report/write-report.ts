@@ -1,4 +1,4 @@
-// writeReport: run directories → one HTML report plus a PNG per plot next to it. Everything is
+// writeReport: run directories → one HTML report plus a PNG per plot next to it, named after it. Everything is
 // read, validated and rendered in memory first; files are then written atomically, the HTML
 // last, so a failure leaves either the previous files or complete new ones.
 import { basename, dirname, join, resolve } from 'node:path';
@@ -22,10 +22,13 @@ export async function writeReport(runDirs: string[], outFile: string): Promise<R
   if (runDirs.length === 0) throw new InputError('no run directory given; pass one or more folders that hold metrics.jsonl');
   const runs = uniqueNames(runDirs.map(readRun));
   const plots = buildPlots(runs);
+  // PNGs are named after the report (report.html → report-accuracy.png), so two reports in one
+  // folder do not overwrite each other's images.
+  const stem = basename(outFile).replace(/\.html?$/i, '');
   const rendered: Array<RenderedPlot & { pngBytes: Uint8Array }> = [];
   for (const plot of plots) {
     const svg = await renderSvg(plot.spec, plot.id);
-    rendered.push({ id: plot.id, title: plot.title, caption: plot.caption, svg, png: `${plot.id}.png`, pngBytes: svgToPng(svg) });
+    rendered.push({ id: plot.id, title: plot.title, caption: plot.caption, svg, png: `${stem}-${plot.id}.png`, pngBytes: svgToPng(svg) });
   }
   const html = reportHtml(runs, rendered);
   const outDir = dirname(resolve(outFile));

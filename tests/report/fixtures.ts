@@ -17,6 +17,14 @@ export interface SyntheticRun {
   bytesPerRound?: number;
   label?: string;
   numClasses?: number;
+  /** Record each peer's accuracy in `perPeer` on evaluated rounds. */
+  perPeer?: boolean;
+  /** Record privacy ε growing as √round up to this value at the last round (δ = 1e-5). */
+  epsilon?: number;
+  /** Extra keys of summary.config (how the run was set up). */
+  config?: Record<string, unknown>;
+  /** Seed of partition.json (default: the run's seed). */
+  partitionSeed?: number;
 }
 
 export function syntheticMetrics(run: SyntheticRun): RoundMetrics[] {
@@ -56,6 +64,18 @@ export function syntheticMetrics(run: SyntheticRun): RoundMetrics[] {
       preMergeLocalAccuracyMean: merge ? mean : null,
       simSeconds: round * 1.5,
       wallSeconds: round * 0.2,
+      ...(run.perPeer && evaluated
+        ? {
+            perPeer: {
+              peer: Array.from({ length: run.peers }, (_, p) => p),
+              trainLoss: Array.from({ length: run.peers }, () => 0.5),
+              // Spread evenly over [local − spread, local + spread/2], the recorded min and max.
+              accuracy: Array.from({ length: run.peers }, (_, p) => local - spread + (1.5 * spread * p) / Math.max(1, run.peers - 1)),
+              loss: Array.from({ length: run.peers }, () => 0.4),
+            },
+          }
+        : {}),
+      ...(run.epsilon !== undefined ? { privacy: { epsilon: run.epsilon * Math.sqrt(round / run.rounds), delta: 1e-5 } } : {}),
     });
   }
   return records;
@@ -85,9 +105,9 @@ export function writeSyntheticRun(dir: string, run: SyntheticRun): RoundMetrics[
     wallSeconds: last.wallSeconds,
     backend: 'cpu',
     ...(run.label !== undefined ? { label: run.label } : {}),
-    config: { peers: run.peers, rounds: run.rounds, seed: run.seed },
+    config: { peers: run.peers, rounds: run.rounds, seed: run.seed, ...run.config },
   };
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
-  writeFileSync(join(dir, 'partition.json'), JSON.stringify(syntheticPartition(run.peers, run.numClasses ?? 10, run.seed)));
+  writeFileSync(join(dir, 'partition.json'), JSON.stringify(syntheticPartition(run.peers, run.numClasses ?? 10, run.partitionSeed ?? run.seed)));
   return metrics;
 }

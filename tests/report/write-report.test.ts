@@ -40,7 +40,7 @@ describe('writeReport', () => {
     const out = join(root, 'compare', 'report.html');
     const result = await writeReport([gossip, fedavg], out);
     expect(result.html).toBe(out);
-    expect(result.pngs).toEqual(PLOTS.map((p) => join(root, 'compare', `${p}.png`)));
+    expect(result.pngs).toEqual(PLOTS.map((p) => join(root, 'compare', `report-${p}.png`)));
     expect(result.warnings).toEqual([]);
 
     const html = readFileSync(out, 'utf8');
@@ -83,7 +83,7 @@ describe('writeReport', () => {
       expect(png.length).toBeGreaterThan(20_000);
     });
     // Nothing but the report and its PNGs is left in the folder (no temp files).
-    expect(readdirSync(join(root, 'compare')).sort()).toEqual(['report.html', ...PLOTS.map((p) => `${p}.png`)].sort());
+    expect(readdirSync(join(root, 'compare')).sort()).toEqual(['report.html', ...PLOTS.map((p) => `report-${p}.png`)].sort());
   });
 
   it('reports a truncated metrics line in the page and still plots the complete rounds', async () => {
@@ -136,7 +136,7 @@ describe('gossipfl report', () => {
     const out = join(root, 'cli-out', 'runs.html');
     await program().parseAsync(['report', dir, gossip, '--out', out], { from: 'user' });
     expect(readFileSync(out, 'utf8')).toContain('gossip-k5');
-    expect(existsSync(join(root, 'cli-out', 'consensus.png'))).toBe(true);
+    expect(existsSync(join(root, 'cli-out', 'runs-consensus.png'))).toBe(true); // named after the report
     expect(existsSync(join(dir, 'report.html'))).toBe(false);
   });
 
