@@ -34,6 +34,21 @@ describe('gossipfl topology', () => {
     expect(pull).toMatch(/^period\s+none/m);
   });
 
+  it('says a disconnected graph has gap 0, not rounding noise', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'gossipfl-topology-'));
+    const file = join(dir, 'two.txt');
+    writeFileSync(file, '0 1\n2 3\n');
+    try {
+      expect((await run(['edge-list', '--file', file])).out).toMatch(/^spectral gap\s+0 \(disconnected/m);
+      expect(JSON.parse((await run(['edge-list', '--file', file, '--json'])).out)).toMatchObject({ spectralGap: 0, connected: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     [['ring', '--peers', '1'], /peers must be at least 2/],
     [['random-regular', '--peers', '9', '--degree', '3'], /no 3-regular graph on 9 peers/],

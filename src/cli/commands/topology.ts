@@ -121,7 +121,7 @@ function jsonOf(s: TopologySummary): Record<string, unknown> {
     peers: s.peers,
     edges: s.edges,
     degree: s.degree,
-    spectralGap: s.spectralGap,
+    spectralGap: gapOf(s),
     doublyStochastic: s.doublyStochastic,
     symmetric: s.symmetric,
     connected: s.connected,
@@ -144,6 +144,11 @@ const METHOD_TEXT: Record<TopologySummary['spectralMethod'], string> = {
   'product-norm-lanczos': 'per-round rate of the product over the rounds, norm by Lanczos',
 };
 
+/** A disconnected graph has gap exactly 0; the eigen solver returns rounding noise (~1e-16) for it. */
+function gapOf(s: TopologySummary): number {
+  return s.connected ? s.spectralGap : 0;
+}
+
 function textOf(s: TopologySummary): string {
   const yes = (b: boolean) => (b ? 'yes' : 'no');
   const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(6));
@@ -154,7 +159,9 @@ function textOf(s: TopologySummary): string {
     ['degree', `min ${s.degree.min}, mean ${fmt(s.degree.mean)}, max ${s.degree.max}`],
     [
       'spectral gap',
-      `${fmt(s.spectralGap)} (${s.timeVarying ? 'rate' : 'SLEM'} ${fmt(s.slem)}; ${METHOD_TEXT[s.spectralMethod]}${s.spectralConverged ? '' : '; not converged at the step cap'})`,
+      s.connected
+        ? `${fmt(s.spectralGap)} (${s.timeVarying ? 'rate' : 'SLEM'} ${fmt(s.slem)}; ${METHOD_TEXT[s.spectralMethod]}${s.spectralConverged ? '' : '; not converged at the step cap'})`
+        : '0 (disconnected: the components never mix)',
     ],
     ['doubly stochastic', s.rowStochastic ? yes(s.doublyStochastic) : 'no (not even row-stochastic)'],
     ['symmetric', yes(s.symmetric)],

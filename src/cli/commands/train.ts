@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'passes over the training set', positiveInt('--epochs'), 5)
     .option('--batch-size <n>', 'minibatch size', positiveInt('--batch-size'), 32)
     .option('--lr <rate>', 'learning rate', positiveNumber('--lr'))
-    .addOption(new Option('--optimizer <kind>', 'optimizer').choices(['sgd', 'momentum', 'adam']).default('momentum'))
+    .addOption(new Option('--optimizer <kind>', 'optimizer; momentum is SGD with momentum 0.9, a config\'s { kind: sgd, momentum: 0.9 }').choices(['sgd', 'momentum', 'adam']).default('momentum'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--seed <n>', 'seed of init, split and batches', nonNegativeInt('--seed'), 1)
     .option('--train-size <n>', 'training digits', positiveInt('--train-size'), 8000)
@@ -46,7 +46,7 @@ export function register(program: Command): void {
       else {
         process.stdout.write(
           `${result.model} on ${result.backend}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% ` +
-            `(loss ${result.testLoss.toFixed(4)}) after ${result.epochs} epochs in ${result.seconds.toFixed(1)} s ` +
+            `(loss ${result.testLoss.toFixed(4)}) after ${result.epochs} epoch${result.epochs === 1 ? '' : 's'} in ${result.seconds.toFixed(1)} s ` +
             `(${Math.round(result.samplesPerSecond)} samples/s)\n`,
         );
       }
