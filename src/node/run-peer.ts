@@ -149,7 +149,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       },
       // A straggler on purpose (timing.slowPeers), for studying slow peers.
       afterTrain: () => (slowDelayMs > 0 ? sleep(slowDelayMs) : undefined),
-      ...(async ? { async: { transport: net, maxStaleness: config.timing.maxStaleness } } : {}),
+      ...(async ? { async: { transport: net, maxStaleness: config.timing.maxStaleness, yieldBetweenSteps: true } } : {}),
       log,
     });
     const { metrics, bytesSentTotal } = await runRounds(run, world, strategy, {

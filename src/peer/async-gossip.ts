@@ -108,9 +108,9 @@ export function mixLatest(own: Params, plan: AsyncGossipPlan, transport: AsyncTr
     }
   }
   const used = presentRow(row, new Set(decoded.keys()));
-  // In sender-id order, as a synchronous exchange hands them over: the same sums, bit for bit.
-  const contributions: Contribution[] = Array.from(used.peers, (j, k) => ({ from: members[j], params: decoded.get(j)!.params, weight: used.weights[k] })).sort((a, b) =>
-    a.from < b.from ? -1 : a.from > b.from ? 1 : 0,
+  // In member order, as a synchronous exchange sums them: the same sums, bit for bit.
+  const contributions: Contribution[] = Array.from(used.peers, (j, k) => ({ from: members[j], params: decoded.get(j)!.params, weight: used.weights[k] })).sort(
+    (a, b) => indexOf.get(a.from)! - indexOf.get(b.from)!,
   );
   const params = contributions.length ? aggregateOrKeep(rule, own, contributions, { round: plan.round, members }, rejected) : own;
   return {

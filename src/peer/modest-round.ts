@@ -65,7 +65,7 @@ export async function modestRound(ctx: ModestRoundContext): Promise<{ trainers: 
       const p = local.get(id);
       if (!p) return [];
       const sender = indexOf.get(id)!;
-      let payload = new Uint8Array(0);
+      let payload: Uint8Array = new Uint8Array(0);
       if (isTrainer.has(id)) {
         const encoded = codec.update.encode(ctx.outgoing(p, localTrainers), roundModel.get(id)!.data, p.compression, { round, phase: PHASES.upload, sender });
         p.compression = encoded.state;

@@ -17,7 +17,7 @@ import { gossipWire } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
 import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type TransportHub } from './federated.js';
 import { modestRound } from './modest-round.js';
-import { asyncGossipStep, type AsyncTransport } from './async-gossip.js';
+import { mixLatest, publishModel, type AsyncTransport } from './async-gossip.js';
 import { consensusDistance } from './consensus.js';
 import { checkFinite } from './divergence.js';
 
@@ -27,6 +27,8 @@ export interface AsyncSide extends AsyncTransport {
   takeAsyncTraffic(): Traffic;
   /** Resolves once every member has reached `round` (exact merges stay barriers). */
   waitForRound(round: number): Promise<void>;
+  /** Between publishing and mixing (the simulator lets every peer that acts at the same simulated time publish first). */
+  beforeMix?(): Promise<void>;
 }
 
 /** What differs between the simulator's and a real peer's per-peer world. */
@@ -44,7 +46,12 @@ export interface PeerWorldEnv {
   /** The model a peer sends (a Byzantine simulated peer's corrupted one); default: its own. */
   outgoing?(peer: Peer, round: number, participants: readonly Peer[]): Params;
   /** Asynchronous gossip between real peers. */
-  readonly async?: { readonly transport: AsyncSide; readonly maxStaleness: number };
+  readonly async?: {
+    readonly transport: AsyncSide;
+    readonly maxStaleness: number;
+    /** One local step at a time with a turn of the event loop between (a real peer must keep receiving while it trains). */
+    readonly yieldBetweenSteps?: boolean;
+  };
   /** One-line log messages (refused updates, left-out group messages). */
   log(line: string): void;
 }
@@ -105,7 +112,7 @@ export class PeerWorld implements World {
     const { members } = this.current();
     const peers = this.local(step.participants);
     if (peers.length === 0) return;
-    if (this.env.async) return this.asyncStep(step, peers);
+    if (this.env.async) return await this.asyncStep(step, peers);
     this.hub.setParticipants(step.participants.map((i) => members[i]));
     const outcomes = await Promise.all(
       peers.map((p) => {
@@ -286,7 +293,7 @@ export class PeerWorld implements World {
 
   private async trainOne(p: Peer, steps: number): Promise<TrainResult> {
     this.env.beforeTrain?.(p);
-    const r = this.env.async ? await trainYielding(p, this.trainer, steps) : await p.train(this.trainer, steps);
+    const r = this.env.async?.yieldBetweenSteps ? await trainYielding(p, this.trainer, steps) : await p.train(this.trainer, steps);
     // Before anything is sent: a diverged model would be refused by every encoder on the way.
     this.checkDiverged(this.round, [this.indexOf(p)]);
     await this.env.afterTrain?.(p, steps);
@@ -294,20 +301,18 @@ export class PeerWorld implements World {
   }
 
   /** Asynchronous gossip (real peers): publish, then mix the latest model of each in-neighbour. */
-  private asyncStep(step: GossipStep, peers: readonly Peer[]): void {
+  private async asyncStep(step: GossipStep, peers: readonly Peer[]): Promise<void> {
     const { transport, maxStaleness } = this.env.async!;
     const { members } = this.current();
     for (const p of peers) {
       const i = this.indexOf(p);
       const row = step.mixing.row(i);
       transport.setAsyncSenders(Array.from(row.peers, (j) => members[j]));
-      const o = asyncGossipStep(
-        p.params,
-        { round: step.round, phase: step.phase, members, selfIndex: i, row, sendTo: step.mixing.outNeighbours(i), maxStaleness },
-        transport,
-        gossipWire(this.run.codec, p.params, this.aggStates.get(p.id)!),
-        this.ruleOf(p),
-      );
+      const plan = { round: step.round, phase: step.phase, members, selfIndex: i, row, sendTo: step.mixing.outNeighbours(i), maxStaleness };
+      const wire = gossipWire(this.run.codec, p.params, this.aggStates.get(p.id)!);
+      publishModel(plan, transport, wire);
+      await transport.beforeMix?.();
+      const o = mixLatest(p.params, plan, transport, wire, this.ruleOf(p));
       p.params = o.params;
       this.notes.missing += o.absent.length;
       if (step.phase === 0) this.notes.staleness = o.staleness;

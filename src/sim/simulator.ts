@@ -22,6 +22,7 @@ import { NanWireNetwork } from './attack-payloads.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
 import { ChurnRoster } from './churn.js';
 import { StackOverPeers } from './stack-over-peers.js';
+import { simulateAsync } from './async-sim.js';
 
 /** Callbacks a simulation reports through. */
 export interface SimulationHooks {
@@ -48,22 +49,29 @@ export interface SimulationResult {
 /** Runs a whole simulation of the config in one process. */
 export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, plugins: SimulationPlugins = {}): Promise<SimulationResult> {
   const log = hooks.log ?? (() => {});
-  if (config.timing.mode === 'async') {
-    throw new ConfigError(
-      'timing.mode async runs between real peers (gossipfl peer) only so far; simulate stragglers with timing.mode sync and timing.slowPeers or heterogeneity.speedSpread, with heterogeneity.deadlineMs',
-    );
-  }
   const run = await buildRun(config, plugins, log);
   checkCompressionFits(config.mode === 'gossip' ? 'gossip' : 'federated', run.aggregator.spec.name, run.codec, config.compression.errorFeedback);
-  const sim = buildSimulation(run, log);
   const wallStart = performance.now();
+  if (config.timing.mode === 'async') {
+    const r = await simulateAsync(run, networkModel(config), (m) => hooks.onRound?.(m), log);
+    return result(run, r.metrics, r.bytesSentTotal, wallStart, { models: r.finalModels, merged: r.merged });
+  }
+  const sim = buildSimulation(run, log);
   try {
     const { metrics, bytesSentTotal } = await runRounds(run, sim.world, strategyOf(config, 'simulator'), {
       elapsedSeconds: () => sim.elapsedMs() / 1000,
       afterRound: (_t, m) => hooks.onRound?.(m),
     });
-    const final = await sim.world.finalModels();
-    const last = metrics[metrics.length - 1];
+    return result(run, metrics, bytesSentTotal, wallStart, await sim.world.finalModels());
+  } finally {
+    sim.dispose();
+  }
+}
+
+/** The simulation's result from its rounds and final models. */
+function result(run: Run, metrics: RoundMetrics[], bytesSentTotal: number, wallStart: number, final: { models: readonly Params[]; merged: Params | null }): SimulationResult {
+  const { config } = run;
+  const last = metrics[metrics.length - 1];
     const summary: RunSummary = {
       label: config.name,
       rounds: config.rounds,
@@ -84,9 +92,16 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
       finalModels: [...final.models],
       merged: final.merged ?? cloneParams(run.sharedInit),
     };
-  } finally {
-    sim.dispose();
-  }
+}
+
+function networkModel(config: RunConfig): NetworkModel {
+  return {
+    ...IDEAL_NETWORK,
+    latencyMs: config.network.latencyMs,
+    jitterMs: config.network.jitterMs,
+    loss: config.network.loss,
+    ...(config.network.bandwidthMbps ? { bandwidthMbps: config.network.bandwidthMbps } : {}),
+  };
 }
 
 /** The simulated world of a run: its peers, network, clocks, churn and attackers. */
@@ -99,13 +114,7 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
   if (config.attack?.kind === 'label-flip') {
     for (const i of attackers) flipLabels(peers[i].data.y, run.train.numClasses);
   }
-  const network: NetworkModel = {
-    ...IDEAL_NETWORK,
-    latencyMs: config.network.latencyMs,
-    jitterMs: config.network.jitterMs,
-    loss: config.network.loss,
-    ...(config.network.bandwidthMbps ? { bandwidthMbps: config.network.bandwidthMbps } : {}),
-  };
+  const network = networkModel(config);
   const netSeed = Rng.derive(seed, 'network').nextUint32();
   const net =
     config.attack?.kind === 'nan' ? new NanWireNetwork(network, netSeed, new Set([...attackers].map((i) => members[i])), model.layout) : new SimNetwork(network, netSeed);

@@ -46,8 +46,9 @@ describe('simulator: timing.slowPeers', () => {
     expect(changed.slice(0, 3)).toEqual([true, true, true]);
   });
 
-  it('refuses timing.mode async (real peers only so far) with a line saying what to use', async () => {
-    await expect(simulate(config({ timing: { mode: 'async' } }))).rejects.toThrow(ConfigError);
-    await expect(simulate(config({ timing: { mode: 'async' } }))).rejects.toThrow(/real peers.*timing.slowPeers/);
+  it('runs timing.mode async (tests/sim/async.test.ts) but refuses it with churn, saying what to use', async () => {
+    const churn = { heterogeneity: { churn: [{ round: 2, crash: 0.25 }] } };
+    await expect(simulate(config({ timing: { mode: 'async' }, ...churn }))).rejects.toThrow(ConfigError);
+    await expect(simulate(config({ timing: { mode: 'async' }, ...churn }))).rejects.toThrow(/churn with timing.mode async.*timing.mode sync/);
   });
 });
