@@ -6,7 +6,7 @@
 //   npx tsx examples/two-peers-powersgd.ts [--quick] [--method powersgd|int8|fp16|identity]
 //
 // With PowerSGD (a group method: the peers agree on a shared projection every round) the run is
-// mode federated, which between real peers is a serverless all-reduce of each round's change;
+// mode all-reduce, a serverless all-reduce of each round's change;
 // with int8, fp16 or identity it is gossip over the complete graph.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ const config = parseConfig({
   backend: quick ? 'cpu' : 'auto',
   data: { dataset: 'mnist', train: quick ? 400 : 8000, test: quick ? 200 : 2000, partition: { kind: 'dirichlet', alpha: 0.5 } },
   model: { kind: 'mlp', hidden: [64] },
-  mode: lowRank ? 'federated' : 'gossip',
+  mode: lowRank ? 'all-reduce' : 'gossip',
   topology: { name: 'complete' },
   compression: { method: args.method as 'powersgd', ...(lowRank ? { rank: 4 } : {}) },
   schedule: { localSteps: quick ? 2 : 10, merge: { final: true } },

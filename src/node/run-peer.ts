@@ -16,7 +16,6 @@ import type { Peer } from '../peer/peer.js';
 import type { Transport } from '../peer/transport.js';
 import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
 import { poisoningTransport } from '../peer/attack-payloads.js';
-import { checkCompressionFits } from '../peer/codec.js';
 import { RunDirectory } from '../sim/run-dir.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
@@ -60,21 +59,18 @@ export function configHash(config: RunConfig): string {
 export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const strategy = strategyOf(config, 'network');
+  const strategy = strategyOf(config);
+  if (strategy === 'server') {
+    throw new ConfigError(
+      'gossipfl peer: mode federated needs a server process, which real peers do not run yet (the simulator does); for FedAvg between real peers without a server use mode: all-reduce with a group compressor',
+    );
+  }
   const wallStart = performance.now();
   const run = await buildRun(config, {}, log);
   const { model, codec } = run;
-  // Real peers have no server: mode federated means a serverless all-reduce of the round's
-  // changes through a group compressor (PowerSGD, ARC-Top-K, GreedyLore) among all members.
-  if (strategy === 'all-reduce' && !codec.group) {
-    throw new ConfigError(
-      `gossipfl peer: mode federated between real peers is a serverless all-reduce and needs a group compressor (compression.method powersgd, powersgd-plus, arc-top-k or greedylore); for whole models use mode: gossip with topology complete`,
-    );
-  }
   if (config.attack?.kind === 'alie') {
     throw new ConfigError('attack.kind alie needs the honest models of each round, which a real peer does not see; study it in the simulator (gossipfl simulate) or pick another attack');
   }
-  if (strategy === 'gossip') checkCompressionFits('gossip', run.aggregator.spec.name, codec, config.compression.errorFeedback);
   // Asynchronous rounds: each peer at its own pace, mixing the latest model of each neighbour
   // (parseConfig has refused the configs that cannot run so).
   const async = config.timing.mode === 'async';

@@ -60,7 +60,9 @@ export async function groupAllReduce(update: Params, state: unknown, plan: Group
       bytesReceived += env.bytes.byteLength;
       return { sender: plan.indexOf.get(env.from) ?? -1, bytes: env.bytes };
     });
-    step = group.step(step.session, [{ sender: me, bytes: step.message }, ...received]);
+    // In sender order, own message included, whatever order they arrived in: every member steps
+    // the compressor with the same list, so all sum in the same order and end with the same bits.
+    step = group.step(step.session, [{ sender: me, bytes: step.message }, ...received].sort((a, b) => a.sender - b.sender));
   }
   return { estimate: step.estimate, state: step.state, excluded: step.excluded, bytesSent, bytesReceived };
 }

@@ -9,7 +9,7 @@ import { applyOverrides } from './overrides.js';
 import { STATIC_GRAPH_NAMES, topologySpecSchema } from '../topology/spec.js';
 import { aggregationSpecSchema } from '../aggregation/spec.js';
 import { scheduleSpecSchema } from '../schedule/spec.js';
-import type { CompressionSpec } from '../compression/index.js';
+import { GROUP_METHODS, isGroupMethod, type CompressionSpec } from '../compression/index.js';
 import { asyncConfigProblem } from './async-gossip.js';
 import { MNIST_DIGITS_TOTAL } from '../data/mnist.js';
 import { FASHION_MNIST_TEST_TOTAL, FASHION_MNIST_TRAIN_TOTAL } from '../data/fashion-mnist.js';
@@ -129,9 +129,11 @@ export const configSchema = z
       .default('per-peer')
       .describe('simulator: train peers one by one, or all at once as one stacked tensor (gossip with plain mixing, whole models)'),
     mode: z
-      .enum(['gossip', 'federated', 'modest'])
+      .enum(['gossip', 'federated', 'all-reduce', 'modest'])
       .default('gossip')
-      .describe('gossip: peers average neighbours over a topology; federated: a server averages sampled peers; modest: decentralized sampling (trainers and aggregators drawn by hash each round)'),
+      .describe(
+        'gossip: peers average neighbours over a topology; federated: a server averages sampled peers; all-reduce: serverless FedAvg, every peer averages the round\'s change with all others through a group compressor; modest: decentralized sampling (trainers and aggregators drawn by hash each round)',
+      ),
     modest: z
       .strictObject({
         trainers: positiveInt.default(10).describe('s: peers that train each round'),
@@ -298,7 +300,7 @@ export function readConfigInput(path: string): Record<string, unknown> {
 export function parseConfigInput(raw: Record<string, unknown>, source: string): RunConfig {
   if (raw.mode !== undefined && raw.mode !== 'gossip' && raw.topology !== undefined) {
     throw new ConfigError(
-      `${source}: topology is set but mode is ${String(raw.mode)}, which does not use it (${raw.mode === 'federated' ? 'a server averages the sampled peers' : 'trainers and aggregators are drawn each round'}); remove the topology section or use mode: gossip`,
+      `${source}: topology is set but mode is ${String(raw.mode)}, which does not use it (${raw.mode === 'federated' ? 'a server averages the sampled peers' : raw.mode === 'all-reduce' ? 'every peer averages with all others' : 'trainers and aggregators are drawn each round'}); remove the topology section or use mode: gossip`,
     );
   }
   return parseConfig(raw, source);
@@ -338,6 +340,11 @@ function checkConsistency(c: RunConfig, source: string): RunConfig {
   }
   if (c.mode === 'gossip' && c.aggregation && ['fedavg', 'fedau', 'fedavg-m'].includes(c.aggregation.name)) {
     fail(`aggregation '${c.aggregation.name}' needs mode: federated (gossip mode mixes with the topology's weights: use 'gossip', 'vca' or a robust rule)`);
+  }
+  if (c.mode === 'all-reduce' && !isGroupMethod(c.compression.method)) {
+    fail(
+      `mode all-reduce averages each round's change through a group compressor: set compression.method to one of ${GROUP_METHODS.join(', ')} (got ${c.compression.method}); for whole models use mode: gossip with topology complete`,
+    );
   }
   if (c.privacy?.mode === 'central' && c.mode !== 'federated') {
     fail(`privacy.mode central adds the noise at the server, so it needs mode: federated; use privacy.mode: local for ${c.mode}`);

@@ -23,11 +23,18 @@ import { ConfigError } from '../util/errors.js';
 /** How a round of the run exchanges: the config's mode as the driver runs it. */
 export type Strategy = 'gossip' | 'server' | 'all-reduce' | 'modest';
 
-/** The strategy of a config: mode federated is a server round in the simulator and an all-reduce between real peers. */
-export function strategyOf(config: RunConfig, where: 'simulator' | 'network'): Strategy {
-  if (config.mode === 'gossip') return 'gossip';
-  if (config.mode === 'modest') return 'modest';
-  return where === 'simulator' ? 'server' : 'all-reduce';
+/** The strategy of a config's mode. */
+export function strategyOf(config: RunConfig): Strategy {
+  switch (config.mode) {
+    case 'gossip':
+      return 'gossip';
+    case 'modest':
+      return 'modest';
+    case 'all-reduce':
+      return 'all-reduce';
+    case 'federated':
+      return 'server';
+  }
 }
 
 /** What the driver reports through, and the few decisions a real peer adds. */

@@ -11,7 +11,7 @@ import type { Topology } from '../topology/schedules.js';
 import { buildSchedule, type Schedule } from '../schedule/spec.js';
 import { buildAggregation, type Aggregator } from '../aggregation/build.js';
 import { cloneParams, type Params } from '../params/index.js';
-import { buildCodec, type UpdateCodec } from './codec.js';
+import { buildCodec, checkCompressionFits, type UpdateCodec } from './codec.js';
 import { RoundMixing } from './round-mixing.js';
 import { Peer } from './peer.js';
 import type { PeerId } from './transport.js';
@@ -64,6 +64,7 @@ export async function buildRun(config: RunConfig, plugins: RunPlugins = {}, log:
   }
   const codec = buildCodec(config.compression, model.layout, seed);
   const aggregator = plugins.aggregation ?? buildAggregation(config.aggregation ?? { name: config.mode === 'gossip' ? 'gossip' : 'fedavg' });
+  checkCompressionFits(config.mode === 'gossip' ? 'gossip' : 'federated', aggregator.spec.name, codec, config.compression.errorFeedback);
   const backend = await initBackend(config.backend, { convGradients: model.needsConvGradients }, log);
   return {
     config,

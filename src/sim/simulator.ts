@@ -11,7 +11,6 @@ import { buildRun, makePeer, type Run, type RunPlugins } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
 import type { World } from '../peer/world.js';
-import { checkCompressionFits } from '../peer/codec.js';
 import type { ModelCodec } from '../peer/gossip.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
@@ -50,7 +49,6 @@ export interface SimulationResult {
 export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, plugins: SimulationPlugins = {}): Promise<SimulationResult> {
   const log = hooks.log ?? (() => {});
   const run = await buildRun(config, plugins, log);
-  checkCompressionFits(config.mode === 'gossip' ? 'gossip' : 'federated', run.aggregator.spec.name, run.codec, config.compression.errorFeedback);
   const wallStart = performance.now();
   if (config.timing.mode === 'async') {
     const r = await simulateAsync(run, networkModel(config), (m) => hooks.onRound?.(m), log);
@@ -58,7 +56,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
   }
   const sim = buildSimulation(run, log);
   try {
-    const { metrics, bytesSentTotal } = await runRounds(run, sim.world, strategyOf(config, 'simulator'), {
+    const { metrics, bytesSentTotal } = await runRounds(run, sim.world, strategyOf(config), {
       elapsedSeconds: () => sim.elapsedMs() / 1000,
       afterRound: (_t, m) => hooks.onRound?.(m),
     });

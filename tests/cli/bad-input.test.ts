@@ -85,10 +85,10 @@ describe('simulate refuses bad input before the run starts', () => {
   });
 
   it('a run that fails after it started leaves neither --out nor its partial folder', async () => {
-    // The simulator refuses asynchronous rounds only once it builds the world, after pre-flight.
+    // A learning rate that diverges is found only once training runs, after pre-flight.
     const out = join(root, 'out-failed-late');
-    const { code, err } = await cli(['simulate', file('late.yaml', BASE + SMALL + 'timing: { mode: async }\n'), '--out', out, '--quiet', '--no-report']);
-    expect(err).toMatch(/timing\.mode async/);
+    const { code, err } = await cli(['simulate', file('late.yaml', BASE + SMALL + 'training: { optimizer: { kind: sgd, lr: 1e30 } }\n'), '--out', out, '--quiet', '--no-report']);
+    expect(err).toMatch(/round \d+: training diverged/);
     expect(code).toBe(2);
     expectNoRun(out);
   });

@@ -68,4 +68,27 @@ describe('one algorithm in the simulator and between real peers', () => {
       expect(peers.reduce((n, metrics) => n + metrics[r].bytesSent, 0)).toBe(s.bytesSent);
     });
   }, 120_000);
+
+  it('gives the same all-reduce (PowerSGD) in the simulator and between real peers', async () => {
+    const allReduce: RunConfigInput = {
+      ...input,
+      name: 'parity-all-reduce',
+      mode: 'all-reduce',
+      topology: undefined,
+      compression: { method: 'powersgd', rank: 2 },
+      aggregation: undefined,
+      schedule: { localSteps: 3 },
+    };
+    const sim = await simulate(parseConfig(allReduce));
+    const peers = (await runRealPeers(parseConfig(allReduce))).metrics;
+    sim.metrics.forEach((s, r) => {
+      peers.forEach((metrics, k) => {
+        expect(Object.is(metrics[r].trainLoss, s.perPeer!.trainLoss[k])).toBe(true);
+        expect(metrics[r].localAccuracyMean).toBe(s.perPeer!.accuracy[k]);
+        // Every member ends each round with the group's model.
+        expect(metrics[r].mergedAccuracy).toBe(s.mergedAccuracy);
+      });
+      expect(peers.reduce((n, metrics) => n + metrics[r].bytesSent, 0)).toBe(s.bytesSent);
+    });
+  }, 120_000);
 });
