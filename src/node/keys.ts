@@ -5,11 +5,17 @@ import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from '
 import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { ConfigError } from '../util/errors.js';
 
 const PSK_TAG = '/key/swarm/psk/1.0.0/';
 const PSK_CODEC = '/base16/';
 const PSK_BYTES = 32;
+
+/** The peer id of the key in `path` (created there when the file does not exist). */
+export async function peerIdOfKeyFile(path: string): Promise<string> {
+  return peerIdFromPrivateKey(await loadOrCreatePrivateKey(path)).toString();
+}
 
 /** Loads the node's Ed25519 key from `path`, or creates it there (mode 0600) when the file does not exist. */
 export async function loadOrCreatePrivateKey(path: string): Promise<PrivateKey> {

@@ -16,7 +16,7 @@ import type { Peer } from '../peer/peer.js';
 import type { Transport } from '../peer/transport.js';
 import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
 import { poisoningTransport } from '../peer/attack-payloads.js';
-import { RunDirectory } from '../sim/run-dir.js';
+import { RunDirectory } from '../report/run-dir.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';

@@ -5,3 +5,4 @@ export { buildPlots, type PlotId, type PlotSpec } from './plots.js';
 export type { NamedRun } from './series.js';
 export { renderSvg, svgToPng } from './render.js';
 export { writeReport, defaultReportPath, type ReportResult } from './write-report.js';
+export { RunDirectory } from './run-dir.js';

@@ -2,4 +2,3 @@
 export { simulate, type SimulationHooks, type SimulationPlugins, type SimulationResult } from './simulator.js';
 export { SimNetwork, type TrafficCounter } from './memory-transport.js';
 export { IDEAL_NETWORK, deliver, type NetworkModel, type Delivery } from './network.js';
-export { RunDirectory } from './run-dir.js';

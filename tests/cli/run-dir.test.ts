@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { partialDirOf, RunDirectory } from '../../src/sim/run-dir.js';
+import { partialDirOf, RunDirectory } from '../../src/report/run-dir.js';
 import type { RoundMetrics, RunSummary } from '../../src/report/metrics.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gossipfl-rundir-'));

@@ -5,9 +5,8 @@ import { createServer } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadConfigFile } from '../../peer/config.js';
-import { loadOrCreatePrivateKey, readPskFile, writeNewPskFile } from '../../node/keys.js';
+import { peerIdOfKeyFile, readPskFile, writeNewPskFile } from '../../node/keys.js';
 import type { EncryptionChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { GossipflError } from '../../util/errors.js';
@@ -55,7 +54,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   const ids: string[] = [];
   for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
-    ids.push(peerIdFromPrivateKey(await loadOrCreatePrivateKey(join(dir, 'peer.key'))).toString());
+    ids.push(await peerIdOfKeyFile(join(dir, 'peer.key')));
   }
   const bootstrap = `/ip4/127.0.0.1/tcp/${ports[0]}/p2p/${ids[0]}`;
   const start = (i: number): ChildProcess => {
