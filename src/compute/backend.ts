@@ -130,7 +130,8 @@ async function tryWebGpu(auto: boolean): Promise<Attempt> {
     if (!webgpuGlobalsInstalled) {
       Object.assign(globalThis, dawn.globals);
       const nav = (globalThis as { navigator?: Record<string, unknown> }).navigator;
-      const created = dawn.create([]);
+      // Dawn's own flags (e.g. disable-dawn-features=timestamp_quantization), space-separated; for measuring.
+      const created = dawn.create((process.env.GOSSIPFL_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean));
       if (nav && typeof nav === 'object') {
         Object.defineProperty(nav, 'gpu', { value: created, configurable: true });
       } else {

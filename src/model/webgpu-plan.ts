@@ -8,20 +8,18 @@
 // so k steps are encoded back to back into one compute pass with no host work between them.
 import { GpuRuntime, alignBytes, type BufferRange, type Dispatch } from '../compute/webgpu/runtime.js';
 import type { Kernel } from '../compute/webgpu/wgsl.js';
-import { gemmKernel, type Operand } from '../compute/webgpu/gemm.js';
+import { defaultTile, gemmKernel, gemmSplitReduceKernel, type GemmSpec, type GemmTile, type Operand } from '../compute/webgpu/gemm.js';
 import {
-  biasGradKernel,
   convForwardKernel,
   convGradChunks,
   convInputGradKernel,
   convKernelGradPartialKernel,
   convKernelGradReduceKernel,
   convOut,
-  lossAccumulateKernel,
   maxPoolKernel,
   maxPoolReluGradKernel,
-  optimizerKernel,
   softmaxXentKernel,
+  softmaxXentLossKernel,
   evalAccumulateKernel,
   type ConvShape,
   type PoolShape,
@@ -82,7 +80,10 @@ export function modelGraph(model: Model): ModelGraph | string {
   }
   const dense: DenseLayer[] = [];
   for (let i = first; i + 1 < t.length; i += 2) {
-    dense.push({ inWidth: t[i].shape[0], outWidth: t[i].shape[1], kernelOffset: t[i].offset, biasOffset: t[i + 1].offset });
+    const l = { inWidth: t[i].shape[0], outWidth: t[i].shape[1], kernelOffset: t[i].offset, biasOffset: t[i + 1].offset };
+    // The weight-gradient GEMM writes the bias gradient as the kernel's extra last row.
+    if (l.biasOffset !== l.kernelOffset + l.inWidth * l.outWidth) return `dense layer ${t[i].name}'s bias does not follow its kernel in the layout`;
+    dense.push(l);
   }
   return { featureSize, classes: model.numClasses, dim: model.layout.size, convs, dense };
 }
@@ -116,7 +117,11 @@ interface Op {
 
 /** A compiled step: its dispatches for each step slot. */
 export class StepPlan {
-  private constructor(private readonly perSlot: Dispatch[][]) {}
+  private constructor(
+    private readonly perSlot: Dispatch[][],
+    /** Each dispatch's kernel name, in step order (for profiles). */
+    readonly names: readonly string[],
+  ) {}
 
   /**
    * Compiles the plan: `mode` 'train' (forward, backward, optimizer, loss sums into stats[p]) or
@@ -145,7 +150,7 @@ export class StepPlan {
         grid: op.kernel.grid,
       })),
     );
-    return new StepPlan(perSlot);
+    return new StepPlan(perSlot, ops.map((op) => op.kernel.name));
   }
 
   /** The dispatches of one step that reads its indices (and step size) from `slot`. */
@@ -195,6 +200,23 @@ function planOps(
     return perStep ? { kernel, bind: (s) => ({ ...r, ...perStep(s) }), perSlot: true } : { kernel, bind: () => r, perSlot: false };
   };
   const byIdx = (slot: number) => ({ Idx: idxRange(slot) });
+  // The optimizer's update runs in the kernels that finish each gradient (dW GEMMs, the conv
+  // reductions), so gradients never go to memory and no separate update pass reads them back.
+  const update: Record<string, GPUBuffer> = { W: bufs.weights, ...(bufs.slots[0] ? { M: bufs.slots[0] } : {}), ...(bufs.slots[1] ? { V: bufs.slots[1] } : {}) };
+  const hyper = optimizer.kind === 'adam' ? (sl: number) => ({ Hyper: { buffer: bufs.hyper, offset: sl * 256, size: 4 } }) : undefined;
+  /** A GEMM as one dispatch, or two when its K is split (partial sums, then their sum and the epilogue). */
+  const gemm = (spec: GemmSpec, ranges: Record<string, GPUBuffer>, gathered: boolean) => {
+    const full: GemmSpec = { ...gemmShape(spec.batch, spec.M, spec.N, spec.K), ...spec };
+    const perStep = (sl: number) => ({ ...(gathered ? byIdx(sl) : {}), ...(hyper ? hyper(sl) : {}) });
+    const stepped = gathered || (spec.epilogue.kind === 'update' && hyper) ? perStep : undefined;
+    if ((full.splitK ?? 1) <= 1) {
+      ops.push(op(gemmKernel(full), { ...ranges, ...update }, stepped));
+      return;
+    }
+    const partial = alloc(full.splitK! * spec.batch * spec.M * spec.N, `${spec.name} partial`);
+    ops.push(op(gemmKernel(full), { A: ranges.A, B: ranges.B, Out: partial }, gathered ? byIdx : undefined));
+    ops.push(op(gemmSplitReduceKernel(full), { ...ranges, ...update, Partial: partial }, spec.epilogue.kind === 'update' ? hyper : undefined));
+  };
 
   // ---- forward ----
   // Convolutions: ReLU(conv) → A, max-pool → pooled; the first reads the data through Idx.
@@ -229,26 +251,25 @@ function planOps(
     const a: Operand = gathered
       ? { transposed: false, offset: 0, batchStride: 0, ld: l.inWidth, gatherRows: B }
       : { transposed: false, offset: 0, batchStride: B * l.inWidth, ld: l.inWidth };
-    const k = gemmKernel({
+    const k: GemmSpec = {
       name: `dense${i} forward`, batch: P, M: B, N: l.outWidth, K: l.inWidth, a,
       b: { transposed: false, offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
       out: { offset: 0, batchStride: B * l.outWidth, ld: l.outWidth },
       epilogue: { kind: 'store', bias: { offset: l.biasOffset, batchStride: d }, relu: !last },
-    });
-    const ranges = { A: input, B: bufs.weights, Out: out };
-    ops.push(op(k, ranges, gathered ? byIdx : undefined));
+    };
+    gemm(k, { A: input, B: bufs.weights, Out: out }, gathered);
     denseInputs.push({ buffer: input, gathered });
     input = out;
     gathered = false;
   });
   const logits = input;
   const G = alloc(P * B * (C + 2), 'logit grad');
-  ops.push(op(softmaxXentKernel(P * B, C, B), { Z: logits, Labels: bufs.labels, G }, byIdx));
   if (mode === 'eval') {
+    ops.push(op(softmaxXentKernel(P * B, C, B), { Z: logits, Labels: bufs.labels, G }, byIdx));
     ops.push(op(P > 1 ? peerEvalAccumulateKernel(P, B, C) : evalAccumulateKernel(P * B, C), { G, Stats: bufs.stats }));
     return ops;
   }
-  ops.push(op(lossAccumulateKernel(P, B, C), { G, LossSum: bufs.stats }));
+  ops.push(op(softmaxXentLossKernel(P, B, C), { Z: logits, Labels: bufs.labels, G, LossSum: bufs.stats }, byIdx));
 
   // ---- backward: dense layers, last first ----
   let grad = G;
@@ -262,31 +283,32 @@ function planOps(
     if (needsInputGrad) {
       inputGrad = alloc(P * B * l.inWidth, `dense${i} input grad`);
       const masked = i > 0; // a dense input went through ReLU; the pooled conv output's ReLU is handled by the pool's backward
-      ops.push(
-        op(
-          gemmKernel({
-            name: `dense${i} dX`, batch: P, M: B, N: l.inWidth, K: l.outWidth,
-            a: { transposed: false, offset: 0, batchStride: B * ldGrad, ld: ldGrad },
-            b: { transposed: true, offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
-            out: { offset: 0, batchStride: B * l.inWidth, ld: l.inWidth },
-            epilogue: masked ? { kind: 'mask' } : { kind: 'store' },
-          }),
-          masked ? { A: grad, B: bufs.weights, Mask: src.buffer, Out: inputGrad } : { A: grad, B: bufs.weights, Out: inputGrad },
-        ),
+      gemm(
+        {
+          name: `dense${i} dX`, batch: P, M: B, N: l.inWidth, K: l.outWidth,
+          a: { transposed: false, offset: 0, batchStride: B * ldGrad, ld: ldGrad },
+          b: { transposed: true, offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
+          out: { offset: 0, batchStride: B * l.inWidth, ld: l.inWidth },
+          epilogue: masked ? { kind: 'mask' } : { kind: 'store' },
+        },
+        masked ? { A: grad, B: bufs.weights, Mask: src.buffer, Out: inputGrad } : { A: grad, B: bufs.weights, Out: inputGrad },
+        false,
       );
     }
+    // [dW; db] = [X 1]^T·G in one GEMM (the bias gradient is the extra row of ones), updating W in place.
     const a: Operand = src.gathered
-      ? { transposed: true, offset: 0, batchStride: 0, ld: l.inWidth, gatherRows: B }
-      : { transposed: true, offset: 0, batchStride: B * l.inWidth, ld: l.inWidth };
-    const dW = gemmKernel({
-      name: `dense${i} dW`, batch: P, M: l.inWidth, N: l.outWidth, K: B, a,
-      b: { transposed: false, offset: 0, batchStride: B * ldGrad, ld: ldGrad },
-      out: { offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
-      epilogue: { kind: 'store' },
-    });
-    const ranges = { A: src.buffer, B: grad, Out: bufs.grad };
-    ops.push(op(dW, ranges, src.gathered ? byIdx : undefined));
-    ops.push(op(biasGradKernel(P, B, l.outWidth, ldGrad, l.biasOffset, d), { G: grad, Grad: bufs.grad }));
+      ? { transposed: true, offset: 0, batchStride: 0, ld: l.inWidth, gatherRows: B, onesRow: l.inWidth }
+      : { transposed: true, offset: 0, batchStride: B * l.inWidth, ld: l.inWidth, onesRow: l.inWidth };
+    gemm(
+      {
+        name: `dense${i} dW`, batch: P, M: l.inWidth + 1, N: l.outWidth, K: B, a,
+        b: { transposed: false, offset: 0, batchStride: B * ldGrad, ld: ldGrad },
+        out: { offset: l.kernelOffset, batchStride: d, ld: l.outWidth },
+        epilogue: { kind: 'update', optimizer },
+      },
+      { A: src.buffer, B: grad },
+      src.gathered,
+    );
     if (inputGrad) {
       grad = inputGrad;
       ldGrad = l.inWidth;
@@ -304,24 +326,30 @@ function planOps(
     const pk = convKernelGradPartialKernel(s);
     const pr = { X: convInputs[i], DZ: dAct, Partial: partial };
     ops.push(op(pk, pr, s.gathered ? byIdx : undefined));
-    ops.push(op(convKernelGradReduceKernel(s), { Partial: partial, Grad: bufs.grad }));
     if (i > 0) {
+      // The input gradient reads this layer's kernel before its update below.
       const dIn = alloc(P * B * s.height * s.width * s.inChannels, `conv${i} input grad`);
       ops.push(op(convInputGradKernel(s), { DZ: dAct, W: bufs.weights, DX: dIn }));
       grad = dIn;
     }
+    ops.push(op(convKernelGradReduceKernel(s, optimizer), { Partial: partial, ...update }, hyper));
   }
 
-  // ---- the update ----
-  const upd = optimizerKernel(P * d, optimizer);
-  if (optimizer.kind === 'adam') {
-    ops.push(op(upd, { Grad: bufs.grad, W: bufs.weights, M: bufs.slots[0], V: bufs.slots[1] }, (sl) => ({ Hyper: { buffer: bufs.hyper, offset: sl * 256, size: 4 } })));
-  } else if (optimizer.momentum) {
-    ops.push(op(upd, { Grad: bufs.grad, W: bufs.weights, M: bufs.slots[0] }));
-  } else {
-    ops.push(op(upd, { Grad: bufs.grad, W: bufs.weights }));
-  }
   return ops;
+}
+
+/**
+ * Tile and K split of a plan's GEMM with batch × [M×N] outputs over K: a long K over too few
+ * output tiles to fill the GPU is split (measured on an H200: docs/gpu.md, "Where the time goes").
+ */
+export function gemmShape(batch: number, M: number, N: number, K: number): { tile: GemmTile; splitK: number } {
+  const tile = defaultTile(M, N);
+  const groups = Math.ceil(M / tile.TM) * Math.ceil(N / tile.TN) * batch;
+  if (groups >= 32 || K < 256) return { tile, splitK: 1 };
+  const want = Math.min(8, Math.ceil(64 / groups), Math.floor(K / 64));
+  // Splits of whole TK-deep tiles: as many as K fills (784 over 8 wanted is 7 of 112).
+  const KC = Math.ceil(K / want / tile.TK) * tile.TK;
+  return { tile, splitK: Math.ceil(K / KC) };
 }
 
 /** Byte stride of one step slot's indices for P·B rows (aligned for binding). */

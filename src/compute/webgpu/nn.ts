@@ -15,13 +15,12 @@ import { f32, flatKernel, declare, reads, readsInt, writes, type Kernel } from '
  * G[r, C] = the sample's loss and G[r, C + 1] = 1 if the first arg-max is the label, else 0.
  */
 export function softmaxXentKernel(rows: number, classes: number, batch: number): Kernel {
-  const C = classes;
-  const ld = C + 2;
-  return flatKernel(
-    `xent ${rows}×${C}`,
-    [...reads('Z'), readsInt('Labels'), readsInt('Idx'), writes('G')],
-    rows,
-    `  let z0 = i * ${C};
+  return flatKernel(`xent ${rows}×${classes}`, [...reads('Z'), readsInt('Labels'), readsInt('Idx'), writes('G')], rows, xentRow(classes, batch));
+}
+
+/** WGSL for row i of softmaxXentKernel; leaves the row's loss in `l`. */
+function xentRow(C: number, batch: number): string {
+  return `  let z0 = i * ${C};
   var mx = Z[z0];
   var arg = 0;
   for (var k = 1; k < ${C}; k = k + 1) { let z = Z[z0 + k]; if (z > mx) { mx = z; arg = k; } }
@@ -29,13 +28,45 @@ export function softmaxXentKernel(rows: number, classes: number, batch: number):
   for (var k = 0; k < ${C}; k = k + 1) { s = s + exp(Z[z0 + k] - mx); }
   let y = Labels[Idx[i]];
   let lse = mx + log(s);
-  let o = i * ${ld};
+  let o = i * ${C + 2};
   for (var k = 0; k < ${C}; k = k + 1) {
     G[o + k] = (exp(Z[z0 + k] - lse) - select(0.0, 1.0, k == y)) * ${f32(1 / batch)};
   }
-  G[o + ${C}] = lse - Z[z0 + y];
-  G[o + ${C + 1}] = select(0.0, 1.0, arg == y);`,
-  );
+  let l = lse - Z[z0 + y];
+  G[o + ${C}] = l;
+  G[o + ${C + 1}] = select(0.0, 1.0, arg == y);`;
+}
+
+const XENT_THREADS = 64;
+
+/**
+ * softmaxXentKernel and lossAccumulateKernel in one dispatch: workgroup p handles peer p's B
+ * rows (same G as softmaxXentKernel) and adds the mean of their losses to LossSum[p].
+ */
+export function softmaxXentLossKernel(peers: number, batch: number, classes: number): Kernel {
+  const C = classes;
+  const bindings = [...reads('Z'), readsInt('Labels'), readsInt('Idx'), writes('G'), writes('LossSum')];
+  const code = `${declare(bindings)}
+var<workgroup> part : array<f32, ${XENT_THREADS}>;
+@compute @workgroup_size(${XENT_THREADS})
+fn main(@builtin(workgroup_id) wg : vec3u, @builtin(local_invocation_id) lid : vec3u) {
+  let p = i32(wg.x);
+  let tid = i32(lid.x);
+  var loss = 0.0;
+  for (var b = tid; b < ${batch}; b = b + ${XENT_THREADS}) {
+    let i = p * ${batch} + b;
+${xentRow(C, batch)}
+    loss = loss + l;
+  }
+  part[tid] = loss;
+  workgroupBarrier();
+  for (var half = ${XENT_THREADS / 2}; half > 0; half = half / 2) {
+    if (tid < half) { part[tid] = part[tid] + part[tid + half]; }
+    workgroupBarrier();
+  }
+  if (tid == 0) { LossSum[p] = LossSum[p] + part[0] * ${f32(1 / batch)}; }
+}`;
+  return { name: `xent+loss ${peers}×${batch}×${C}`, code, bindings, grid: [peers, 1, 1] };
 }
 
 /** LossSum[p] += mean over peer p's batch of the loss column of G. */
@@ -78,40 +109,34 @@ export function biasGradKernel(peers: number, batch: number, width: number, ld: 
   );
 }
 
+/** The bindings an optimizer update reads and writes besides the gradient: W, then M (momentum, Adam), V and Hyper (Adam). */
+export function updateBindings(o: OptimizerSpec) {
+  if (o.kind === 'sgd' && !o.momentum) return [writes('W')];
+  if (o.kind === 'sgd') return [writes('W'), writes('M')];
+  return [...reads('Hyper'), writes('W'), writes('M'), writes('V')];
+}
+
 /**
- * The optimizer update over the whole [P, d] stack from the gradient, the same formulas as the
- * tfjs Trainer: SGD w ← w − lr(g + λw); heavy ball m ← μm + g + λw, w ← w − lr·m; Adam with
- * the step's bias-corrected step size read from Hyper[0] (one Hyper range bound per step).
+ * WGSL statements that apply one parameter's update at index `at` from its gradient `grad` (a
+ * WGSL expression evaluated once), the same formulas as the tfjs Trainer: SGD w ← w − lr(g + λw);
+ * heavy ball m ← μm + g + λw, w ← w − lr·m; Adam with the step's bias-corrected step size read
+ * from Hyper[0] (one Hyper range bound per step). Used by the optimizer kernel and by the kernels
+ * that finish a gradient (they update in place, so the gradient never goes to memory).
  */
-export function optimizerKernel(size: number, o: OptimizerSpec): Kernel {
+export function updateStatements(o: OptimizerSpec, at: string, grad: string): string {
   const wd = o.weightDecay ?? 0;
-  const grad = wd ? `Grad[i] + ${f32(wd)} * W[i]` : 'Grad[i]';
-  if (o.kind === 'sgd' && !o.momentum) {
-    return flatKernel(`sgd ${size}`, [...reads('Grad'), writes('W')], size, `  W[i] = W[i] - ${f32(o.lr)} * (${grad});`);
-  }
-  if (o.kind === 'sgd') {
-    return flatKernel(
-      `momentum ${size}`,
-      [...reads('Grad'), writes('W'), writes('M')],
-      size,
-      `  let m = ${f32(o.momentum!)} * M[i] + ${grad};
-  M[i] = m;
-  W[i] = W[i] - ${f32(o.lr)} * m;`,
-    );
-  }
+  const g = `let g_ = ${grad}${wd ? ` + ${f32(wd)} * W[${at}]` : ''};`;
+  if (o.kind === 'sgd' && !o.momentum) return `${g} W[${at}] = W[${at}] - ${f32(o.lr)} * g_;`;
+  if (o.kind === 'sgd') return `${g} let m_ = ${f32(o.momentum!)} * M[${at}] + g_; M[${at}] = m_; W[${at}] = W[${at}] - ${f32(o.lr)} * m_;`;
   const b1 = o.beta1 ?? 0.9;
   const b2 = o.beta2 ?? 0.999;
-  return flatKernel(
-    `adam ${size}`,
-    [...reads('Grad', 'Hyper'), writes('W'), writes('M'), writes('V')],
-    size,
-    `  let g = ${grad};
-  let m = ${f32(b1)} * M[i] + ${f32(1 - b1)} * g;
-  let v = ${f32(b2)} * V[i] + ${f32(1 - b2)} * g * g;
-  M[i] = m;
-  V[i] = v;
-  W[i] = W[i] - m / (sqrt(v) + ${f32(o.epsilon ?? 1e-8)}) * Hyper[0];`,
-  );
+  return `${g} let m_ = ${f32(b1)} * M[${at}] + ${f32(1 - b1)} * g_; let v_ = ${f32(b2)} * V[${at}] + ${f32(1 - b2)} * g_ * g_;
+  M[${at}] = m_; V[${at}] = v_; W[${at}] = W[${at}] - m_ / (sqrt(v_) + ${f32(o.epsilon ?? 1e-8)}) * Hyper[0];`;
+}
+
+/** The optimizer update over the whole [P, d] stack from the gradient buffer (updateStatements for every index). */
+export function optimizerKernel(size: number, o: OptimizerSpec): Kernel {
+  return flatKernel(`${o.kind === 'sgd' && o.momentum ? 'momentum' : o.kind} ${size}`, [...reads('Grad'), ...updateBindings(o)], size, `  ${updateStatements(o, 'i', 'Grad[i]')}`);
 }
 
 /** Adam's step size for step t (1-based), as the Trainer computes it. */
@@ -287,22 +312,26 @@ fn main(@builtin(workgroup_id) wg : vec3u, @builtin(local_invocation_id) lid : v
   return { name: `conv dK partial ${s.height}×${s.width}×${CI}→${CO}`, code, bindings, grid: [taps + 1, chunks, s.peers] };
 }
 
-/** Sums the partials into the gradient buffer: the kernel at kernelOffset, the bias at biasOffset. */
-export function convKernelGradReduceKernel(s: ConvShape): Kernel {
+/**
+ * Sums the partials into the kernel and bias gradients (kernel at kernelOffset, bias at
+ * biasOffset): into the Grad buffer, or, with `update`, straight into the optimizer's update of W.
+ */
+export function convKernelGradReduceKernel(s: ConvShape, update?: OptimizerSpec): Kernel {
   const { inChannels: CI, outChannels: CO, kernel: KS } = s;
   const taps = KS * KS * CI;
   const chunks = convGradChunks(s);
+  const at = `select(p * ${s.dim} + ${s.biasOffset} + co, p * ${s.dim} + ${s.kernelOffset} + q * ${CO} + co, q < ${taps})`;
   return flatKernel(
-    `conv dK reduce ${CI}→${CO}`,
-    [...reads('Partial'), writes('Grad')],
+    `conv dK reduce ${CI}→${CO}${update ? ' + update' : ''}`,
+    [...reads('Partial'), ...(update ? updateBindings(update) : [writes('Grad')])],
     s.peers * (taps + 1) * CO,
     `  let co = i % ${CO};
   let q = (i / ${CO}) % ${taps + 1};
   let p = i / ${(taps + 1) * CO};
   var g = 0.0;
   for (var c = 0; c < ${chunks}; c = c + 1) { g = g + Partial[((p * ${chunks} + c) * ${taps + 1} + q) * ${CO} + co]; }
-  if (q < ${taps}) { Grad[p * ${s.dim} + ${s.kernelOffset} + q * ${CO} + co] = g; }
-  else { Grad[p * ${s.dim} + ${s.biasOffset} + co] = g; }`,
+  let at = ${at};
+  ${update ? updateStatements(update, 'at', 'g') : 'Grad[at] = g;'}`,
   );
 }
 

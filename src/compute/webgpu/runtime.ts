@@ -45,6 +45,8 @@ export function alignBytes(bytes: number): number {
 export class GpuRuntime {
   readonly device: GPUDevice;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Idle readback buffers by size (a power of two): a new one costs a creation and Dawn's zero-fill of it. */
+  private readonly idleStaging = new Map<number, GPUBuffer[]>();
 
   private constructor(device: GPUDevice) {
     this.device = device;
@@ -117,10 +119,48 @@ export class GpuRuntime {
     this.device.queue.submit([encoder.finish()]);
   }
 
+  /** Whether the device can time passes (the adapter offered timestamp-query and tfjs asked for it). */
+  get canTimePasses(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /**
+   * Runs the dispatches in one compute pass with timestamps at its start and end and returns
+   * the pass's GPU time in ms (undefined without timestamp-query). For measuring only: it waits
+   * for the GPU. Dawn quantizes timestamps unless its timestamp_quantization toggle is off.
+   */
+  async passMs(dispatches: readonly Dispatch[]): Promise<number | undefined> {
+    if (!this.canTimePasses) return undefined;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+      for (const d of dispatches) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+      }
+      pass.end();
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
+      this.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const [t0, t1] = new BigInt64Array(staging.getMappedRange());
+      return Number(t1 - t0) / 1e6;
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      staging.destroy();
+    }
+  }
+
   /** Copies byte ranges of buffers to the host (one staging buffer, one map); returns them as float32 views. */
   async read(ranges: readonly { readonly buffer: GPUBuffer; readonly offset: number; readonly bytes: number }[]): Promise<Float32Array[]> {
     const total = ranges.reduce((s, r) => s + r.bytes, 0);
-    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const size = 2 ** Math.ceil(Math.log2(Math.max(256, total)));
+    const staging = this.idleStaging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = this.device.createCommandEncoder();
     let at = 0;
     for (const r of ranges) {
@@ -128,9 +168,12 @@ export class GpuRuntime {
       at += r.bytes;
     }
     this.device.queue.submit([encoder.finish()]);
+    let ok = false;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
-      const all = new Float32Array(staging.getMappedRange().slice(0));
+      await staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, Math.ceil(total / 4) * 4));
+      const all = new Float32Array(staging.getMappedRange(0, Math.max(4, Math.ceil(total / 4) * 4)).slice(0));
+      staging.unmap();
+      ok = true;
       const out: Float32Array[] = [];
       at = 0;
       for (const r of ranges) {
@@ -139,7 +182,12 @@ export class GpuRuntime {
       }
       return out;
     } finally {
-      staging.destroy();
+      const idle = this.idleStaging.get(size) ?? [];
+      this.idleStaging.set(size, idle);
+      // A few idle ones per size up to 16 MB are kept; a buffer whose map failed is dropped.
+      if (ok && idle.length < 4 && size <= 1 << 24) idle.push(staging);
+      else staging.destroy();
     }
   }
+
 }
