@@ -9,7 +9,7 @@ import type { RunSummary } from '../report/metrics.js';
 import type { RoundMetrics } from '../report/metrics.js';
 import { Trainer } from '../model/trainer.js';
 import { layoutFingerprint } from '../params/index.js';
-import { buildRun, makePeer, type Run } from '../peer/run.js';
+import { buildRun, makePeer, type Run, type RunPlugins } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
 import type { Peer } from '../peer/peer.js';
@@ -47,6 +47,8 @@ export interface PeerRunOptions {
   readonly log?: (line: string) => void;
   /** Aborting stops the peer cleanly at the next round boundary (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** A custom model, topology or aggregation rule, as `simulate` takes them (every peer of the run must use the same). */
+  readonly plugins?: RunPlugins;
 }
 
 /** Hash of what peers must agree on to train together (everything but names and the backend). */
@@ -66,7 +68,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     );
   }
   const wallStart = performance.now();
-  const run = await buildRun(config, {}, log);
+  const run = await buildRun(config, opts.plugins, log);
   const { model, codec } = run;
   if (config.attack?.kind === 'alie') {
     throw new ConfigError('attack.kind alie needs the honest models of each round, which a real peer does not see; study it in the simulator (gossipfl simulate) or pick another attack');

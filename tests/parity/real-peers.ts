@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig } from '../../src/peer/config.js';
 import { runPeer } from '../../src/node/run-peer.js';
+import type { RunPlugins } from '../../src/peer/run.js';
 import type { RoundMetrics } from '../../src/report/metrics.js';
 
 export interface RealRun {
@@ -14,7 +15,7 @@ export interface RealRun {
   readonly metrics: RoundMetrics[][];
 }
 
-export async function runRealPeers(config: RunConfig, n = config.peers): Promise<RealRun> {
+export async function runRealPeers(config: RunConfig, plugins: RunPlugins = {}, n = config.peers): Promise<RealRun> {
   const ids: string[] = [];
   const dirs: string[] = [];
   let bootstrap: string | undefined;
@@ -29,6 +30,7 @@ export async function runRealPeers(config: RunConfig, n = config.peers): Promise
         const got: RoundMetrics[] = [];
         await runPeer({
           config,
+          plugins,
           outDir,
           node: { memoryTransport: true, ...(bootstrap ? { bootstrap: [bootstrap] } : {}) },
           startGraceMs: 500,
