@@ -197,7 +197,7 @@ export const configSchema = z
         scale: z.number().positive().optional().describe('attack strength (see src/peer/attacks.ts)'),
       })
       .optional()
-      .describe('simulator only: Byzantine peers; metrics then cover the honest peers'),
+      .describe('Byzantine peers on purpose (in the simulator, and real peers whose shard is chosen); metrics then cover the honest peers'),
     privacy: privacySpecSchema
       .optional()
       .describe('differential privacy of the peers\' updates: clipping, Gaussian noise, ε reported for δ (see docs/privacy.md)'),
