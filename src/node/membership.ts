@@ -264,12 +264,13 @@ export class Membership {
 
   /**
    * The round a peer about to start round `current` should go to instead, or null: the
-   * confirmed round when it is ahead, or the round this peer re-joins at after being dropped.
+   * confirmed round when it is two or more rounds ahead (one round apart is normal drift in
+   * step), or the round this peer re-joins at after being dropped.
    */
   roundAhead(current: number): number | null {
     if (this.rejoinAt !== null && this.rejoinAt > current) return this.rejoinAt;
     const r = this.confirmedRound();
-    return r > current ? r : null;
+    return r > current + 1 ? r : null;
   }
 
   /** The round a peer starting now should join at: 0 if the run has not started, else past the confirmed round. */

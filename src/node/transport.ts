@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
-import { multiaddr } from '@multiformats/multiaddr';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Envelope, ExchangeRequest, ExchangeResult, PeerId, Transport } from '../peer/transport.js';
 import type { AsyncTransport } from '../peer/async-gossip.js';
 import { MERGE_PHASE } from '../peer/gossip.js';
@@ -210,7 +210,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
    * The round a peer about to run round `current` should skip to, or null to run it: the
    * highest round confirmed by the current members (reported, in their own signed
    * announcements or valid updates, by at least two of them or by the only other one) when it
-   * is ahead of `current`, or the round this peer re-joins at after the others dropped it.
+   * is two or more rounds past `current`, or the round this peer re-joins at after the others dropped it.
    * One member's claim, and anything said by a peer that is not a member, changes nothing.
    */
   confirmedRoundAhead(current: number): number | null {
@@ -645,13 +645,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     const { libp2p } = this.node;
     const id = peerIdFromString(peer);
     if (libp2p.getConnections(id).length > 0) return;
-    const mas = addrs.flatMap((a) => {
-      try {
-        return [multiaddr(a)];
-      } catch {
-        return [];
-      }
-    });
+    const mas = multiaddrsOf(addrs);
     if (!mas.length) return;
     void libp2p.peerStore.merge(id, { multiaddrs: mas }).catch(() => undefined);
     if (compareIds(this.self, peer) > 0) return;
@@ -684,8 +678,27 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     this.debounceTimer.unref();
   }
 
+  /** Members we have no connection to (it dropped while one side was stopped, or a dial failed): dial them again. */
+  private redialMembers(): void {
+    const { libp2p } = this.node;
+    for (const id of this.membership.members()) {
+      if (id === this.self) continue;
+      const addrs = this.membership.addrsOf(id);
+      let peer;
+      try {
+        peer = peerIdFromString(id);
+      } catch {
+        continue;
+      }
+      if (!addrs.length || libp2p.getConnections(peer).length > 0) continue;
+      const mas = multiaddrsOf(addrs);
+      if (mas.length) libp2p.dial(mas).catch(() => undefined); // silence handles members that stay unreachable
+    }
+  }
+
   private async announce(): Promise<void> {
     if (this.closed) return;
+    this.redialMembers();
     if (!this.joinFixed) this.joinRound = this.membership.joinRoundForNewcomer();
     const { runId, modelFingerprint, configHash } = this.options.identity;
     const msg: NodeMessage = {
@@ -754,6 +767,17 @@ const ACCEPTED: Verdict = { result: 'accept', reason: '' };
 /** A private plain Uint8Array copy of an update (gossipsub hands out Buffers): offset 0, aligned, independent of gossipsub's cache and stream buffers. */
 function privateEnvelope(from: string, msg: UpdateMessage): Envelope {
   return { from, round: msg.round, phase: msg.phase, bytes: new Uint8Array(msg.payload) };
+}
+
+/** The addresses that parse as multiaddrs (announcements come from the network). */
+function multiaddrsOf(addrs: readonly string[]): Multiaddr[] {
+  return addrs.flatMap((a) => {
+    try {
+      return [multiaddr(a)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function reject(reason: string): Verdict {

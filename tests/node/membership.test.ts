@@ -94,6 +94,7 @@ describe('Membership', () => {
     // A second one (here through a valid update) confirms round 12: skip to 12, the lower of the two.
     m.onUpdate('c', 12);
     expect(m.roundAhead(8)).toBe(12);
+    expect(m.roundAhead(11)).toBeNull(); // one round apart: normal drift, no skip
     expect(m.confirmedRound()).toBe(12);
     // A peer a current member lists in its own announcement is a member already running.
     m.onAnnounce('c', ann({ round: 12, peers: ['/ip4/127.0.0.1/tcp/1/p2p/e'] }), 3);
