@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createGossipflNode } from '../src/node/create-node.js';
 import { handleUpdateProtocol, sendUpdate } from '../src/node/direct.js';
-import type { EncryptionChoice } from '../src/node/options.js';
+import type { EncryptionChoice, NodeOptions } from '../src/node/options.js';
 
 /** Senders write the payload in slices of this size, with backpressure. */
 const SLICE_BYTES = 1 << 20;
@@ -75,15 +75,15 @@ export function byteSink(bytes: number, assemble: boolean, answer: () => void): 
   };
 }
 
-/** A gossipfl node accepting direct updates up to the payload's size, answering each with an ack. */
-export async function startLibp2pReceiver(encryption: EncryptionChoice, payloadBytes: number): Promise<BulkReceiver> {
-  const node = await createGossipflNode({ encryption });
-  await handleUpdateProtocol(node.libp2p, {
+/** A gossipfl node accepting direct updates up to the payload's size, answering each with an ack (`node`: more node options, e.g. the transport). */
+export async function startLibp2pReceiver(encryption: EncryptionChoice, payloadBytes: number, node: NodeOptions = {}): Promise<BulkReceiver> {
+  const receiver = await createGossipflNode({ encryption, ...node });
+  await handleUpdateProtocol(receiver.libp2p, {
     maxFrameBytes: frameLimit(payloadBytes),
     log: () => undefined,
     onUpdate: () => ({ kind: 'ack', status: 'accepted', reason: '' }),
   });
-  return { address: node.addresses()[0], stop: () => node.stop() };
+  return { address: receiver.addresses()[0], stop: () => receiver.stop() };
 }
 
 /** Sends `payload` over one kept-open raw TCP connection to `port`. */
@@ -113,8 +113,8 @@ export function socketSender(sock: Socket, payload: Uint8Array): BulkSender {
 }
 
 /** Sends `payload` as one direct update (one stream, one frame, one ack) over a kept-open libp2p connection. */
-export async function libp2pSender(encryption: EncryptionChoice, address: string, payload: Uint8Array): Promise<BulkSender> {
-  const node = await createGossipflNode({ encryption });
+export async function libp2pSender(encryption: EncryptionChoice, address: string, payload: Uint8Array, options: NodeOptions = {}): Promise<BulkSender> {
+  const node = await createGossipflNode({ encryption, ...options });
   const conn = await node.libp2p.dial(multiaddr(address));
   const msg = { kind: 'update' as const, runId: 'bench', round: 0, phase: 0, to: [], payload };
   return {

@@ -8,5 +8,6 @@ import { simulatorSuite } from './simulator.js';
 import { batchedSuite } from './batched.js';
 import { network } from './network.js';
 import { networkTlsCeiling } from './network-tls-ceiling.js';
+import { networkQuic } from './network-quic.js';
 
-export const suites: BenchSuite[] = [trainingSuite, topologySuite, compression, aggregationSuite, simulatorSuite, batchedSuite, network, networkTlsCeiling];
+export const suites: BenchSuite[] = [trainingSuite, topologySuite, compression, aggregationSuite, simulatorSuite, batchedSuite, network, networkTlsCeiling, networkQuic];
