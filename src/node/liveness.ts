@@ -3,7 +3,8 @@
 //
 // A member that delivered nothing in `suspectAfterRounds` consecutive rounds in which it was
 // expected is suspected: exchanges stop waiting for it (its update is still taken if it arrives
-// while the exchange waits for others), and it is re-admitted by the first update it delivers.
+// while the exchange waits for others), and it is re-admitted by the first update that comes
+// from it, even too late for its exchange (a slow peer is alive, a ghost sends nothing).
 // Waiting is bounded per round by the exchange deadline and in total: a member suspected
 // `maxSuspicions` times is never waited for again in this run.
 
@@ -44,6 +45,18 @@ export class Liveness {
   /** Whether `peer` is suspected now. */
   isSuspected(peer: string): boolean {
     return this.peers.get(peer)?.suspected ?? false;
+  }
+
+  /**
+   * An update from `peer` arrived, in time or not (a slower peer's update comes after our
+   * exchange closed): it is alive, so it is waited for again. True if it was suspected.
+   */
+  heard(peer: string): boolean {
+    const p = this.peers.get(peer);
+    if (!p?.suspected) return false;
+    p.suspected = false;
+    p.missed = 0;
+    return true;
   }
 
   /** Records an exchange of `round`: who was expected and who delivered. */

@@ -582,6 +582,8 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       this.refusals.refuse('update from a non-member', `${where} ignored: not a member of the run (${why})`);
       return { result: 'ignore', reason: 'not a member' };
     }
+    // Any recent update from a suspected member, even one too late for its exchange: it is alive.
+    if (msg.round + 1 >= this.membership.activeRound && this.liveness.heard(from)) this.log(`member ${from} sends again: waiting for it again`);
     if (msg.payload.byteLength > this.o.maxPayloadBytes) {
       this.refusals.refuse('update too large', `${where} rejected: payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${this.o.maxPayloadBytes}`);
       return { result: 'reject', reason: 'payload too large' };

@@ -16,6 +16,13 @@ describe('Liveness', () => {
     expect(l.record(2, ['g'], none)).toEqual({ suspected: [], readmitted: [] });
     expect(l.record(3, ['g'], new Set(['g']))).toEqual({ suspected: [], readmitted: ['g'] });
     expect(l.waitsFor('g')).toBe(true);
+    // Suspected again, then heard from outside an exchange (an update that came too late): waited for again.
+    l.record(4, ['g'], none);
+    l.record(5, ['g'], none);
+    expect(l.waitsFor('g')).toBe(false);
+    expect(l.heard('g')).toBe(true);
+    expect(l.heard('g')).toBe(false);
+    expect(l.waitsFor('g')).toBe(true);
   });
 
   it('bounds waiting in total: after maxSuspicions episodes a member is never waited for again', () => {

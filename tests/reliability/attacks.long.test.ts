@@ -88,14 +88,20 @@ describe('attacks and faults on 6 real peer processes (long)', () => {
     const ghost = await HostileClient.connect(p.bootstrap);
     try {
       await Promise.all([outsider.learn(120_000), ghost.learn(120_000)]);
-      await outsider.untilRound(3, 120_000);
+      await ghost.untilRound(1, 120_000);
+      // A ghost: accepted at a future round, announcing, never sending an update.
+      ghost.startGhost(1000);
+      const ghostJoins = ghost.heardRound + 3;
+      await until(() => ghost.listedBy.size >= N - 1, 60_000, 'the ghost listed as a member');
       // The attack: the run's identity and round 19, claimed by a stranger, to every peer.
       await outsider.publish(outsider.announcement({ round: 19, joinRound: 0 }));
       await outsider.publish(outsider.announcement({ round: 19, joinRound: outsider.heardRound + 3 }));
-      ghost.startGhost(1000);
-      const ghostJoins = ghost.heardRound + 3;
       const rng = new Rng(5);
-      for (let k = 0; k < 3000; k++) await outsider.publish(concatBytes([Uint8Array.of(0x47, 0x46, 2, 1), Uint8Array.from({ length: 8 + rng.int(40) }, () => rng.int(256))]));
+      for (let k = 0; k < 3000; k++) {
+        await outsider.publish(concatBytes([Uint8Array.of(0x47, 0x46, 2, 1), Uint8Array.from({ length: 8 + rng.int(40) }, () => rng.int(256))]));
+        // Keep this process's own timers (the ghost's announcements) running during the flood.
+        if (k % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
       const slow = await ghost.slowStream(p.ids[1], 4096, 1000, 60_000);
       const attacked = await finish(p, every);
       const text = tails(p, every);

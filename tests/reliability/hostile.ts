@@ -29,6 +29,8 @@ export class HostileClient {
   identity: RunIdentity | null = null;
   /** Highest round announced by anyone. */
   heardRound = -1;
+  /** Peers whose announcements list this client as a member. */
+  readonly listedBy = new Set<string>();
   private ghostTimer: NodeJS.Timeout | undefined;
 
   private constructor(readonly node: GossipflNode) {
@@ -163,5 +165,6 @@ export class HostileClient {
     if (m.kind !== 'announce') return;
     this.identity ??= { runId: m.runId, modelFingerprint: m.modelFingerprint, configHash: m.configHash };
     this.heardRound = Math.max(this.heardRound, m.round);
+    if (msg.type === 'signed' && m.peers.some((a) => a.endsWith(`/p2p/${this.peerId}`))) this.listedBy.add(msg.from.toString());
   }
 }
