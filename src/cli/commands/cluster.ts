@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfigFile } from '../../peer/config.js';
 import { peerIdOfKeyFile, readPskFile, writeNewPskFile } from '../../node/keys.js';
-import type { EncryptionChoice } from '../../node/options.js';
+import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { GossipflError } from '../../util/errors.js';
 import { positiveInt } from '../options.js';
@@ -21,8 +21,9 @@ export function register(program: Command): void {
     .option('--out <dir>', 'folder with one sub-folder per peer', 'runs/cluster')
     .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('tls'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]))
+    .addOption(new Option('--transport <kind>', 'TCP, QUIC or both (QUIC uses the same port numbers over UDP)').choices(['tcp', 'quic', 'both']).default('tcp'))
     .option('--psk <file|new>', 'pre-shared key of a private network for all peers: a key file, or "new" to write a fresh one to <out>/swarm.key')
-    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; backend?: BackendChoice; psk?: string }) => {
+    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string }) => {
       const config = loadConfigFile(opts.config);
       if (config.peers !== opts.peers) {
         throw new GossipflError('config', `--peers ${opts.peers} but ${opts.config} has peers: ${config.peers}; make them equal`);
@@ -39,6 +40,8 @@ export interface ClusterOptions {
   peers: number;
   out: string;
   encryption: EncryptionChoice;
+  /** Default tcp. */
+  transport?: TransportChoice;
   backend?: BackendChoice;
   /** Pre-shared key file every peer uses (a private network). */
   psk?: string;
@@ -56,7 +59,11 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
     mkdirSync(dir, { recursive: true });
     ids.push(await peerIdOfKeyFile(join(dir, 'peer.key')));
   }
-  const bootstrap = `/ip4/127.0.0.1/tcp/${ports[0]}/p2p/${ids[0]}`;
+  const transport = opts.transport ?? 'tcp';
+  const tcpAddr = (port: number) => `/ip4/127.0.0.1/tcp/${port}`;
+  const quicAddr = (port: number) => `/ip4/127.0.0.1/udp/${port}/quic-v1`;
+  const listenOn = (port: number) => (transport === 'tcp' ? [tcpAddr(port)] : transport === 'quic' ? [quicAddr(port)] : [tcpAddr(port), quicAddr(port)]);
+  const bootstrap = `${transport === 'quic' ? quicAddr(ports[0]) : tcpAddr(ports[0])}/p2p/${ids[0]}`;
   const start = (i: number): ChildProcess => {
     const [cmd, ...prefixArgs] = opts.cli ?? [process.execPath, ...process.execArgv, process.argv[1]];
     const child = spawn(
@@ -65,12 +72,13 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
         ...prefixArgs,
         'peer',
         '--config', opts.config,
-        '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`,
+        ...listenOn(ports[i]).flatMap((a) => ['--listen', a]),
         ...(i > 0 ? ['--bootstrap', bootstrap] : []),
         '--key', join(dirs[i], 'peer.key'),
         '--data-shard', `${i}/${opts.peers}`,
         '--out', dirs[i],
         '--encryption', opts.encryption,
+        '--transport', transport,
         ...(opts.backend ? ['--backend', opts.backend] : []),
         ...(opts.psk ? ['--psk', opts.psk] : []),
       ],

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../../peer/config.js';
 import { runPeer } from '../../node/run-peer.js';
 import { checkOutDir, exposureWarning } from '../../node/preflight.js';
-import type { EncryptionChoice } from '../../node/options.js';
+import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { positiveInt } from '../options.js';
 
@@ -16,6 +16,7 @@ interface PeerOptions {
   dataShard?: { index: number; count: number };
   out: string;
   encryption: EncryptionChoice;
+  transport: TransportChoice;
   mdns?: boolean;
   backend?: BackendChoice;
   startTimeout: number;
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--data-shard <i/n>', 'train on shard i of n of the partition (default: position among the members)', shard)
     .option('--out <dir>', 'folder for metrics.jsonl, summary.json and checkpoint.bin', 'runs/peer')
     .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('tls'))
+    .addOption(new Option('--transport <kind>', 'TCP, QUIC (UDP, TLS 1.3 built in; listen on /ip4/…/udp/<port>/quic-v1) or both').choices(['tcp', 'quic', 'both']).default('tcp'))
     .option('--mdns', 'discover peers on the local network with mDNS')
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides the config)').choices([...BACKEND_CHOICES]))
     .option('--start-timeout <ms>', 'how long to wait for the other peers at start', positiveInt('--start-timeout'), 60_000)
@@ -49,7 +51,7 @@ export function register(program: Command): void {
       if (opts.backend) config.backend = opts.backend;
       // Before anything joins: a folder we cannot write would fail only after the others counted on us.
       checkOutDir(opts.out);
-      const listen = opts.listen.length ? opts.listen : ['/ip4/0.0.0.0/tcp/0'];
+      const listen = opts.listen.length ? opts.listen : defaultListen(opts.transport);
       const exposed = exposureWarning(listen, opts.psk);
       if (exposed) process.stderr.write(`${exposed}\n`);
       const stop = new AbortController();
@@ -71,6 +73,7 @@ export function register(program: Command): void {
             bootstrap: opts.bootstrap,
             mdns: opts.mdns ?? false,
             encryption: opts.encryption,
+            transport: opts.transport,
             ...(opts.key ? { keyFile: opts.key } : {}),
             ...(opts.psk ? { pskFile: opts.psk } : {}),
           },
@@ -85,4 +88,11 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** Every interface, a port the OS picks, on each chosen transport. */
+function defaultListen(transport: TransportChoice): string[] {
+  const tcp = '/ip4/0.0.0.0/tcp/0';
+  const quic = '/ip4/0.0.0.0/udp/0/quic-v1';
+  return transport === 'tcp' ? [tcp] : transport === 'quic' ? [quic] : [tcp, quic];
 }
