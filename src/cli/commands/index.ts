@@ -8,7 +8,8 @@ import { register as psk } from '../../node/psk-command.js';
 import { register as peer } from './peer.js';
 import { register as cluster } from './cluster.js';
 import { register as schema } from './schema.js';
+import { register as sweep } from './sweep.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, train, peer, cluster, topology, report, schema, psk];
+export const commands: RegisterCommand[] = [simulate, sweep, train, peer, cluster, topology, report, schema, psk];

@@ -8,10 +8,11 @@ import { loadConfigFile, parseConfig, parseConfigInput, DEFAULT_CONFIG, type Run
 import { applyOverrides } from '../../peer/overrides.js';
 import { preflight } from '../../peer/preflight.js';
 import { simulate } from '../../sim/simulator.js';
-import { RunDirectory } from '../../sim/run-dir.js';
+import { RunDirectory } from '../../report/run-dir.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { writeReport } from '../../report/index.js';
 import { startProgress } from '../progress.js';
+import { formatProgressLine } from '../../sweep/progress-line.js';
 import { collect, nonNegativeInt, positiveInt } from '../options.js';
 import type { RunSummary, RoundMetrics } from '../../report/metrics.js';
 
@@ -24,12 +25,9 @@ export interface SimulateOptions {
   quiet?: boolean;
   report?: boolean;
   set?: string[];
-  /** One `PROGRESS_PREFIX {json}` line per round on stderr (what a sweep's worker reads). */
+  /** One progress line per round on stderr (what a sweep reads; see sweep/progress-line.ts). */
   progressLines?: boolean;
 }
-
-/** Prefix of the machine-readable progress lines `--progress-lines` writes. */
-export const PROGRESS_PREFIX = '@gossipfl-progress ';
 
 /** The `--set` option, shared by every command that reads a run config. */
 export function setOption(): Option {
@@ -95,7 +93,7 @@ export async function runAndReport(base: RunConfig, opts: SimulateOptions): Prom
       onRound: (m) => {
         dir.appendRound(m);
         progress.update(m.round, roundInfo(m));
-        if (opts.progressLines) process.stderr.write(`${PROGRESS_PREFIX}${JSON.stringify({ round: m.round, rounds: config.rounds, ...roundInfo(m) })}\n`);
+        if (opts.progressLines) process.stderr.write(`${formatProgressLine({ round: m.round, rounds: config.rounds, info: roundInfo(m) })}\n`);
       },
     });
     progress.stop();

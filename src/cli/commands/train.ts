@@ -5,7 +5,7 @@ import { initBackend, BACKEND_CHOICES, type BackendChoice } from '../../compute/
 import { buildModel, describeModel, type ModelSpec } from '../../model/zoo.js';
 import { Trainer } from '../../model/trainer.js';
 import { initOptimizerState, type OptimizerSpec } from '../../model/optimizer.js';
-import { batchIterator, loadMnist } from '../../data/index.js';
+import { batchIterator, loadDataSource } from '../../data/index.js';
 import { intList, positiveInt, positiveNumber, nonNegativeInt } from '../options.js';
 import { startProgress } from '../progress.js';
 
@@ -18,8 +18,9 @@ interface TrainOptions {
   optimizer: 'sgd' | 'momentum' | 'adam';
   backend: BackendChoice;
   seed: number;
-  trainSize: number;
-  testSize: number;
+  dataset?: 'mnist' | 'fashion-mnist';
+  trainSize?: number;
+  testSize?: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -27,7 +28,8 @@ interface TrainOptions {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train one model centrally on the MNIST digits (the baseline for federated runs)')
+    .description('train one model centrally on MNIST digits or Fashion-MNIST (the baseline for federated runs)')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
     .addOption(new Option('--model <kind>', 'model').choices(['logreg', 'mlp', 'cnn']).default('mlp'))
     .option('--hidden <widths>', 'hidden layer widths of the MLP (comma-separated)', intList('--hidden'))
     .option('--epochs <n>', 'passes over the training set', positiveInt('--epochs'), 5)
@@ -36,8 +38,8 @@ export function register(program: Command): void {
     .addOption(new Option('--optimizer <kind>', 'optimizer; momentum is SGD with momentum 0.9, a config\'s { kind: sgd, momentum: 0.9 }').choices(['sgd', 'momentum', 'adam']).default('momentum'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--seed <n>', 'seed of init, split and batches', nonNegativeInt('--seed'), 1)
-    .option('--train-size <n>', 'training digits', positiveInt('--train-size'), 8000)
-    .option('--test-size <n>', 'test digits', positiveInt('--test-size'), 2000)
+    .option('--train-size <n>', 'training samples (default: mnist 8000, fashion-mnist 60000)', positiveInt('--train-size'))
+    .option('--test-size <n>', 'test samples (default: mnist 2000, fashion-mnist 10000)', positiveInt('--test-size'))
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress bar')
     .action(async (opts: TrainOptions) => {
@@ -55,6 +57,7 @@ export function register(program: Command): void {
 
 export interface CentralizedResult {
   model: string;
+  dataset: string;
   backend: string;
   device?: string;
   epochs: number;
@@ -68,7 +71,11 @@ export interface CentralizedResult {
 export async function trainCentralized(opts: TrainOptions, log: (line: string) => void): Promise<CentralizedResult> {
   const spec: ModelSpec =
     opts.model === 'mlp' ? { kind: 'mlp', hidden: opts.hidden ?? [128] } : opts.model === 'cnn' ? { kind: 'cnn' } : { kind: 'logreg' };
-  const { train, test } = loadMnist({ trainSize: opts.trainSize, testSize: opts.testSize, seed: opts.seed });
+  const sizes = opts.dataset === 'fashion-mnist' ? { train: 60_000, test: 10_000 } : { train: 8000, test: 2000 };
+  const { train, test } = loadDataSource(
+    { dataset: opts.dataset ?? 'mnist', train: opts.trainSize ?? sizes.train, test: opts.testSize ?? sizes.test },
+    opts.seed,
+  );
   const model = buildModel(spec, train.featureShape, train.numClasses);
   const backend = await initBackend(opts.backend, { convGradients: model.needsConvGradients }, log);
   const lr = opts.lr ?? (opts.optimizer === 'adam' ? 0.001 : opts.optimizer === 'momentum' ? 0.02 : 0.05);
@@ -99,6 +106,7 @@ export async function trainCentralized(opts: TrainOptions, log: (line: string) =
   }
   return {
     model: describeModel(spec),
+    dataset: `${train.name} (${train.n}) / ${test.name} (${test.n})`,
     backend: backend.name,
     ...(backend.device ? { device: backend.device } : {}),
     epochs: opts.epochs,
