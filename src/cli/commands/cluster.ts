@@ -6,6 +6,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfigFile } from '../../peer/config.js';
+import { preflight } from '../../peer/preflight.js';
+import { setOption } from './simulate.js';
 import { peerIdOfKeyFile, readPskFile, writeNewPskFile } from '../../node/keys.js';
 import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
@@ -23,8 +25,10 @@ export function register(program: Command): void {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]))
     .addOption(new Option('--transport <kind>', 'TCP, QUIC or both (QUIC uses the same port numbers over UDP)').choices(['tcp', 'quic', 'both']).default('tcp'))
     .option('--psk <file|new>', 'pre-shared key of a private network for all peers: a key file, or "new" to write a fresh one to <out>/swarm.key')
-    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string }) => {
-      const config = loadConfigFile(opts.config);
+    .addOption(setOption())
+    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string; set?: string[] }) => {
+      const config = loadConfigFile(opts.config, opts.set ?? []);
+      preflight(config);
       if (config.peers !== opts.peers) {
         throw new GossipflError('config', `--peers ${opts.peers} but ${opts.config} has peers: ${config.peers}; make them equal`);
       }
@@ -37,6 +41,8 @@ export function register(program: Command): void {
 /** Starts the peers (peer 0 first, the others bootstrapping from it) and waits for all; returns the number that failed. */
 export interface ClusterOptions {
   config: string;
+  /** `--set key.path=value` overrides every peer applies to the config. */
+  set?: readonly string[];
   peers: number;
   out: string;
   encryption: EncryptionChoice;
@@ -72,6 +78,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
         ...prefixArgs,
         'peer',
         '--config', opts.config,
+        ...(opts.set ?? []).flatMap((o) => ['--set', o]),
         ...listenOn(ports[i]).flatMap((a) => ['--listen', a]),
         ...(i > 0 ? ['--bootstrap', bootstrap] : []),
         '--key', join(dirs[i], 'peer.key'),

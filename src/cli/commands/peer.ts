@@ -1,6 +1,8 @@
 // `gossipfl peer`: one real peer on this machine.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../../peer/config.js';
+import { preflight } from '../../peer/preflight.js';
+import { setOption } from './simulate.js';
 import { runPeer } from '../../node/run-peer.js';
 import { checkOutDir, exposureWarning } from '../../node/preflight.js';
 import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
@@ -46,8 +48,10 @@ export function register(program: Command): void {
     .option('--mdns', 'discover peers on the local network with mDNS')
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides the config)').choices([...BACKEND_CHOICES]))
     .option('--start-timeout <ms>', 'how long to wait for the other peers at start', positiveInt('--start-timeout'), 60_000)
-    .action(async (opts: PeerOptions) => {
-      const config = loadConfigFile(opts.config);
+    .addOption(setOption())
+    .action(async (opts: PeerOptions & { set?: string[] }) => {
+      const config = loadConfigFile(opts.config, opts.set ?? []);
+      preflight(config);
       if (opts.backend) config.backend = opts.backend;
       // Before anything joins: a folder we cannot write would fail only after the others counted on us.
       checkOutDir(opts.out);
