@@ -14,6 +14,10 @@
 // bytes and decoded values are exactly what the per-peer engine would produce for those models.
 // CHOCO keeps one public copy per peer (every neighbour holds the same copy), which holds when
 // every neighbour hears every step: a static topology.
+//
+// For the simulator: build it with `new BatchedWorld(run, { afterTrain })` in place of the
+// per-peer peers (it needs no Peer objects: making them would hold a model per peer on the
+// host); afterTrain advances the simulated clocks. The simulated network adds no time here.
 import type { RunConfig } from '../peer/config.js';
 import type { Run } from '../peer/run.js';
 import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from '../peer/world.js';
@@ -54,6 +58,12 @@ export function checkBatchedWorld(config: RunConfig, run?: Pick<Run, 'mixing' | 
   }
 }
 
+/** What a BatchedWorld tells its owner. */
+export interface BatchedWorldHooks {
+  /** After every train(): these peers took `steps` local steps (the simulator advances their clocks). */
+  afterTrain?(peers: readonly number[], steps: number): void;
+}
+
 /** The batched engine behind the round driver's World. */
 export class BatchedWorld implements World {
   private readonly P: number;
@@ -71,7 +81,10 @@ export class BatchedWorld implements World {
   private publicCopies: Float32Array | undefined;
   private readonly chocoStep: number;
 
-  constructor(private readonly run: Run) {
+  constructor(
+    private readonly run: Run,
+    private readonly hooks: BatchedWorldHooks = {},
+  ) {
     const { config, model, train, partition } = run;
     checkBatchedWorld(config, run);
     this.P = config.peers;
@@ -119,6 +132,7 @@ export class BatchedWorld implements World {
     for (let s = 0; s < steps; s++) await this.engine.stepIndices(this.streams.next());
     const losses = await this.engine.takeLoss();
     for (let i = 0; i < this.P; i++) this.lastLoss[i] = losses[i];
+    this.hooks.afterTrain?.(peers, steps);
   }
 
   async gossipStep(step: GossipStep): Promise<void> {
