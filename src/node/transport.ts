@@ -316,9 +316,14 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     // Done when every expected member that may still send has delivered: a suspected, silent or
     // departed one, or one already two rounds past this one, is not waited for (its update is
     // still taken if it comes while we wait for others). Dropped by the others, wait for nobody.
+    // But with a finite deadline, a peer that got nothing and waits for nobody still waits it out:
+    // otherwise it would race through rounds alone (a resumed straggler, all neighbours suspected)
+    // before it could even hear where the others are.
     const check = (): void => {
       const out = this.membership.rejoinRound !== null && this.membership.rejoinRound > req.round;
-      if (out || expected.every((p) => delivered.has(p) || !this.mayStillSend(p, req.round))) allIn();
+      const pending = expected.filter((p) => !delivered.has(p));
+      const lone = delivered.size === 0 && Number.isFinite(req.deadlineMs);
+      if (out || pending.length === 0 || (!lone && pending.every((p) => !this.mayStillSend(p, req.round)))) allIn();
     };
     this.inbox.openExchange(req.round, req.phase, expected, (env) => {
       delivered.add(env.from);

@@ -29,6 +29,8 @@ export class HostileClient {
   identity: RunIdentity | null = null;
   /** Highest round announced by anyone. */
   heardRound = -1;
+  /** The latest round each sender announced. */
+  private readonly rounds = new Map<string, number>();
   /** Peers whose announcements list this client as a member. */
   readonly listedBy = new Set<string>();
   private ghostTimer: NodeJS.Timeout | undefined;
@@ -103,7 +105,8 @@ export class HostileClient {
    */
   startGhost(intervalMs = 1000): void {
     const joinRound = this.heardRound + JOIN_MARGIN + 1;
-    const tick = (): void => void this.publish(this.announcement({ joinRound, round: Math.max(this.heardRound, -1) })).catch(() => undefined);
+    // It keeps up with the median announced round (not the highest: another client may lie).
+    const tick = (): void => void this.publish(this.announcement({ joinRound, round: this.medianRound() })).catch(() => undefined);
     tick();
     this.ghostTimer = setInterval(tick, intervalMs);
     this.ghostTimer.unref();
@@ -149,6 +152,11 @@ export class HostileClient {
     return { closedAfterMs: closedAt === null ? null : closedAt - t0, bytesSent: sent };
   }
 
+  private medianRound(): number {
+    const r = [...this.rounds.values()].sort((a, b) => a - b);
+    return r.length ? r[Math.floor(r.length / 2)] : -1;
+  }
+
   async stop(): Promise<void> {
     this.stopGhost();
     await this.node.stop();
@@ -165,6 +173,7 @@ export class HostileClient {
     if (m.kind !== 'announce') return;
     this.identity ??= { runId: m.runId, modelFingerprint: m.modelFingerprint, configHash: m.configHash };
     this.heardRound = Math.max(this.heardRound, m.round);
+    if (msg.type === 'signed') this.rounds.set(msg.from.toString(), m.round);
     if (msg.type === 'signed' && m.peers.some((a) => a.endsWith(`/p2p/${this.peerId}`))) this.listedBy.add(msg.from.toString());
   }
 }
