@@ -128,14 +128,14 @@ async function matmulRate(n = 4096): Promise<number> {
 }
 
 // ---- 2. correctness of the fused kernels against tfjs ops on this GPU ----
-async function fusedVsTfjs(opt: OptimizerSpec): Promise<number> {
-  const P = 8;
+async function fusedVsTfjs(opt: OptimizerSpec, model: Model = mlp): Promise<number> {
+  const P = model === mlp ? 8 : 3;
   const stacks: Float32Array[] = [];
-  const init = new Float32Array(P * mlp.layout.size);
-  for (let p = 0; p < P; p++) init.set(mlp.init(p).data, p * mlp.layout.size);
+  const init = new Float32Array(P * model.layout.size);
+  for (let p = 0; p < P; p++) init.set(model.init(p).data, p * model.layout.size);
   const idx = [randomIdx(P * 16), randomIdx(P * 16), randomIdx(P * 16)];
   for (const kernels of ['tfjs', 'webgpu-fused'] as BatchedKernels[]) {
-    const e = new BatchedTrainer(mlp, opt, P, { kernels });
+    const e = new BatchedTrainer(model, opt, P, { kernels });
     e.loadAll(init);
     e.setData(X, Y, N);
     for (const i of idx) await e.stepIndices(i);
@@ -281,14 +281,20 @@ async function passTimes(rt: GpuRuntime, dispatches: readonly Dispatch[], probe:
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 /** GPU µs per GEMM (and split-K sum) for one shape over tiles and splits, checked against the first variant. */
-async function gemmSweep(rt: GpuRuntime, probe: GPUBuffer, shape: { name: string; M: number; N: number; K: number; aTransposed: boolean }): Promise<unknown[]> {
+async function gemmSweep(
+  rt: GpuRuntime,
+  probe: GPUBuffer,
+  shape: { name: string; M: number; N: number; K: number; aTransposed: boolean; batch?: number },
+): Promise<unknown[]> {
   const { M, N, K } = shape;
-  const A = rt.storage(M * K * 4, 'sweep A');
-  const B = rt.storage(K * N * 4 + N * 4, 'sweep B');
-  const C = rt.storage(M * N * 4, 'sweep C');
-  const part = rt.storage(8 * M * N * 4, 'sweep partial');
-  rt.write(A, 0, Float32Array.from({ length: M * K }, () => rng.next() - 0.5));
-  rt.write(B, 0, Float32Array.from({ length: K * N + N }, () => rng.next() - 0.5));
+  const P = shape.batch ?? 1;
+  const bStride = K * N + N;
+  const A = rt.storage(P * M * K * 4, 'sweep A');
+  const B = rt.storage(P * bStride * 4, 'sweep B');
+  const C = rt.storage(P * M * N * 4, 'sweep C');
+  const part = rt.storage(8 * P * M * N * 4, 'sweep partial');
+  rt.write(A, 0, Float32Array.from({ length: P * M * K }, () => rng.next() - 0.5));
+  rt.write(B, 0, Float32Array.from({ length: P * bStride }, () => rng.next() - 0.5));
   const tiles: GemmTile[] = [
     { TM: 32, TN: 64, RM: 2, RN: 4, TK: 16 },
     { TM: 64, TN: 64, RM: 4, RN: 4, TK: 16 },
@@ -298,17 +304,19 @@ async function gemmSweep(rt: GpuRuntime, probe: GPUBuffer, shape: { name: string
     { TM: 16, TN: 16, RM: 1, RN: 1, TK: 16 },
     { TM: 64, TN: 32, RM: 4, RN: 2, TK: 16 },
     { TM: 128, TN: 128, RM: 8, RN: 8, TK: 8 },
+    { TM: 32, TN: 128, RM: 4, RN: 8, TK: 16 },
+    { TM: 64, TN: 128, RM: 4, RN: 8, TK: 8 },
   ];
   const rows: unknown[] = [];
   let ref: Float32Array | undefined;
   for (const tile of tiles) {
-    for (const splitK of [1, 2, 4, 8]) {
+    for (const splitK of P > 1 ? [1, 2] : [1, 2, 4, 8]) {
       const spec: GemmSpec = {
-        name: shape.name, batch: 1, M, N, K, tile, splitK,
-        a: { transposed: shape.aTransposed, offset: 0, batchStride: 0, ld: shape.aTransposed ? M : K },
-        b: { transposed: false, offset: 0, batchStride: 0, ld: N },
-        out: { offset: 0, batchStride: 0, ld: N },
-        epilogue: { kind: 'store', bias: { offset: K * N, batchStride: 0 }, relu: true },
+        name: shape.name, batch: P, M, N, K, tile, splitK,
+        a: { transposed: shape.aTransposed, offset: 0, batchStride: M * K, ld: shape.aTransposed ? M : K },
+        b: { transposed: false, offset: 0, batchStride: bStride, ld: N },
+        out: { offset: 0, batchStride: M * N, ld: N },
+        epilogue: { kind: 'store', bias: { offset: K * N, batchStride: bStride }, relu: true },
       };
       let kernels;
       try {
@@ -324,9 +332,9 @@ async function gemmSweep(rt: GpuRuntime, probe: GPUBuffer, shape: { name: string
           : { A: { buffer: A }, B: { buffer: B }, Out: { buffer: C } };
         dispatches.push({ pipeline, bindGroup: rt.bindGroup(k, pipeline, ranges), grid: k.grid });
       }
-      const reps = 50;
+      const reps = P > 1 ? 10 : 50;
       const t = await passTimes(rt, Array.from({ length: reps }, () => dispatches).flat(), probe, 3);
-      const [c] = await rt.read([{ buffer: C, offset: 0, bytes: M * N * 4 }]);
+      const [c] = await rt.read([{ buffer: C, offset: 0, bytes: P * M * N * 4 }]);
       let err = 0;
       if (!ref) ref = Float32Array.from(c);
       else {
@@ -427,7 +435,8 @@ async function profile(): Promise<Record<string, unknown>> {
     sweep[`mlp dense0 dW B${B}`] = await gemmSweep(rt, probe, { name: 'dW', M: 784, N: 128, K: B, aTransposed: true });
     sweep[`cnn dense0 forward B${B}`] = await gemmSweep(rt, probe, { name: 'fwd', M: B, N: 120, K: 400, aTransposed: false });
   }
-  sweep['mlp dense0 forward P256 rows'] = await gemmSweep(rt, probe, { name: 'fwd', M: 8192, N: 128, K: 784, aTransposed: false });
+  sweep['mlp dense0 forward 256 peers B32'] = await gemmSweep(rt, probe, { name: 'fwd', M: 32, N: 128, K: 784, aTransposed: false, batch: 256 });
+  sweep['mlp dense0 dW 256 peers B32'] = await gemmSweep(rt, probe, { name: 'dW', M: 784, N: 128, K: 32, aTransposed: true, batch: 256 });
   out.gemmSweep = sweep;
   for (const [k, v] of Object.entries(sweep)) {
     const rows = v as { tile: string; splitK: number; gpuUs: number; relErr: number }[];
@@ -484,6 +493,7 @@ results.fusedCheck = await attempt('fused check', async () => ({
   sgdMaxAbsDiff: await fusedVsTfjs(SGD),
   momentumMaxAbsDiff: await fusedVsTfjs({ kind: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }),
   adamMaxAbsDiff: await fusedVsTfjs({ kind: 'adam', lr: 0.001 }),
+  cnnMomentumMaxAbsDiff: await fusedVsTfjs({ kind: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }, cnn),
 }));
 log(`fused vs tfjs: ${JSON.stringify(results.fusedCheck)}`);
 results.trainerCheck = await attempt('trainer check', async () => ({

@@ -2,7 +2,10 @@
 // A zoo model's training step (or forward pass) for P stacked peers with batch B, compiled to
 // a fixed list of WebGPU dispatches over buffers allocated once: the "plan".
 //
-// Dispatches per step: MLP 784-128-10 with SGD, 8; LeNet-5, 24. What changes between steps is
+// Dispatches per step (batch 32): MLP 784-128-10, 7; LeNet-5, 22. The bias gradients come out
+// of the weight-gradient GEMMs, the optimizer update runs in the kernels that finish each
+// gradient, the loss sums in the softmax, and a long-K GEMM over few tiles is split over K
+// (one more dispatch to add the parts). What changes between steps is
 // bound, not uploaded per dispatch: the step's sample indices (an Idx range) and, for Adam, the
 // step's bias-corrected step size (a Hyper range). A plan holds one bind group per step slot,
 // so k steps are encoded back to back into one compute pass with no host work between them.

@@ -69,6 +69,10 @@ const cases: { name: string; spec: Parameters<typeof buildModel>[0]; shape: numb
   { name: 'logistic regression, Adam', spec: { kind: 'logreg' }, shape: [12], opt: { kind: 'adam', lr: 0.01, weightDecay: 1e-4 }, sizes: Array(5).fill(10) },
   { name: 'LeNet-style CNN on 16×16, SGD', spec: { kind: 'cnn', channels: [4, 8], hidden: [16] }, shape: [16, 16, 1], opt: { kind: 'sgd', lr: 0.05 }, sizes: [6, 6, 6, 3] },
   { name: 'CNN on 28×28 with two input channels, momentum', spec: { kind: 'cnn' }, shape: [28, 28, 2], opt: { kind: 'sgd', lr: 0.02, momentum: 0.5 }, sizes: [4, 4] },
+  // 784 inputs at batch 300: the forward GEMM splits K = 784 over 7 workgroups and the weight
+  // gradient K = 300 over 4 (the last one short), each summed by a second kernel.
+  { name: 'MLP 784-64-10, batch 300 (split-K GEMMs), momentum', spec: { kind: 'mlp', hidden: [64] }, shape: [784], opt: { kind: 'sgd', lr: 0.05, momentum: 0.9 }, sizes: [300, 300, 77] },
+  { name: 'CNN, Adam (the update in the kernel-gradient sums), batch 40', spec: { kind: 'cnn', channels: [4, 8], hidden: [16] }, shape: [16, 16, 1], opt: { kind: 'adam', lr: 0.01, weightDecay: 1e-4 }, sizes: [40, 40, 40] },
 ];
 
 describe('backend choice', () => {
