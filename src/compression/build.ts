@@ -1,15 +1,10 @@
 // From a compression config (method, its parameters, error feedback) to a compressor.
 import { ConfigError } from '../util/errors.js';
-import { arcTopK } from './arc-topk.js';
-import { fp16Coder, identityCoder, int8Coder, signCoder, type LayerCoder } from './coders.js';
 import { ef14, ef21, ef21m, econtrol, type ErrorFeedbackKind } from './feedback.js';
 import type { GroupCompressor } from './group.js';
-import { greedyLore } from './greedylore.js';
 import { plainCompressor, type PointwiseCompressor } from './pointwise.js';
-import { powerSgd } from './powersgd.js';
-import { randKCoder, topKCoder } from './sparse.js';
-import { randomSubspaceCoder } from './subspace.js';
 import type { MethodName } from './wire.js';
+import { COMPRESSION_METHODS, methodEntry } from './methods.js';
 
 /** Either kind of compressor; `kind` tells the peer algorithm how to drive it. */
 export type Compressor = PointwiseCompressor<any, any> | GroupCompressor<any, any>;
@@ -38,11 +33,11 @@ export interface CompressionSpec {
 }
 
 /** The methods that run as group compressors. */
-export const GROUP_METHODS: readonly MethodName[] = ['arc-top-k', 'powersgd', 'powersgd-plus', 'greedylore'];
+export const GROUP_METHODS: readonly MethodName[] = COMPRESSION_METHODS.filter((m) => m.kind === 'group').map((m) => m.name);
 
 /** True for methods that run as group compressors. */
 export function isGroupMethod(method: MethodName): boolean {
-  return GROUP_METHODS.includes(method);
+  return methodEntry(method).kind === 'group';
 }
 
 /** Builds the compressor of a spec; `seed` is the run's seed (shared randomness). Bad specs throw ConfigError. */
@@ -56,25 +51,15 @@ export function buildCompressor(spec: CompressionSpec, seed: number): Compressor
 }
 
 function build(spec: CompressionSpec, seed: number): Compressor {
-  const rank = spec.rank ?? 4;
-  const refreshEvery = spec.refreshEvery ?? 10;
+  const entry = methodEntry(spec.method);
   const ef = spec.errorFeedback ?? 'none';
-  if (isGroupMethod(spec.method)) {
+  if (entry.kind === 'group') {
     if (ef !== 'none') {
       throw new ConfigError(`compression: ${spec.method} keeps its own error memory; set errorFeedback to none (error feedback wraps pointwise methods only)`);
     }
-    switch (spec.method) {
-      case 'arc-top-k':
-        return arcTopK({ rho: spec.rho, sketchRank: spec.sketchRank, denseRounds: spec.denseRounds, seed });
-      case 'powersgd':
-        return powerSgd({ rank, seed });
-      case 'powersgd-plus':
-        return powerSgd({ rank, seed, refreshEvery });
-      default:
-        return greedyLore({ rank, refreshEvery, seed });
-    }
+    return entry.build(spec, seed);
   }
-  const coder = layerCoder(spec, seed, rank);
+  const coder = entry.build(spec, seed);
   const eta = spec.eta ?? 0.1;
   switch (ef) {
     case 'none':
@@ -92,26 +77,3 @@ function build(spec: CompressionSpec, seed: number): Compressor {
   }
 }
 
-function layerCoder(spec: CompressionSpec, seed: number, rank: number): LayerCoder {
-  const ratio = spec.ratio ?? 0.01;
-  switch (spec.method) {
-    case 'identity':
-      return identityCoder;
-    case 'fp16':
-      return fp16Coder;
-    case 'int8':
-      return int8Coder(spec.blockSize ?? 256, seed);
-    case 'sign':
-      return signCoder;
-    case 'top-k':
-      return topKCoder(ratio);
-    case 'rand-k':
-      return randKCoder(ratio, false, seed);
-    case 'rand-k-unbiased':
-      return randKCoder(ratio, true, seed);
-    case 'random-subspace':
-      return randomSubspaceCoder(rank, seed);
-    default:
-      throw new ConfigError(`compression: unknown method '${String(spec.method)}'`);
-  }
-}

@@ -58,3 +58,4 @@ export { powerSgd, powerSgdPlan, type PowerSgdOptions, type PowerSgdState, type 
 export { arcTopK, arcTopKPlan, type ArcTopKOptions, type ArcTopKState, type ArcTopKSession, type ArcLayer } from './arc-topk.js';
 export { greedyLore, greedyLorePlan, type GreedyLoreOptions, type GreedyLoreState, type GreedyLoreSession, type LoreLayer } from './greedylore.js';
 export { buildCompressor, isGroupMethod, GROUP_METHODS, type Compressor, type CompressionSpec } from './build.js';
+export { COMPRESSION_METHODS, METHOD_NAMES, WHOLE_MODEL_METHODS, methodEntry, type MethodEntry, type PointwiseEntry, type GroupEntry } from './methods.js';

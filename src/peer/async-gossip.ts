@@ -24,9 +24,10 @@ import { AggregationError } from '../util/errors.js';
 import { aggregateOrKeep, type GossipPlan, type GossipWire } from './gossip.js';
 import type { Envelope, PeerId } from './transport.js';
 import type { RunConfig } from './config.js';
+import { WHOLE_MODEL_METHODS } from '../compression/index.js';
 
 /** Compression methods whose gossip messages are whole models (stateless across rounds). */
-export const ASYNC_METHODS = ['identity', 'fp16', 'int8'] as const;
+export const ASYNC_METHODS = WHOLE_MODEL_METHODS;
 
 /** True when an update of round `theirs` may be mixed at round `mine`: at most `maxStaleness` rounds older (newer is always fine). */
 export function isFresh(mine: number, theirs: number, maxStaleness: number): boolean {

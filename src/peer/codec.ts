@@ -17,6 +17,7 @@ import { ConfigError } from '../util/errors.js';
 import {
   buildCompressor,
   isGroupMethod,
+  WHOLE_MODEL_METHODS,
   type CompressionSpec,
   type GroupCompressor,
   type PointwiseCompressor,
@@ -76,7 +77,7 @@ export interface UpdateCodec {
 }
 
 /** Methods that can carry a whole model in gossip. */
-const MODEL_METHODS: readonly MethodName[] = ['identity', 'fp16', 'int8'];
+const MODEL_METHODS = WHOLE_MODEL_METHODS;
 
 /** Builds the update codecs for a compression spec over a parameter layout. */
 export function buildCodec(spec: CompressionSpec & { consensusStep?: number }, layout: ParamLayout, seed: number): UpdateCodec {

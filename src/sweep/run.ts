@@ -13,7 +13,7 @@ import { readRun } from '../report/read-run.js';
 import { parseProgressLine } from './progress-line.js';
 import type { Cell, Sweep } from './spec.js';
 import { band, summarizeSetting, type BandPoint, type CellResult, type SettingSummary } from './aggregate.js';
-import { BAND_METRICS } from '../report/sweep-report.js';
+import { BAND_METRICS } from './report.js';
 
 /** What happens to a cell, as the progress display and the caller see it. */
 export type SweepEvent =

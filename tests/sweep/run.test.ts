@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSweepFile } from '../../src/sweep/spec.js';
 import { aggregateSweep, cellDir, firstDifference, isFinished, runSweep } from '../../src/sweep/run.js';
-import { writeSweepReport } from '../../src/report/sweep-report.js';
+import { writeSweepReport } from '../../src/sweep/report.js';
 import { partialDirOf } from '../../src/report/run-dir.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gossipfl-sweeprun-'));

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { loadSweepFile, type Sweep } from '../../sweep/spec.js';
 import { aggregateSweep, runSweep, type SweepEvent } from '../../sweep/run.js';
-import { writeSweepReport, SWEEP_REPORT_FILES } from '../../report/sweep-report.js';
+import { writeSweepReport, SWEEP_REPORT_FILES } from '../../sweep/report.js';
 import { preflight } from '../../peer/preflight.js';
 import { ConfigError, GossipflError, InputError } from '../../util/errors.js';
 import { collect, positiveInt } from '../options.js';

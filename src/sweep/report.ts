@@ -4,12 +4,12 @@
 // first, then written atomically, the HTML last.
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { BandPoint, SettingSummary, Stat } from '../sweep/aggregate.js';
-import type { RoundMetrics } from './metrics.js';
+import type { BandPoint, SettingSummary, Stat } from './aggregate.js';
+import type { RoundMetrics } from '../report/metrics.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { escapeHtml } from './html.js';
-import { formatBytes, formatSeconds } from './format.js';
-import { renderSvg, svgToPng } from './render.js';
+import { escapeHtml } from '../report/html.js';
+import { formatBytes, formatSeconds } from '../report/format.js';
+import { renderSvg, svgToPng } from '../report/render.js';
 
 /** What the sweep report reads: the summaries and each setting's bands by metric. */
 export interface SweepReportInput {
