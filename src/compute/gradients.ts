@@ -53,6 +53,10 @@ const gradients: Record<string, { inputsToSave?: string[]; outputsToSave?: boole
   Neg: { gradFunc: (dy) => ({ x: () => tf.neg(one(dy)) }) },
   Square: { inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(one(dy), tf.mul(x, 2)) }) },
   Relu: { inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(one(dy), tf.step(x)) }) },
+  // Activations a custom model may use (examples/custom-model.ts uses tanh).
+  Tanh: { outputsToSave: [true], gradFunc: (dy, [y]) => ({ x: () => tf.mul(one(dy), tf.sub(tf.scalar(1), tf.square(y))) }) },
+  Sigmoid: { outputsToSave: [true], gradFunc: (dy, [y]) => ({ x: () => tf.mul(one(dy), tf.mul(y, tf.sub(tf.scalar(1), y))) }) },
+  Exp: { outputsToSave: [true], gradFunc: (dy, [y]) => ({ x: () => tf.mul(one(dy), y) }) },
   Reshape: { inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.reshape(one(dy), x.shape) }) },
   Identity: { gradFunc: (dy) => ({ x: () => tf.clone(one(dy)) }) },
   Cast: { gradFunc: (dy) => ({ x: () => tf.clone(one(dy)) }) },

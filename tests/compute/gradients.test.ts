@@ -63,6 +63,12 @@ describe('gradient functions registered without the tfjs umbrella', () => {
     check((a) => tf.sum(tf.square(tf.unstack(a, 1)[0])) as tf.Scalar, [[2, 3]], 8);
   });
 
+  it('differentiates tanh, sigmoid and exp (activations of custom models)', () => {
+    check((a) => tf.sum(tf.square(tf.tanh(a))) as tf.Scalar, [[2, 3]], 11);
+    check((a) => tf.sum(tf.mul(tf.sigmoid(a), a)) as tf.Scalar, [[2, 3]], 12);
+    check((a) => tf.sum(tf.exp(tf.mul(a, 0.5))) as tf.Scalar, [[3]], 13);
+  });
+
   it('differentiates conv2d (valid and same padding) and max pooling', () => {
     check((x, w) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'))) as tf.Scalar, [[1, 5, 5, 2], [3, 3, 2, 2]], 9);
     check((x, w) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'))) as tf.Scalar, [[1, 4, 4, 1], [2, 2, 1, 3]], 10);
