@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../src/peer/config.js';
+import { loadSweepFile } from '../src/sweep/spec.js';
 import type { RoundMetrics } from '../src/report/index.js';
 import { totalBudget } from '../src/schedule/budget.js';
 import { InputError } from '../src/util/errors.js';
@@ -103,8 +104,11 @@ describe('study helpers', () => {
   it('every committed study config is valid', () => {
     for (const study of ['heterogeneity', 'merging', 'vca', 'compression']) {
       const files = readdirSync(join('simulations', study)).filter((f) => f.endsWith('.yaml'));
-      expect(files.length).toBeGreaterThan(0);
-      for (const f of files) expect(() => loadConfigFile(join('simulations', study, f))).not.toThrow();
+      // Run configs, and the study's sweep (a base config, settings and seeds), each valid as what it is.
+      const sweeps = files.filter((f) => f.startsWith('sweep'));
+      expect(files.length).toBeGreaterThan(sweeps.length);
+      for (const f of files.filter((f) => !sweeps.includes(f))) expect(() => loadConfigFile(join('simulations', study, f))).not.toThrow();
+      for (const f of sweeps) expect(() => loadSweepFile(join('simulations', study, f))).not.toThrow();
     }
   });
 });
