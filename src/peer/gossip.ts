@@ -226,7 +226,8 @@ function inMemberOrder<E extends Envelope>(envelopes: readonly E[], indexOf: Rea
   return [...envelopes].sort((a, b) => rank(a) - rank(b) || (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
 }
 
-function decodeOrNull(codec: ModelCodec, bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params | null {
+/** A decoded model, or null when the message is malformed. */
+export function decodeOrNull(codec: ModelCodec, bytes: Uint8Array, expected: { round: number; phase: number; sender: number }): Params | null {
   try {
     return codec.decode(bytes, expected);
   } catch {

@@ -19,6 +19,7 @@ import type { UpdateCodec } from './codec.js';
 import type { TransportHub } from './federated.js';
 import { modestRoles, type ModestSpec } from './modest.js';
 import { PHASES } from './phases.js';
+import { decodeOrNull } from './gossip.js';
 
 export interface ModestRoundContext {
   readonly round: number;
@@ -129,7 +130,7 @@ async function download(ctx: ModestRoundContext, holder: PeerId, recipients: rea
         .then((r) => {
           const env = r.received[0];
           // A lost download leaves the member on its own model (it still trains and uploads its change against it).
-          const got = env ? decodeOrNull(codec, env.bytes, { round, phase: PHASES.download, sender }) : null;
+          const got = env ? decodeOrNull(codec.exact, env.bytes, { round, phase: PHASES.download, sender }) : null;
           if (got) p.params = got;
           model.set(id, cloneParams(p.params));
         }),
@@ -139,13 +140,6 @@ async function download(ctx: ModestRoundContext, holder: PeerId, recipients: rea
   return model;
 }
 
-function decodeOrNull(codec: UpdateCodec, bytes: Uint8Array, meta: { round: number; phase: number; sender: number }): Params | null {
-  try {
-    return codec.exact.decode(bytes, meta);
-  } catch {
-    return null;
-  }
-}
 
 function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];

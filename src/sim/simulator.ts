@@ -7,6 +7,7 @@ import type { RoundMetrics, RunSummary } from '../report/metrics.js';
 import { describeModel } from '../model/zoo.js';
 import { Trainer } from '../model/trainer.js';
 import { cloneParams, type Params } from '../params/index.js';
+import type { Peer } from '../peer/peer.js';
 import { buildRun, makePeer, type Run, type RunPlugins } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
@@ -121,6 +122,8 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
   const speedRng = Rng.derive(seed, 'speed');
   const speeds = Float64Array.from(members, () => Math.exp(config.heterogeneity.speedSpread * speedRng.normal()));
   const slowDelayMs = Float64Array.from(members, (_, i) => config.timing.slowPeers.find((s) => s.peer === i)?.delayMs ?? 0);
+  // A peer's local steps take simulated time: steps at its speed, plus a straggler's delay.
+  const computeTime = (p: Peer, steps: number) => net.advance(p.id, (steps * config.heterogeneity.stepMs) / speeds[p.index] + slowDelayMs[p.index]);
   const roster = new ChurnRoster(members, config.heterogeneity.churn, seed, attackers, log);
   const adversary = config.attack ? new Adversary(config.attack, seed, attackers) : undefined;
   let clockMs = 0;
@@ -141,7 +144,7 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
         return r;
       },
       beforeTrain: (p) => adversary?.beforeTrain(p),
-      afterTrain: (p, steps) => net.advance(p.id, (steps * config.heterogeneity.stepMs) / speeds[p.index] + slowDelayMs[p.index]),
+      afterTrain: computeTime,
       outgoing: (p, t, participants) => (adversary ? adversary.outgoing(p, t, participants) : p.params),
       log,
     },
@@ -154,7 +157,7 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
     return clockMs;
   };
   return {
-    world: batched ? new StackOverPeers(world, batched, (p, steps) => net.advance(p.id, (steps * config.heterogeneity.stepMs) / speeds[p.index] + slowDelayMs[p.index])) : world,
+    world: batched ? new StackOverPeers(world, batched, computeTime) : world,
     elapsedMs,
     dispose: () => {
       trainer.dispose();
