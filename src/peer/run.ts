@@ -26,6 +26,8 @@ export interface RunPlugins {
   readonly topology?: Topology;
   /** A custom aggregation rule. */
   readonly aggregation?: Aggregator;
+  /** Train and test sets already in memory instead of config.data (a browser tab's own file). */
+  readonly data?: { readonly train: Dataset; readonly test: Dataset };
 }
 
 /** A run's shared parts, built once from its config. */
@@ -49,7 +51,7 @@ export interface Run {
 /** Loads data, builds model, codec, rule, schedule and mixing, and starts the compute backend. */
 export async function buildRun(config: RunConfig, plugins: RunPlugins = {}, log: (line: string) => void = () => {}): Promise<Run> {
   const { seed } = config;
-  const { train, test: fullTest } = loadDataSource(config.data, seed);
+  const { train, test: fullTest } = plugins.data ?? loadDataSource(config.data, seed);
   const test =
     config.eval.testSamples && config.eval.testSamples < fullTest.n
       ? subset(fullTest, Uint32Array.from({ length: config.eval.testSamples }, (_, i) => i), fullTest.name)
@@ -89,6 +91,8 @@ export interface PeerStart {
   /** The round it starts at (a resumed peer's minibatch stream must not replay earlier rounds). */
   readonly firstRound?: number;
   readonly resume?: { readonly params: Params; readonly optimizer: OptimizerState };
+  /** Train on these samples instead of its shard of the run's partition (a browser tab's own file). */
+  readonly data?: Dataset;
 }
 
 /** A peer of the run: its shard's data, its initial model and its minibatch stream, all from the run seed. */
@@ -103,7 +107,7 @@ export function makePeer(run: Run, start: PeerStart): Peer {
     index: i,
     params,
     optimizer: start.resume?.optimizer ?? initOptimizerState(config.training.optimizer, model.layout),
-    data: subset(run.train, run.partition.indices[i], `${run.train.name}/shard${i}`),
+    data: start.data ?? subset(run.train, run.partition.indices[i], `${run.train.name}/shard${i}`),
     batchSize: config.training.batchSize,
     batchSeed: firstRound === 0 ? Rng.derive(config.seed, 'batches', i).nextUint32() : Rng.derive(config.seed, 'batches', i, firstRound).nextUint32(),
   });
