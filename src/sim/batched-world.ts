@@ -7,13 +7,17 @@
 // evaluated peers plus the mean model and the consensus distance: a few numbers per peer come
 // back to the host, never the models (except through a lossy codec, see below, and at the end).
 //
-// What it runs: gossip mode with plain gossip mixing or CHOCO-Gossip, every peer in every round,
-// messages that always arrive. Compression: whole models through identity, fp16 or int8, and
-// CHOCO's compressed differences through any pointwise compressor; the compressors are the
-// per-peer engine's own, run on the rows of one host snapshot of the stack per gossip step, so
-// bytes and decoded values are exactly what the per-peer engine would produce for those models.
-// CHOCO keeps one public copy per peer (every neighbour holds the same copy), which holds when
-// every neighbour hears every step: a static topology.
+// What it runs: gossip mode with plain gossip mixing or CHOCO-Gossip, and FedAvg server rounds
+// (mode federated, every peer sampled, whole float32 changes), every peer in every round,
+// messages that always arrive. The server's model is one more row of the stack (row P): its
+// download is a mixing step that copies row P into every peer's row, its aggregation one that
+// writes the sample-weighted mean of the peers' rows into row P. Gossip compression: whole
+// models through identity, fp16 or int8, and CHOCO's compressed differences through any
+// pointwise compressor; the compressors are the per-peer engine's own, run on the rows of one
+// host snapshot of the stack per gossip step, so bytes and decoded values are exactly what the
+// per-peer engine would produce for those models. CHOCO keeps one public copy per peer (every
+// neighbour holds the same copy), which holds when every neighbour hears every step: a static
+// topology.
 //
 // For the simulator: build it with `new BatchedWorld(run, { afterTrain })` in place of the
 // per-peer peers (it needs no Peer objects: making them would hold a model per peer on the
@@ -22,37 +26,51 @@ import type { RunConfig } from '../peer/config.js';
 import type { Run } from '../peer/run.js';
 import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from '../peer/world.js';
 import type { SparseMixing } from '../topology/mixing.js';
+import { RoundMixing } from '../peer/round-mixing.js';
 import { BatchedTrainer, type StackMixing } from '../model/batched.js';
 import { paramsFrom, type Params } from '../params/index.js';
 import { globalAverage } from '../aggregation/fedavg.js';
 import { MERGE_PHASE } from '../peer/gossip.js';
+import { PHASES } from '../peer/phases.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { BatchStreams } from './batched-streams.js';
 
 /** The config key that keeps this run off the batched engine and why, or null when it fits. */
 export function batchedWorldMisfit(config: RunConfig): { key: string; why: string } | null {
-  if (config.mode !== 'gossip') return { key: 'mode', why: `${config.mode} rounds need per-peer models` };
-  const agg = config.aggregation?.name ?? 'gossip';
-  if (agg !== 'gossip' && agg !== 'choco-gossip') return { key: 'aggregation.name', why: `'${agg}' is not a mixing product (gossip or choco-gossip)` };
+  if (config.mode === 'federated') {
+    const agg = config.aggregation?.name ?? 'fedavg';
+    if (agg !== 'fedavg') return { key: 'aggregation.name', why: `the server's '${agg}' rule is not FedAvg's weighted mean` };
+    if (config.federated.participation < 1) return { key: 'federated.participation', why: 'every peer trains in every server round' };
+    if (config.compression.method !== 'identity') return { key: 'compression.method', why: 'server rounds upload whole float32 changes (identity)' };
+  } else if (config.mode !== 'gossip') {
+    return { key: 'mode', why: `${config.mode} rounds need per-peer models` };
+  } else {
+    const agg = config.aggregation?.name ?? 'gossip';
+    if (agg !== 'gossip' && agg !== 'choco-gossip') return { key: 'aggregation.name', why: `'${agg}' is not a mixing product (gossip or choco-gossip)` };
+  }
   if (config.heterogeneity.participation < 1) return { key: 'heterogeneity.participation', why: 'every peer trains and mixes in every round' };
   if (config.heterogeneity.churn.length) return { key: 'heterogeneity.churn', why: 'every peer stays for the whole run' };
   if (config.heterogeneity.deadlineMs !== undefined) return { key: 'heterogeneity.deadlineMs', why: 'every message is waited for' };
   if (config.network.loss > 0) return { key: 'network.loss', why: 'every message arrives' };
   if (config.attack) return { key: 'attack', why: 'it has no Byzantine peers' };
+  if (config.timing.mode === 'async') return { key: 'timing.mode', why: 'its peers step in lockstep rounds' };
   return null;
 }
 
-/** Refuses a run the batched world cannot carry out, naming the key (before any output is written). */
-export function checkBatchedWorld(config: RunConfig, run?: Pick<Run, 'mixing' | 'schedule' | 'codec'>): void {
+/**
+ * Refuses a run the batched world cannot carry out, naming the key, before any output is
+ * written (the CLI's pre-flight calls it with the config alone; the simulator with its run).
+ */
+export function checkBatchedWorld(config: RunConfig, run?: Pick<Run, 'mixing'>): void {
   const misfit = batchedWorldMisfit(config);
   if (misfit) throw new ConfigError(`${misfit.key}: engine: batched cannot run this config (${misfit.why}); use engine: per-peer`);
-  if (run?.codec.choco) {
-    const varying = run.mixing.topology(config.peers).period !== 1;
-    const budget = Array.from({ length: config.rounds }, (_, t) => run.schedule.plan(t).budget).some((b) => b !== null);
-    if (varying || budget) {
+  if (config.mode === 'gossip' && config.aggregation?.name === 'choco-gossip') {
+    const mixing = run?.mixing ?? new RoundMixing(config.topology, config.seed);
+    const varying = mixing.topology(config.peers).period !== 1;
+    if (varying || config.schedule.budget !== undefined) {
       throw new ConfigError(
-        `${varying ? 'topology' : 'schedule'}: engine: batched runs CHOCO-Gossip over a static topology only (it keeps one public copy per peer, which needs every neighbour to hear every step); use engine: per-peer`,
+        `${varying ? 'topology' : 'schedule.budget'}: engine: batched runs CHOCO-Gossip over a static topology only (it keeps one public copy per peer, which needs every neighbour to hear every step); use engine: per-peer`,
       );
     }
   }
@@ -60,6 +78,8 @@ export function checkBatchedWorld(config: RunConfig, run?: Pick<Run, 'mixing' | 
 
 /** What a BatchedWorld tells its owner. */
 export interface BatchedWorldHooks {
+  /** At the start of every round (the simulator starts the peers' clocks). */
+  beginRound?(round: number): void;
   /** After every train(): these peers took `steps` local steps (the simulator advances their clocks). */
   afterTrain?(peers: readonly number[], steps: number): void;
 }
@@ -80,6 +100,8 @@ export class BatchedWorld implements World {
   /** CHOCO: every peer's public copy x̂_i (host rows, P×d), zero before the first step. */
   private publicCopies: Float32Array | undefined;
   private readonly chocoStep: number;
+  /** FedAvg: the server's row of the stack (P), and the mixings that download and aggregate it. */
+  private readonly server: { readonly row: number; readonly download: StackMixing; readonly aggregate: StackMixing; readonly uploadBytes: number } | undefined;
 
   constructor(
     private readonly run: Run,
@@ -87,27 +109,34 @@ export class BatchedWorld implements World {
   ) {
     const { config, model, train, partition } = run;
     checkBatchedWorld(config, run);
-    this.P = config.peers;
-    this.members = Array.from({ length: this.P }, (_, i) => `p${i}`);
-    this.all = Array.from({ length: this.P }, (_, i) => i);
-    this.lastLoss = new Float64Array(this.P).fill(Number.NaN);
-    const d = model.layout.size;
-    // The same starting models and minibatch seeds as the per-peer engine's peers.
-    const init = new Float32Array(this.P * d);
-    for (let i = 0; i < this.P; i++) {
-      const p = config.training.init === 'shared' ? run.sharedInit : model.init(Rng.derive(config.seed, 'init', i).nextUint32());
-      init.set(p.data, i * d);
-    }
-    this.streams = new BatchStreams(
-      partition.indices.map((rows, i) => ({ rows, seed: Rng.derive(config.seed, 'batches', i).nextUint32() })),
-      config.training.batchSize,
-    );
+    const P = config.peers;
+    this.P = P;
+    this.members = Array.from({ length: P }, (_, i) => `p${i}`);
+    this.all = Array.from({ length: P }, (_, i) => i);
+    this.lastLoss = new Float64Array(P).fill(Number.NaN);
     const meta = { round: 0, phase: 0, sender: 0 };
     this.modelBytes = run.codec.model.encode(run.sharedInit, meta).byteLength;
     this.exactBytes = run.codec.exact.encode(run.sharedInit, { ...meta, phase: MERGE_PHASE }).byteLength;
+    if (config.mode === 'federated') {
+      const sizes = partition.indices.map((r) => r.length);
+      const uploadBytes = run.codec.update.encode(run.sharedInit, run.sharedInit.data, undefined, { ...meta, phase: PHASES.upload }).bytes.byteLength;
+      this.server = { row: P, download: copyRowMixing(P), aggregate: weightedMeanMixing(sizes), uploadBytes };
+    }
+    const rows = P + (this.server ? 1 : 0);
+    const d = model.layout.size;
+    // The same starting models and minibatch seeds as the per-peer engine's peers; the server
+    // starts from the shared init (its row also steps with the others, and is overwritten).
+    const init = new Float32Array(rows * d);
+    for (let i = 0; i < rows; i++) {
+      const p = config.training.init === 'shared' || i === P ? run.sharedInit : model.init(Rng.derive(config.seed, 'init', i).nextUint32());
+      init.set(p.data, i * d);
+    }
+    const specs = partition.indices.map((r, i) => ({ rows: r, seed: Rng.derive(config.seed, 'batches', i).nextUint32() }));
+    if (this.server) specs.push({ rows: partition.indices[0], seed: 0 });
+    this.streams = new BatchStreams(specs, config.training.batchSize);
     const agg = config.aggregation;
     this.chocoStep = agg?.name === 'choco-gossip' ? (agg.stepSize ?? 1) : 1;
-    this.engine = new BatchedTrainer(model, config.training.optimizer, this.P);
+    this.engine = new BatchedTrainer(model, config.training.optimizer, rows);
     try {
       this.engine.loadAll(init);
       this.engine.setData(train.x, train.y, train.n);
@@ -122,7 +151,8 @@ export class BatchedWorld implements World {
     return this.engine.kernels;
   }
 
-  async beginRound(_round: number): Promise<Roster> {
+  async beginRound(round: number): Promise<Roster> {
+    this.hooks.beginRound?.(round);
     return { members: this.members, live: this.all, local: this.all, honest: this.all };
   }
 
@@ -133,6 +163,18 @@ export class BatchedWorld implements World {
     const losses = await this.engine.takeLoss();
     for (let i = 0; i < this.P; i++) this.lastLoss[i] = losses[i];
     this.hooks.afterTrain?.(peers, steps);
+  }
+
+  /** FedAvg: every peer downloads the server's model, trains, uploads; the server takes the weighted mean. */
+  async serverRound(_round: number, participants: readonly number[], steps: number, _deadlineMs: number): Promise<void> {
+    const server = this.server;
+    if (!server) throw new ConfigError('mode: this batched world was built for gossip rounds; use engine: per-peer');
+    if (participants.length !== this.P) throw new ConfigError('federated.participation: engine: batched trains every peer in every round; use engine: per-peer');
+    await this.engine.mixRows(server.download);
+    this.count(this.exactBytes * this.P);
+    await this.train(participants, steps);
+    this.count(server.uploadBytes * this.P);
+    await this.engine.mixRows(server.aggregate);
   }
 
   async gossipStep(step: GossipStep): Promise<void> {
@@ -175,15 +217,18 @@ export class BatchedWorld implements World {
 
   async observe(request: ObserveRequest): Promise<Observation> {
     const evalPeers = request.evaluate ? request.evalPeers : [];
+    const test = request.evaluate ? this.run.test : null;
     const evaluated = evalPeers.length ? await this.engine.evaluate(evalPeers, this.run.test) : undefined;
-    const summary = await this.engine.summarize(this.all, request.evaluate ? this.run.test : null);
+    // The merged model is the server's row (federated), else the mean of the peers' rows.
+    const summary = await this.engine.summarize(this.all, this.server ? null : test);
+    const merged = this.server ? (test ? (await this.engine.summarize([this.server.row], test)).mean : null) : summary.mean;
     const byPeer = new Map<number, { accuracy: number; loss: number }>();
     evalPeers.forEach((p, k) => byPeer.set(p, { accuracy: evaluated!.accuracy[k], loss: evaluated!.loss[k] }));
     const indices = [...new Set([...evalPeers, ...request.participants])].sort((a, b) => a - b);
     const peers: PeerObservation[] = indices.map((index) => ({ index, trainLoss: this.lastLoss[index], ...(byPeer.get(index) ?? {}) }));
     return {
       peers,
-      merged: summary.mean ? { accuracy: summary.mean.accuracy, loss: summary.mean.loss } : null,
+      merged: merged ? { accuracy: merged.accuracy, loss: merged.loss } : null,
       consensusDistance: summary.consensus,
     };
   }
@@ -197,9 +242,11 @@ export class BatchedWorld implements World {
 
   async finalModels(): Promise<{ readonly models: readonly Params[]; readonly merged: Params | null }> {
     const stack = await this.engine.readAll();
-    const d = this.run.model.layout.size;
-    const models = this.all.map((i) => paramsFrom(this.run.model.layout, stack.subarray(i * d, (i + 1) * d)));
-    return { models, merged: globalAverage(models) };
+    const layout = this.run.model.layout;
+    const d = layout.size;
+    const row = (i: number) => paramsFrom(layout, stack.subarray(i * d, (i + 1) * d));
+    const models = this.all.map(row);
+    return { models, merged: this.server ? row(this.server.row) : globalAverage(models) };
   }
 
   /** Frees the device state. */
@@ -240,4 +287,19 @@ export class BatchedWorld implements World {
 /** The off-diagonal entries of a mixing matrix as compressed rows with float32 weights. */
 export function compressedRows(m: SparseMixing): Pick<StackMixing, 'rowStart' | 'cols' | 'vals'> {
   return { rowStart: Int32Array.from(m.rowStart), cols: Int32Array.from(m.cols), vals: Float32Array.from(m.vals) };
+}
+
+/** Rows 0 … P−1 of a (P+1)-row stack become row P (x_i + (x_P − x_i)): the server's download. */
+function copyRowMixing(P: number): StackMixing {
+  const rowStart = Int32Array.from({ length: P + 2 }, (_, i) => Math.min(i, P));
+  return { rowStart, cols: new Int32Array(P).fill(P), vals: new Float32Array(P).fill(1), scale: 1 };
+}
+
+/** Row P of a (P+1)-row stack becomes Σ_j (m_j / Σm) x_j, the others stay: FedAvg's aggregation. */
+function weightedMeanMixing(sizes: readonly number[]): StackMixing {
+  const P = sizes.length;
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const rowStart = new Int32Array(P + 2);
+  rowStart[P + 1] = P;
+  return { rowStart, cols: Int32Array.from({ length: P }, (_, j) => j), vals: Float32Array.from(sizes, (m) => m / total), scale: 1 };
 }

@@ -1,27 +1,26 @@
 // The in-process simulator: the run's peers in one process, over an in-memory Transport with a
 // network model, driven by the same round driver (src/peer/driver.ts) and the same per-peer
 // world (src/peer/peer-world.ts) that a real peer runs. What the simulator adds is what only a
-// simulation has: simulated compute time and stragglers, churn, and Byzantine peers.
+// simulation has: simulated compute time and stragglers, churn, and Byzantine peers. With
+// `engine: batched` the peers are rows of one stack on the compute device (./batched-world.ts)
+// instead of per-peer objects; the round driver and the simulated clocks are the same.
 import type { RunConfig } from '../peer/config.js';
 import type { RoundMetrics, RunSummary } from '../report/metrics.js';
 import { describeModel } from '../model/zoo.js';
 import { Trainer } from '../model/trainer.js';
 import { cloneParams, type Params } from '../params/index.js';
-import type { Peer } from '../peer/peer.js';
 import { buildRun, makePeer, type Run, type RunPlugins } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
 import type { World } from '../peer/world.js';
 import type { ModelCodec } from '../peer/gossip.js';
 import { Rng } from '../util/rng.js';
-import { ConfigError } from '../util/errors.js';
 import { SimNetwork } from './memory-transport.js';
 import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
-import { BatchedEngine } from './batched-engine.js';
+import { BatchedWorld, checkBatchedWorld } from './batched-world.js';
 import { NanWireNetwork } from './attack-payloads.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
 import { ChurnRoster } from './churn.js';
-import { StackOverPeers } from './stack-over-peers.js';
 import { simulateAsync } from './async-sim.js';
 
 /** Callbacks a simulation reports through. */
@@ -73,7 +72,7 @@ function result(run: Run, metrics: RoundMetrics[], bytesSentTotal: number, wallS
   const last = metrics[metrics.length - 1];
     const summary: RunSummary = {
       label: config.name,
-      rounds: config.rounds,
+      rounds: metrics.length,
       peers: config.peers,
       localAccuracyMean: last?.localAccuracyMean ?? null,
       mergedAccuracy: last?.mergedAccuracy ?? null,
@@ -107,12 +106,10 @@ function networkModel(config: RunConfig): NetworkModel {
 function buildSimulation(run: Run, log: (line: string) => void): { world: World; elapsedMs(): number; dispose(): void } {
   const { config, model } = run;
   const { seed } = config;
+  // Refused before anything is built (the CLI's pre-flight ran the same check before --out).
+  if (config.engine === 'batched') checkBatchedWorld(config, run);
   const members = Array.from({ length: config.peers }, (_, i) => `p${i}`);
-  const peers = members.map((id, i) => makePeer(run, { id, shard: i }));
   const attackers = config.attack ? chooseAttackers(config.peers, config.attack.fraction, seed) : new Set<number>();
-  if (config.attack?.kind === 'label-flip') {
-    for (const i of attackers) flipLabels(peers[i].data.y, run.train.numClasses);
-  }
   const network = networkModel(config);
   const netSeed = Rng.derive(seed, 'network').nextUint32();
   const net =
@@ -123,11 +120,32 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
   const speeds = Float64Array.from(members, () => Math.exp(config.heterogeneity.speedSpread * speedRng.normal()));
   const slowDelayMs = Float64Array.from(members, (_, i) => config.timing.slowPeers.find((s) => s.peer === i)?.delayMs ?? 0);
   // A peer's local steps take simulated time: steps at its speed, plus a straggler's delay.
-  const computeTime = (p: Peer, steps: number) => net.advance(p.id, (steps * config.heterogeneity.stepMs) / speeds[p.index] + slowDelayMs[p.index]);
+  const computeTime = (i: number, steps: number) => net.advance(members[i], (steps * config.heterogeneity.stepMs) / speeds[i] + slowDelayMs[i]);
   const roster = new ChurnRoster(members, config.heterogeneity.churn, seed, attackers, log);
-  const adversary = config.attack ? new Adversary(config.attack, seed, attackers) : undefined;
   let clockMs = 0;
-  const batched = config.engine === 'batched' ? new BatchedEngine(model, config, peers, run.codec.model.encode(peers[0].params, { round: 0, phase: 0, sender: 0 }).byteLength) : undefined;
+  const elapsedMs = () => {
+    const live = roster.current();
+    clockMs = live.reduce((m, i) => Math.max(m, net.clock(members[i])), clockMs);
+    if (server) clockMs = Math.max(clockMs, net.clock(server.id));
+    return clockMs;
+  };
+  const startRound = (live: readonly number[]) => {
+    // Every live peer starts the round when the slowest finished the last one.
+    for (const i of live) net.setClock(members[i], clockMs);
+  };
+  if (config.engine === 'batched') {
+    const world = new BatchedWorld(run, {
+      beginRound: (t) => startRound(roster.at(t).live),
+      afterTrain: (peers, steps) => peers.forEach((i) => computeTime(i, steps)),
+    });
+    log(`engine: batched (${world.kernels} kernels, ${config.peers} peers as one stack)`);
+    return { world, elapsedMs, dispose: () => world.dispose() };
+  }
+  const peers = members.map((id, i) => makePeer(run, { id, shard: i }));
+  if (config.attack?.kind === 'label-flip') {
+    for (const i of attackers) flipLabels(peers[i].data.y, run.train.numClasses);
+  }
+  const adversary = config.attack ? new Adversary(config.attack, seed, attackers) : undefined;
   // Last, so that a config error above leaves no tfjs variables behind.
   const trainer = new Trainer(model, config.training.optimizer);
   const world = new PeerWorld(
@@ -139,31 +157,17 @@ function buildSimulation(run: Run, log: (line: string) => void): { world: World;
       seesAll: true,
       roster: (t) => {
         const r = roster.at(t);
-        // Every live peer starts the round when the slowest finished the last one.
-        for (const i of r.live) net.setClock(members[i], clockMs);
+        startRound(r.live);
         return r;
       },
       beforeTrain: (p) => adversary?.beforeTrain(p),
-      afterTrain: computeTime,
+      afterTrain: (p, steps) => computeTime(p.index, steps),
       outgoing: (p, t, participants) => (adversary ? adversary.outgoing(p, t, participants) : p.params),
       log,
     },
     server,
   );
-  const elapsedMs = () => {
-    const live = roster.current();
-    clockMs = live.reduce((m, i) => Math.max(m, net.clock(members[i])), clockMs);
-    if (server) clockMs = Math.max(clockMs, net.clock(server.id));
-    return clockMs;
-  };
-  return {
-    world: batched ? new StackOverPeers(world, batched, computeTime) : world,
-    elapsedMs,
-    dispose: () => {
-      trainer.dispose();
-      batched?.dispose();
-    },
-  };
+  return { world, elapsedMs, dispose: () => trainer.dispose() };
 }
 
 export { describeModel };

@@ -1,12 +1,15 @@
-// The batched world through the round driver against the per-peer simulator on the same config
-// and seed (cpu backend): per-round metrics within float tolerance, identical bytes.
-import { beforeAll, describe, expect, it } from 'vitest';
+// simulate() with engine: batched (the BatchedWorld) against engine: per-peer on the same config
+// and seed (cpu backend), end to end: per-round metrics within float tolerance, identical bytes.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { initBackend } from '../../src/compute/backend.js';
 import { parseConfig, type RunConfigInput } from '../../src/peer/config.js';
 import { simulate } from '../../src/sim/simulator.js';
 import { buildRun } from '../../src/peer/run.js';
-import { runRounds } from '../../src/peer/driver.js';
-import { BatchedWorld } from '../../src/sim/batched-world.js';
+import { BatchedWorld, checkBatchedWorld } from '../../src/sim/batched-world.js';
 import type { RoundMetrics } from '../../src/report/metrics.js';
 
 // Label-skewed shards, an Adam step and two gossip steps per round, evaluated every other round.
@@ -23,16 +26,16 @@ const base: RunConfigInput = {
   eval: { every: 2 },
 };
 
-async function batchedRun(input: RunConfigInput): Promise<{ metrics: RoundMetrics[]; models: Float32Array[] }> {
-  const run = await buildRun(parseConfig(input));
-  const world = new BatchedWorld(run);
-  try {
-    const { metrics } = await runRounds(run, world, 'gossip', { elapsedSeconds: () => 0 });
-    const final = await world.finalModels();
-    return { metrics, models: final.models.map((m) => m.data.slice()) };
-  } finally {
-    world.dispose();
-  }
+async function batchedRun(input: RunConfigInput): Promise<{ metrics: RoundMetrics[]; models: Float32Array[]; merged: Float32Array }> {
+  const r = await simulate(parseConfig({ ...input, engine: 'batched' }));
+  return { metrics: r.metrics, models: r.finalModels.map((m) => m.data), merged: r.merged.data };
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
+  return m;
 }
 
 function expectAgreement(perPeer: RoundMetrics[], batched: RoundMetrics[], tolerance: { loss: number; accuracy: number }): void {
@@ -45,6 +48,7 @@ function expectAgreement(perPeer: RoundMetrics[], batched: RoundMetrics[], toler
     expect(b.bytesReceived).toBe(m.bytesReceived);
     expect(b.activePeers).toBe(m.activePeers);
     expect(b.globalMerge).toBe(m.globalMerge);
+    expect(b.simSeconds).toBeCloseTo(m.simSeconds, 9);
     expect(Math.abs(b.trainLoss - m.trainLoss)).toBeLessThan(tolerance.loss);
     expect(Math.abs(b.consensusDistance - m.consensusDistance)).toBeLessThan(tolerance.loss * Math.max(1, m.consensusDistance));
     if (m.mergedAccuracy === null) expect(b.mergedAccuracy).toBeNull();
@@ -66,11 +70,25 @@ describe('batched world vs per-peer simulator', () => {
     expectAgreement(perPeer.metrics, batched.metrics, { loss: 1e-4, accuracy: 0.006 });
     // The last round merges exactly: every model is the same.
     expect(perPeer.metrics.at(-1)!.globalMerge).toBe(true);
-    let maxDiff = 0;
-    perPeer.finalModels.forEach((m, i) => {
-      for (let k = 0; k < m.data.length; k++) maxDiff = Math.max(maxDiff, Math.abs(m.data[k] - batched.models[i][k]));
-    });
-    expect(maxDiff).toBeLessThan(1e-4);
+    perPeer.finalModels.forEach((m, i) => expect(maxDifference(m.data, batched.models[i])).toBeLessThan(1e-4));
+    expect(maxDifference(perPeer.merged.data, batched.merged)).toBeLessThan(1e-4);
+  });
+
+  it('FedAvg server rounds (Dirichlet shares, so the mean is sample-weighted): same metrics, bytes and server model', async () => {
+    const input: RunConfigInput = {
+      ...base,
+      mode: 'federated',
+      data: { ...base.data!, partition: { kind: 'dirichlet', alpha: 0.5 } },
+      training: { batchSize: 5, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.5 } },
+      schedule: { localSteps: 3 },
+      eval: { every: 1 },
+    };
+    const perPeer = await simulate(parseConfig({ ...input, engine: 'per-peer' }));
+    const batched = await batchedRun(input);
+    expectAgreement(perPeer.metrics, batched.metrics, { loss: 1e-4, accuracy: 0.006 });
+    expect(perPeer.metrics.every((m) => m.mergedAccuracy !== null)).toBe(true);
+    expect(maxDifference(perPeer.merged.data, batched.merged)).toBeLessThan(1e-4);
+    perPeer.finalModels.forEach((m, i) => expect(maxDifference(m.data, batched.models[i])).toBeLessThan(1e-4));
   });
 
   it('fp16 whole models: neighbours average decoded models, bytes as the codec writes them', async () => {
@@ -96,13 +114,41 @@ describe('batched world vs per-peer simulator', () => {
 
   it('refuses what it cannot run before it starts, naming the key and the per-peer engine', async () => {
     const refused = async (extra: RunConfigInput, key: RegExp) => {
-      const run = await buildRun(parseConfig({ ...base, ...extra }));
+      const config = parseConfig({ ...base, ...extra, engine: 'batched' });
+      expect(() => checkBatchedWorld(config)).toThrow(key);
+      expect(() => checkBatchedWorld(config)).toThrow(/use engine: per-peer/);
+      await expect(simulate(config)).rejects.toThrow(key);
+      const run = await buildRun(config);
       expect(() => new BatchedWorld(run)).toThrow(key);
-      expect(() => new BatchedWorld(run)).toThrow(/use engine: per-peer/);
     };
     await refused({ heterogeneity: { participation: 0.5 } }, /^heterogeneity\.participation:/);
     await refused({ aggregation: { name: 'vca' } }, /^aggregation\.name:/);
     await refused({ network: { loss: 0.1 } }, /^network\.loss:/);
+    await refused({ mode: 'federated', federated: { participation: 0.5 } }, /^federated\.participation:/);
+    await refused({ mode: 'federated', aggregation: { name: 'median' } }, /^aggregation\.name:/);
+    await refused({ mode: 'modest', modest: { trainers: 3 } }, /^mode:/);
     await refused({ topology: { name: 'one-peer-exponential' }, compression: { method: 'top-k', ratio: 0.1 }, aggregation: { name: 'choco-gossip' } }, /^topology:/);
+  });
+
+  it('the CLI refuses a misfit before --out exists: exit 2, one line naming the key and the per-peer engine', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'gossipfl-batched-'));
+    try {
+      const file = join(root, 'run.yaml');
+      writeFileSync(file, 'peers: 4\nrounds: 2\nbackend: cpu\nengine: batched\ndata: { dataset: mnist, train: 400, test: 100 }\nheterogeneity: { participation: 0.5 }\n');
+      const out = join(root, 'out');
+      let err = '';
+      vi.spyOn(process.stderr, 'write').mockImplementation((line) => ((err += String(line)), true));
+      let code: number;
+      try {
+        code = await main(['simulate', file, '--out', out, '--quiet']);
+      } finally {
+        vi.restoreAllMocks();
+      }
+      expect(code).toBe(2);
+      expect(err).toMatch(/heterogeneity\.participation: engine: batched cannot run this config .*use engine: per-peer/);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfigFile, parseConfig, parseConfigInput, DEFAULT_CONFIG, type RunConfig } from '../../peer/config.js';
 import { applyOverrides } from '../../peer/overrides.js';
-import { preflight } from '../../peer/preflight.js';
+import { preflightSimulation } from '../../sim/preflight.js';
 import { simulate } from '../../sim/simulator.js';
 import { RunDirectory } from '../../report/run-dir.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
@@ -81,7 +81,7 @@ function withFlags(base: RunConfig, opts: SimulateOptions): RunConfig {
 /** Checks the config (pre-flight), runs it staged into opts.out, writes the report, prints one line. */
 export async function runAndReport(base: RunConfig, opts: SimulateOptions): Promise<RunSummary> {
   const config = withFlags(base, opts);
-  preflight(config);
+  preflightSimulation(config);
   const dir = new RunDirectory(opts.out, { overwrite: opts.overwrite, staged: true });
   dir.writeConfig(config);
   const progress = startProgress(config.rounds, 'simulate', { quiet: opts.quiet || opts.progressLines });

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { loadSweepFile, type Sweep } from '../../sweep/spec.js';
 import { aggregateSweep, runSweep, type SweepEvent } from '../../sweep/run.js';
 import { writeSweepReport, SWEEP_REPORT_FILES } from '../../sweep/report.js';
-import { preflight } from '../../peer/preflight.js';
+import { preflightSimulation } from '../../sim/preflight.js';
 import { ConfigError, GossipflError, InputError } from '../../util/errors.js';
 import { collect, positiveInt } from '../options.js';
 import { setOption } from './simulate.js';
@@ -38,7 +38,7 @@ export function register(program: Command): void {
       // Every cell is checked before any runs: one bad cell stops the sweep at the start.
       for (const cell of sweep.cells) {
         try {
-          preflight(cell.config);
+          preflightSimulation(cell.config);
         } catch (err) {
           if (!(err instanceof ConfigError || err instanceof InputError)) throw err;
           const Kind = err instanceof InputError ? InputError : ConfigError;
