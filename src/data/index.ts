@@ -8,3 +8,4 @@ export * from './csv.js';
 export * from './synthetic.js';
 export * from './partition/index.js';
 export * from './source.js';
+export * from './registry.js';

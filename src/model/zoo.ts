@@ -6,6 +6,7 @@ import { tf } from '../compute/tf.js';
 import { makeLayout, type ParamLayout, type Params, type TensorDecl } from '../params/index.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
+import { modelRegistry } from './registry.js';
 
 /** A tfjs tensor (the type the model functions take and return). */
 export type Tensor = TF.Tensor;
@@ -57,31 +58,21 @@ export function isZooModel(model: Model): boolean {
   return zooModels.has(model);
 }
 
-/** Builds a zoo model for samples of `inputShape` and `numClasses` classes; throws ConfigError for shapes it cannot take. */
-export function buildModel(spec: ModelSpec, inputShape: readonly number[], numClasses: number): Model {
-  const model = buildZooModel(spec, inputShape, numClasses);
-  zooModels.add(model);
+/**
+ * Builds the model a spec names (a zoo model, or one registered in the model registry) for
+ * samples of `inputShape` and `numClasses` classes; throws ConfigError for an unknown kind or
+ * shapes it cannot take.
+ */
+export function buildModel(spec: ModelSpec | { readonly kind: string }, inputShape: readonly number[], numClasses: number): Model {
+  if (!(numClasses >= 2)) throw new ConfigError(`model: numClasses must be ≥ 2, got ${numClasses}`);
+  const entry = modelRegistry.get(spec.kind);
+  const model = entry.build(spec as never, inputShape, numClasses);
+  if (entry.zoo) zooModels.add(model);
   return model;
 }
 
-function buildZooModel(spec: ModelSpec, inputShape: readonly number[], numClasses: number): Model {
-  if (!(numClasses >= 2)) throw new ConfigError(`model: numClasses must be ≥ 2, got ${numClasses}`);
-  const featureSize = inputShape.reduce((a, b) => a * b, 1);
-  switch (spec.kind) {
-    case 'logreg':
-      return denseModel(spec, inputShape, featureSize, [], numClasses);
-    case 'mlp':
-      for (const h of spec.hidden) {
-        if (!Number.isInteger(h) || h < 1) throw new ConfigError(`model.hidden: widths must be positive integers, got ${h}`);
-      }
-      return denseModel(spec, inputShape, featureSize, spec.hidden, numClasses);
-    case 'cnn':
-      return cnnModel(spec, inputShape, numClasses);
-  }
-}
-
 /** Dense layers: x → [W_i x + b_i, ReLU]* → W_out x + b_out. */
-function denseModel(
+export function denseModel(
   spec: ModelSpec,
   inputShape: readonly number[],
   featureSize: number,
@@ -115,7 +106,7 @@ function denseModel(
 }
 
 /** LeNet-style: conv5×5 (same) → ReLU → maxpool 2 → conv5×5 (valid) → ReLU → maxpool 2 → dense. */
-function cnnModel(spec: Extract<ModelSpec, { kind: 'cnn' }>, inputShape: readonly number[], numClasses: number): Model {
+export function cnnModel(spec: Extract<ModelSpec, { kind: 'cnn' }>, inputShape: readonly number[], numClasses: number): Model {
   if (inputShape.length !== 3) {
     throw new ConfigError(`model: a CNN needs image inputs [height, width, channels], got [${inputShape.join(', ')}]`);
   }

@@ -17,6 +17,11 @@ export interface RegistryEntry {
 /** The schemas of a tuple of entries, as a tuple (so a discriminated union keeps each variant's type). */
 export type SchemasOf<T extends readonly { readonly schema: z.ZodObject }[]> = { -readonly [K in keyof T]: T[K]['schema'] };
 
+/** The schemas of a tuple of entries, each extended by the keys of X (e.g. the data section's `partition`). */
+export type ExtendedSchemasOf<T extends readonly { readonly schema: z.ZodObject }[], X extends z.ZodRawShape> = {
+  -readonly [K in keyof T]: T[K]['schema'] extends z.ZodObject<infer Shape, infer C> ? z.ZodObject<Omit<Shape, keyof X> & X, C> : never;
+};
+
 /** Bumped by every registration, so schemas built from the registries know when to rebuild. */
 let generation = 0;
 
