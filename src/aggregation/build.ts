@@ -4,6 +4,7 @@
 //   ({ params, state } = agg.aggregate(state, own, received, ctx));
 import type { Params } from '../params/index.js';
 import { AggregationError } from '../util/errors.js';
+import { d2Mix } from './d2.js';
 import { chocoGossip, chocoInitialState, type ChocoState } from './choco.js';
 import { coordinateMedian, coordinateMinGroup, medianTolerates, trimmedMean } from './coordinate.js';
 import { fedAu, fedAuInitialState, type FedAuState } from './fedau.js';
@@ -30,6 +31,8 @@ export interface LocalTrainingNeeds {
   readonly proximalMu?: number;
   /** SCAFFOLD: add c − c_i to every local gradient, then update c_i and send Δc_i (see scaffold.ts). */
   readonly controlVariates?: boolean;
+  /** D²: send ψ_t + x_t − ψ_{t−1} (trained model corrected by the last round's) instead of ψ_t (see d2.ts). */
+  readonly d2?: boolean;
 }
 
 /** An aggregation rule built from its spec, stateless or stateful behind one interface. */
@@ -140,5 +143,8 @@ export function buildAggregation(config: AggregationSpec): Aggregator {
       return { ...stateless(spec, fedAvg, { minGroupSize: 1 }), training: { proximalMu: spec.mu } };
     case 'scaffold':
       return { ...stateful(spec, scaffoldInitialState, scaffold(spec)), training: { controlVariates: true } };
+    // D² corrects the model before it is sent (local training) and mixes with the topology's weights.
+    case 'd2':
+      return { ...stateless(spec, d2Mix(spec)), training: { d2: true } };
   }
 }

@@ -23,17 +23,22 @@ export function checkRowWeights(rule: string, total: number, ctx?: AggregationCo
 }
 
 /** Gossip averaging: the own model and the received ones mixed with the topology row's weights. */
-export function gossipMix(own: Params, received: readonly Contribution[], ctx?: AggregationContext): Params {
-  const total = validateInputs('gossip', own, received, ctx);
-  checkRowWeights('gossip', total, ctx);
-  const out = new Float32Array(own.data.length);
-  addWeightedDifferences(
-    out,
-    own.data,
-    own.data,
-    received.map((c) => c.params.data),
-    received.map((c) => c.weight),
-    1,
-  );
-  return paramsFrom(own.layout, out);
+export const gossipMix: (own: Params, received: readonly Contribution[], ctx?: AggregationContext) => Params = scaledMix('gossip', 1);
+
+/** x_i + s·Σ_j W_ij (x_j − x_i) over the received, for rule `rule` (s = 1: gossip; s = 1/2: the lazy (I + W)/2). */
+export function scaledMix(rule: string, scale: number) {
+  return (own: Params, received: readonly Contribution[], ctx?: AggregationContext): Params => {
+    const total = validateInputs(rule, own, received, ctx);
+    checkRowWeights(rule, total, ctx);
+    const out = new Float32Array(own.data.length);
+    addWeightedDifferences(
+      out,
+      own.data,
+      own.data,
+      received.map((c) => c.params.data),
+      received.map((c) => c.weight),
+      scale,
+    );
+    return paramsFrom(own.layout, out);
+  };
 }

@@ -29,5 +29,6 @@ export {
   type ScaffoldOptions,
   type ScaffoldState,
 } from './scaffold.js';
+export { d2Correction, d2Mix, type D2Options } from './d2.js';
 export { aggregationSpecSchema, parseAggregationSpec, type AggregationName, type AggregationSpec } from './spec.js';
 export { buildAggregation, type AggregationState, type Aggregator, type LocalTrainingNeeds } from './build.js';

@@ -61,6 +61,10 @@ export const aggregationSpecSchema = z.discriminatedUnion('name', [
     serverLr: positive.optional().describe('η_g: global step size on the mean client change (default 1)'),
   }),
   z.strictObject({
+    name: z.literal('d2'),
+    lazy: z.boolean().optional().describe('mix with (I + W)/2 (Exact Diffusion, stable for any symmetric W; default true) or with W as in D² (needs λ_min(W) > −1/3)'),
+  }),
+  z.strictObject({
     name: z.literal('fedavg-m'),
     serverLr: positive.describe('γ: server step size'),
     localLr: positive.describe('η: the clients\' local learning rate'),

@@ -14,6 +14,7 @@ import { asyncConfigProblem } from './async-gossip.js';
 import { MNIST_DIGITS_TOTAL } from '../data/mnist.js';
 import { FASHION_MNIST_TEST_TOTAL, FASHION_MNIST_TRAIN_TOTAL } from '../data/fashion-mnist.js';
 import { privacySpecSchema } from '../privacy/spec.js';
+import { localTrainingMisfit } from './local-training.js';
 
 const positiveInt = z.number().int().min(1);
 const probability = z.number().min(0).max(1);
@@ -334,12 +335,9 @@ function checkConsistency(c: RunConfig, source: string): RunConfig {
   if (c.schedule.budget && c.topology.name !== 'pull') {
     fail(`schedule.budget sets r of the 'pull' topology (random-r pull); topology is '${c.topology.name}'`);
   }
-  // FedProx and SCAFFOLD change local training (Aggregator.training), which the round driver does not pass yet.
-  const needLocalHooks = ['fedprox', 'scaffold'];
-  if (c.aggregation && needLocalHooks.includes(c.aggregation.name)) {
-    fail(`aggregation '${c.aggregation.name}' needs its local-training part (see docs/aggregation.md), which runs do not apply yet; use fedavg, or fedadam / fedyogi / fedadagrad in mode: federated`);
-  }
-  const federatedRules = ['fedavg', 'fedau', 'fedavg-m', 'fedadagrad', 'fedyogi', 'fedadam', 'median', 'trimmed-mean', 'krum', 'nna'];
+  const localTraining = localTrainingMisfit(c, isGroupMethod(c.compression.method));
+  if (localTraining) fail(localTraining);
+  const federatedRules = ['fedavg', 'fedau', 'fedavg-m', 'fedadagrad', 'fedyogi', 'fedadam', 'fedprox', 'scaffold', 'median', 'trimmed-mean', 'krum', 'nna'];
   if (c.mode !== 'gossip' && c.aggregation && !federatedRules.includes(c.aggregation.name)) {
     fail(`aggregation '${c.aggregation.name}' is a gossip rule; federated mode aggregates with ${federatedRules.join(', ')}`);
   }

@@ -12,13 +12,15 @@
 //      members when the schedule says so; federated runs a server round; all-reduce averages
 //      the round's change through a group compressor; MoDeST its sampled round;
 //   4. metrics: bytes, losses, consensus distance and, every eval.every rounds, at the end and
-//      after a merge, the test accuracy of local models and of the merged model.
+//      after a merge, the test accuracy of local models and of the merged model; with `privacy`,
+//      the (ε, δ) the rounds so far give each peer (src/privacy's RDP accountant).
 import type { RunConfig } from './config.js';
 import type { RoundMetrics } from '../report/metrics.js';
 import type { Run } from './run.js';
 import type { Observation, Roster, World } from './world.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
+import { privacyAfter } from './local-training.js';
 
 /** How a round of the run exchanges: the config's mode as the driver runs it. */
 export type Strategy = 'gossip' | 'server' | 'all-reduce' | 'modest';
@@ -103,6 +105,7 @@ export async function runRounds(run: Run, world: World, strategy: Strategy, hook
     const honest = new Set(roster.honest);
     const honestParticipants = participants.filter((i) => honest.has(i));
     const obs = await world.observe({ round: t, evaluate, evalPeers: evaluate ? evalPeers(config, roster) : [], participants: honestParticipants });
+    const privacy = privacyAfter(config, t + 1);
     const m = roundMetrics(t, obs, honestParticipants, evaluate && allEqual, {
       globalMerge,
       preMergeLocalAccuracyMean: preMerge,
@@ -111,6 +114,7 @@ export async function runRounds(run: Run, world: World, strategy: Strategy, hook
       bytesSentTotal,
       simSeconds: hooks.elapsedSeconds(),
       wallSeconds: (performance.now() - wallStart) / 1000,
+      ...(privacy ? { privacy } : {}),
     });
     metrics.push(m);
     await hooks.afterRound?.(t, m, roster);
@@ -161,7 +165,7 @@ function roundMetrics(
   obs: Observation,
   participants: readonly number[],
   allEqual: boolean,
-  extra: Pick<RoundMetrics, 'globalMerge' | 'preMergeLocalAccuracyMean' | 'bytesSent' | 'bytesReceived' | 'bytesSentTotal' | 'simSeconds' | 'wallSeconds'>,
+  extra: Pick<RoundMetrics, 'globalMerge' | 'preMergeLocalAccuracyMean' | 'bytesSent' | 'bytesReceived' | 'bytesSentTotal' | 'simSeconds' | 'wallSeconds' | 'privacy'>,
 ): RoundMetrics {
   const local = obs.peers.flatMap((p) => (p.accuracy === undefined ? [] : [p.accuracy]));
   const mean = local.length ? local.reduce((a, b) => a + b, 0) / local.length : null;

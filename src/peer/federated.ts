@@ -59,6 +59,13 @@ export async function federatedDownload(
   });
 }
 
+/** What a rule or the privacy settings add to an upload: each contribution's weight (default its sample count) and SCAFFOLD's control delta. */
+export interface UploadExtras {
+  weight?(peer: Pick<Peer, 'id' | 'index' | 'sampleCount'>): number;
+  /** Δc_i the server received from this client; a client without one is left out. */
+  control?(from: PeerId): Params | undefined;
+}
+
 /**
  * Participants upload their change since the global model (compressed, with error feedback in
  * the peer's own state); the server aggregates what arrived before the deadline.
@@ -72,6 +79,7 @@ export async function federatedUpload(
   aggregator: Aggregator,
   deadlineMs = Number.POSITIVE_INFINITY,
   outgoing: (peer: Peer) => Params = (peer) => peer.params,
+  extras: UploadExtras = {},
 ): Promise<{ received: number; missing: readonly PeerId[] }> {
   if (participants.length === 0) return { received: 0, missing: [] };
   const ids = participants.map((p) => p.id);
@@ -99,11 +107,13 @@ export async function federatedUpload(
     } catch {
       continue; // refused by validation: left out like a straggler
     }
+    const control = extras.control?.(env.from);
+    if (extras.control && !control) continue; // a SCAFFOLD client whose control delta did not arrive
     const model = cloneParams(global);
     const d = delta.data;
     const x = model.data;
     for (let i = 0; i < x.length; i++) x[i] += d[i];
-    contributions.push({ from: env.from, params: model, weight: peer.sampleCount });
+    contributions.push({ from: env.from, params: model, weight: extras.weight ? extras.weight(peer) : peer.sampleCount, ...(control ? { control } : {}) });
   }
   if (contributions.length) {
     const r = aggregator.aggregate(server.state, global, contributions, { round, members: server.members });

@@ -11,7 +11,7 @@
 // Members with no role this round take no part in its exchanges.
 import type { Params } from '../params/index.js';
 import { cloneParams } from '../params/index.js';
-import type { Aggregator } from '../aggregation/build.js';
+import type { AggregationState, Aggregator } from '../aggregation/build.js';
 import type { Contribution } from '../aggregation/types.js';
 import type { ExchangeRequest, PeerId } from './transport.js';
 import type { Peer } from './peer.js';
@@ -34,6 +34,9 @@ export interface ModestRoundContext {
   readonly hub: TransportHub;
   readonly codec: UpdateCodec;
   readonly aggregator: Aggregator;
+  /** An aggregator's rule memory from its last aggregation (FedAdam's moments persist across rounds), and where the new one goes. */
+  aggregationState(id: PeerId): AggregationState;
+  setAggregationState(id: PeerId, state: AggregationState): void;
   readonly seed: number;
   readonly spec: ModestSpec;
   readonly deadlineMs: number;
@@ -101,8 +104,11 @@ export async function modestRound(ctx: ModestRoundContext): Promise<{ trainers: 
     }
     // An aggregator that also trained adds its own model with its own weight.
     if (isTrainer.has(id)) contributions.push({ from: id, params: agg.params, weight: ctx.sampleCount(id) });
-    if (contributions.length) agg.params = ctx.aggregator.aggregate(ctx.aggregator.initialState(), global, contributions, { round, members }).params;
-    else agg.params = cloneParams(global);
+    if (contributions.length) {
+      const r = ctx.aggregator.aggregate(ctx.aggregationState(id), global, contributions, { round, members });
+      agg.params = r.params;
+      ctx.setAggregationState(id, r.state);
+    } else agg.params = cloneParams(global);
   }
   return { trainers, aggregators };
 }

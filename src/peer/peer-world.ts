@@ -13,9 +13,13 @@ import type { Peer } from './peer.js';
 import type { ExchangeRequest, PeerId, Transport } from './transport.js';
 import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from './world.js';
 import { gossipExchange, exactMerge, MergeMemo } from './gossip.js';
+import type { LocalStepOptions } from '../model/optimizer.js';
 import { gossipWire } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
-import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type TransportHub } from './federated.js';
+import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type TransportHub, type UploadExtras } from './federated.js';
+import { centralNoise, LocalTraining } from './local-training.js';
+import { PHASES } from './phases.js';
+import { decodeOrNull } from './gossip.js';
 import { modestRound } from './modest-round.js';
 import { mixLatest, publishModel, type AsyncTransport } from './async-gossip.js';
 import { consensusDistance } from './consensus.js';
@@ -79,6 +83,7 @@ export class PeerWorld implements World {
   private modestHolders: readonly PeerId[] = [];
   private notes: ExchangeNotes = { missing: 0 };
   private round = 0;
+  private readonly localTraining: LocalTraining;
 
   constructor(
     private readonly run: Run,
@@ -88,6 +93,7 @@ export class PeerWorld implements World {
     server?: ServerSpec,
   ) {
     this.byId = new Map(peers.map((p) => [p.id, p]));
+    this.localTraining = new LocalTraining(run);
     for (const p of peers) {
       this.aggStates.set(p.id, run.aggregator.initialState());
       p.compression = run.codec.group ? run.codec.group.initialState(run.model.layout) : run.codec.update.initState();
@@ -166,9 +172,40 @@ export class PeerWorld implements World {
     for (const p of peers) await this.trainOne(p, steps);
     if (codec.group) {
       await federatedGroupRound(server, peers, round, this.hub, codec, deadlineMs);
-    } else {
-      await federatedUpload(server, peers, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, peers));
+      return;
     }
+    const central = this.run.config.privacy?.mode === 'central';
+    const extras: UploadExtras = {
+      // Central DP averages unweighted: a sample-count weight would change one peer's sensitivity.
+      ...(central ? { weight: () => 1 } : {}),
+      ...(this.localTraining.uploadsControls ? { control: lookup(await this.uploadControls(server, peers, round, deadlineMs)) } : {}),
+    };
+    const up = await federatedUpload(server, peers, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, peers), extras);
+    if (central && up.received > 0) server.params = centralNoise(server.params, this.run.config, round, up.received);
+  }
+
+  /** SCAFFOLD: each client sends its Δc_i to the server (whole, phase controlUpload); returns what arrived. */
+  private async uploadControls(server: FederatedServer, peers: readonly Peer[], round: number, deadlineMs: number): Promise<Map<PeerId, Params>> {
+    const phase = PHASES.controlUpload;
+    const exact = this.run.codec.exact;
+    const sending = peers.flatMap((p) => {
+      const c = this.localTraining.takeControl(p.id);
+      return c ? [{ p, bytes: exact.encode(c, { round, phase, sender: p.index }) }] : [];
+    });
+    const ids = sending.map((s) => s.p.id);
+    this.hub.setParticipants([server.id, ...ids]);
+    const [serverResult] = await Promise.all([
+      this.hub.transportFor(server.id).exchange({ round, phase, payload: EMPTY, sendTo: [], expectFrom: ids, deadlineMs }),
+      ...sending.map((s) => this.hub.transportFor(s.p.id).exchange({ round, phase, payload: s.bytes, sendTo: [server.id], expectFrom: [], deadlineMs })),
+    ]);
+    const indexOf = new Map(sending.map((s) => [s.p.id, s.p.index]));
+    const got = new Map<PeerId, Params>();
+    for (const env of serverResult.received) {
+      const sender = indexOf.get(env.from);
+      const c = sender === undefined ? null : decodeOrNull(exact, env.bytes, { round, phase, sender });
+      if (c) got.set(env.from, c);
+    }
+    return got;
   }
 
   async allReduce(round: number, group: readonly number[], steps: number, deadlineMs: number): Promise<void> {
@@ -216,6 +253,8 @@ export class PeerWorld implements World {
       hub: this.hub,
       codec,
       aggregator,
+      aggregationState: (id) => this.aggStates.get(id) ?? aggregator.initialState(),
+      setAggregationState: (id, state) => void this.aggStates.set(id, state),
       seed: config.seed,
       spec: config.modest,
       deadlineMs,
@@ -293,7 +332,10 @@ export class PeerWorld implements World {
 
   private async trainOne(p: Peer, steps: number): Promise<TrainResult> {
     this.env.beforeTrain?.(p);
-    const r = this.env.async?.yieldBetweenSteps ? await trainYielding(p, this.trainer, steps) : await p.train(this.trainer, steps);
+    const serverState = this.server?.state ?? null;
+    const hooks = this.localTraining.active ? this.localTraining.begin(p, serverState) : undefined;
+    const r = this.env.async?.yieldBetweenSteps ? await trainYielding(p, this.trainer, steps, hooks?.options) : await p.train(this.trainer, steps, hooks?.options);
+    if (hooks) this.localTraining.finish(p, hooks.start, steps, this.round, serverState);
     // Before anything is sent: a diverged model would be refused by every encoder on the way.
     this.checkDiverged(this.round, [this.indexOf(p)]);
     await this.env.afterTrain?.(p, steps);
@@ -351,6 +393,12 @@ export class PeerWorld implements World {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+function lookup<K, V>(map: ReadonlyMap<K, V>): (key: K) => V | undefined {
+  return (key) => map.get(key);
+}
+
 /** A hub whose transports count the payload bytes each exchange puts on the wire and takes off it. */
 function countingHub(hub: TransportHub, counter: { sent: number; received: number }): TransportHub {
   const cache = new Map<PeerId, Transport>();
@@ -393,11 +441,11 @@ function sentBytes(req: ExchangeRequest, self: PeerId): number {
  * backends a round of training never leaves the thread, and an asynchronous peer (which never
  * waits on the network) would otherwise send and receive nothing until its last round.
  */
-async function trainYielding(peer: Peer, trainer: Trainer, steps: number): Promise<TrainResult> {
+async function trainYielding(peer: Peer, trainer: Trainer, steps: number, local?: LocalStepOptions): Promise<TrainResult> {
   let lossSum = 0;
   let samples = 0;
   for (let i = 0; i < steps; i++) {
-    const r = await peer.train(trainer, 1);
+    const r = await peer.train(trainer, 1, local);
     lossSum += r.loss;
     samples += r.samples;
     await new Promise((resolve) => setImmediate(resolve));

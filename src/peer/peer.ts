@@ -2,7 +2,7 @@
 // and its minibatch stream. Everything here is plain data plus a reference to the shared
 // Trainer, so the simulator can hold thousands of peers and the node can checkpoint one.
 import type { Params } from '../params/index.js';
-import type { OptimizerState } from '../model/optimizer.js';
+import type { LocalStepOptions, OptimizerState } from '../model/optimizer.js';
 import type { Trainer, TrainResult } from '../model/trainer.js';
 import type { PeerId } from './transport.js';
 import { batchIterator, type BatchIterator, type Dataset } from '../data/index.js';
@@ -49,9 +49,9 @@ export class Peer {
     return this.data.n;
   }
 
-  /** k local optimizer steps on this peer's own data, in place. */
-  async train(trainer: Trainer, steps: number): Promise<TrainResult> {
-    const r = await trainer.train(this.params, this.optimizer, this.batches.next, steps);
+  /** k local optimizer steps on this peer's own data, in place; `local`: the rule's proximal term or correction. */
+  async train(trainer: Trainer, steps: number, local: LocalStepOptions = {}): Promise<TrainResult> {
+    const r = await trainer.train(this.params, this.optimizer, this.batches.next, steps, local);
     this.lastLoss = r.loss;
     this.steps += r.steps;
     return r;

@@ -6,6 +6,7 @@
 //   0, 1, …    group compressor phases (PowerSGD's P then Q, …)  all-reduce and federated groups
 //   0          the server's global model to the participants    server rounds, MoDeST downloads
 //   1          participants' changes to the server              server rounds, MoDeST uploads
+//   2          SCAFFOLD clients' control deltas Δc_i            server rounds (pointwise compressors only)
 //   250        the group's result to the server                 federated rounds with a group compressor
 //   255        models of an exact merge                          merges of the schedule
 //
@@ -18,6 +19,7 @@ export const PHASES = {
   firstGroupPhase: 0,
   download: 0,
   upload: 1,
+  controlUpload: 2,
   groupResult: 250,
   merge: 255,
 } as const;

@@ -1,0 +1,152 @@
+// What the aggregation rule and the privacy settings ask of a peer's local steps, applied around
+// them the same way in every mode, in the simulator and on a real peer. With x_s the model the
+// steps start from (the downloaded global model in a server round, the round's model in MoDeST,
+// the round's own model in gossip and all-reduce):
+//   FedProx:  every gradient gets μ(w − x_s) (the trainer's `proximal`);
+//   SCAFFOLD: every gradient gets c − c_i (the trainer's `correction`); afterwards c_i takes the
+//             option-II update and Δc_i waits for the upload (see src/aggregation/scaffold.ts);
+//   privacy:  the change u = x − x_s is clipped to C; in local mode it is noised as well, and the
+//             peer keeps the released model, so everything it sends later is post-processing;
+//   D²:       the peer sends ψ + x_s − ψ_prev instead of its trained model ψ (src/aggregation/d2.ts).
+import type { Params } from '../params/index.js';
+import { paramsFrom } from '../params/index.js';
+import type { LocalStepOptions } from '../model/optimizer.js';
+import type { RunConfig } from './config.js';
+import type { Run } from './run.js';
+import type { Peer } from './peer.js';
+import type { PeerId } from './transport.js';
+import type { AggregationState } from '../aggregation/build.js';
+import { controlParams, scaffoldClientUpdate, scaffoldCorrection } from '../aggregation/scaffold.js';
+import { d2Correction } from '../aggregation/d2.js';
+import { addGaussianNoise, centralNoiseStd } from '../privacy/noise.js';
+import { clipUpdate } from '../privacy/clip.js';
+import { runPrivacy } from '../privacy/run.js';
+import { Rng } from '../util/rng.js';
+
+/** Rules whose local-training part needs a server (SCAFFOLD's control c) or the server's average. */
+const SERVER_ONLY = ['scaffold'];
+/** Rules with a local-training part that mean nothing in gossip's mixing. */
+const NOT_GOSSIP = ['fedprox', 'scaffold'];
+/** Rules central DP can noise: the server's step is the (unweighted) mean of the clipped updates. */
+const CENTRAL_DP_RULES = ['fedavg', 'fedprox'];
+
+/**
+ * The config's local-training rules that the schema cannot say on its own, as one line naming
+ * the key and what to do, or null when the config is fine.
+ */
+export function localTrainingMisfit(c: RunConfig, groupCompressor: boolean): string | null {
+  const rule = c.aggregation?.name ?? (c.mode === 'gossip' ? 'gossip' : 'fedavg');
+  const opt = c.training.optimizer;
+  if (c.mode === 'gossip' && NOT_GOSSIP.includes(rule)) {
+    return `aggregation '${rule}' corrects local training against a server's model; use mode: federated (or aggregation: d2, the gossip form of drift correction)`;
+  }
+  if (SERVER_ONLY.includes(rule) && c.mode !== 'federated') return `aggregation '${rule}' keeps the server control variate c: use mode: federated`;
+  if (rule === 'scaffold') {
+    if (opt.kind !== 'sgd' || opt.momentum) {
+      return `aggregation 'scaffold' updates c_i from the model change of plain SGD steps (option II): set training.optimizer to { kind: sgd } without momentum`;
+    }
+    if (groupCompressor) return `aggregation 'scaffold' needs every client's model and control at the server; a group compressor hands it only the mean: use a pointwise compression.method`;
+    if (c.privacy) return `privacy with aggregation 'scaffold': the control variates would leave the peers unprotected; drop privacy or use fedavg / fedprox`;
+  }
+  if (c.privacy?.mode === 'central') {
+    if (!CENTRAL_DP_RULES.includes(rule)) return `privacy.mode central noises the server's mean of the clipped updates: use aggregation fedavg or fedprox (got ${rule}), or privacy.mode local`;
+    if (groupCompressor) return `privacy.mode central: a group compressor averages without the server; use a pointwise compression.method, or privacy.mode local`;
+    if (c.compression.errorFeedback !== 'none') return `privacy.mode central: error feedback adds earlier rounds' residuals to the clipped update, so its norm is no longer bounded by C; set compression.errorFeedback: none, or privacy.mode local`;
+  }
+  return null;
+}
+
+/** The per-peer memory of the local-training parts: c_i, ψ_prev and the round's Δc_i. */
+export class LocalTraining {
+  private readonly clientControls = new Map<PeerId, Float32Array>();
+  private readonly lastTrained = new Map<PeerId, Float32Array>();
+  private readonly controls = new Map<PeerId, Params>();
+  /** Whether any part is active (otherwise begin/finish cost nothing). */
+  readonly active: boolean;
+
+  constructor(private readonly run: Run) {
+    const t = run.aggregator.training;
+    this.active = Boolean(t?.proximalMu !== undefined || t?.controlVariates || t?.d2 || run.config.privacy);
+  }
+
+  /** Whether clients upload a control delta (SCAFFOLD). */
+  get uploadsControls(): boolean {
+    return Boolean(this.run.aggregator.training?.controlVariates);
+  }
+
+  /** The options of a peer's local steps from x_s; `server` is the server's rule state (SCAFFOLD's c). */
+  begin(p: Peer, server: AggregationState): { start: Float32Array; options: LocalStepOptions } {
+    const start = p.params.data.slice();
+    const t = this.run.aggregator.training;
+    const options: LocalStepOptions = {
+      ...(t?.proximalMu !== undefined ? { proximal: { mu: t.proximalMu, anchor: start } } : {}),
+      ...(t?.controlVariates ? { correction: scaffoldCorrection(serverControl(server), this.clientControls.get(p.id) ?? null, start.length) } : {}),
+    };
+    return { start, options };
+  }
+
+  /** After k local steps: SCAFFOLD's control update, privacy, then D²'s correction, on the peer's model in place. */
+  finish(p: Peer, start: Float32Array, steps: number, round: number, server: AggregationState): void {
+    const { config, aggregator } = this.run;
+    const layout = p.params.layout;
+    if (aggregator.training?.controlVariates && steps > 0) {
+      const u = scaffoldClientUpdate({
+        global: start,
+        local: p.params.data,
+        clientControl: this.clientControls.get(p.id) ?? null,
+        serverControl: serverControl(server),
+        localLr: config.training.optimizer.lr,
+        localSteps: steps,
+      });
+      this.clientControls.set(p.id, u.clientControl);
+      this.controls.set(p.id, controlParams(p.params, u.controlDelta));
+    }
+    if (config.privacy) p.params = paramsFrom(layout, privatize(p.params.data, start, config, round, p.index));
+    if (aggregator.training?.d2) {
+      const trained = p.params.data;
+      p.params = paramsFrom(layout, d2Correction(trained, start, this.lastTrained.get(p.id) ?? start));
+      this.lastTrained.set(p.id, trained.slice());
+    }
+  }
+
+  /** The Δc_i a peer computed this round (taken once, for the upload). */
+  takeControl(id: PeerId): Params | undefined {
+    const c = this.controls.get(id);
+    this.controls.delete(id);
+    return c;
+  }
+}
+
+function serverControl(state: AggregationState): Float32Array | null {
+  return state !== null && state.rule === 'scaffold' ? state.c : null;
+}
+
+/** x_s + clip(x − x_s, C), plus N(0, (σC)²) per coordinate in local mode (seeded by run seed, round and shard). */
+function privatize(x: Float32Array, start: Float32Array, config: RunConfig, round: number, shard: number): Float32Array {
+  const spec = config.privacy!;
+  const u = new Float32Array(x.length);
+  for (let k = 0; k < u.length; k++) u[k] = x[k] - start[k];
+  const clipped = clipUpdate(u, spec.clipNorm).update;
+  const released = spec.mode === 'local' ? addGaussianNoise(clipped, spec.noiseMultiplier * spec.clipNorm, Rng.derive(config.seed, 'dp-noise', round, shard)) : clipped;
+  for (let k = 0; k < released.length; k++) released[k] += start[k];
+  return released;
+}
+
+/**
+ * Central DP at the server: the unweighted mean of m clipped updates plus N(0, (σC/m)²) per
+ * coordinate (DP-FedAvg's noise of std σC on the sum), seeded by run seed and round.
+ */
+export function centralNoise(model: Params, config: RunConfig, round: number, participants: number): Params {
+  const spec = config.privacy!;
+  const std = centralNoiseStd(spec.clipNorm, spec.noiseMultiplier, participants);
+  return paramsFrom(model.layout, addGaussianNoise(model.data, std, Rng.derive(config.seed, 'dp-noise', round)));
+}
+
+/** The run's (ε, δ) after `rounds` rounds, or undefined without privacy or without noise (σ = 0 gives no guarantee). */
+export function privacyAfter(config: RunConfig, rounds: number): { epsilon: number; delta: number } | undefined {
+  const spec = config.privacy;
+  if (!spec || spec.noiseMultiplier === 0) return undefined;
+  const q = spec.mode === 'central' ? config.federated.participation : 1;
+  const { epsilon, delta } = runPrivacy(spec, rounds, q);
+  return { epsilon, delta };
+}
