@@ -9,7 +9,8 @@ import { register as peer } from './peer.js';
 import { register as cluster } from './cluster.js';
 import { register as schema } from './schema.js';
 import { register as sweep } from './sweep.js';
+import { register as servePage } from './serve-page.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, sweep, train, peer, cluster, topology, report, schema, psk];
+export const commands: RegisterCommand[] = [simulate, sweep, train, peer, cluster, topology, report, schema, psk, servePage];
