@@ -2,8 +2,6 @@
 // discovery, the optional private network and gossipsub tuned for many peers on one host.
 import '../util/polyfills.js';
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { memory } from '@libp2p/memory';
 import { noise } from '@libp2p/noise';
 import { tls } from '@libp2p/tls';
 import { yamux } from '@libp2p/yamux';
@@ -13,11 +11,13 @@ import { mdns } from '@libp2p/mdns';
 import { preSharedKey } from '@libp2p/pnet';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
-import type { quic as quicFactory } from '@chainsafe/libp2p-quic';
 import { multiaddr } from '@multiformats/multiaddr';
-import { ConfigError, GossipflError } from '../util/errors.js';
+import { GossipflError } from '../util/errors.js';
 import { loadOrCreatePrivateKey, readPskFile } from './keys.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
+import { loadTransports, transportsFor, type LoadedTransports } from './transports.js';
+
+export { loadQuicTransport, type QuicTransportFactory } from './transports.js';
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index-compatible record.
 /** The libp2p services a gossipfl node runs. */
@@ -45,8 +45,7 @@ export interface GossipflNode {
 export async function createGossipflNode(options: NodeOptions = {}, extra: { privateKey?: PrivateKey } = {}): Promise<GossipflNode> {
   const resolved = resolveNodeOptions(options);
   const privateKey = extra.privateKey ?? (resolved.keyFile ? await loadOrCreatePrivateKey(resolved.keyFile) : undefined);
-  const quic = resolved.transport !== 'tcp' && !resolved.memoryTransport ? await loadQuicTransport() : undefined;
-  const config = libp2pConfig(resolved, privateKey, quic ? { quic } : {});
+  const config = libp2pConfig(resolved, privateKey, await loadTransports(resolved));
   let libp2p: GossipflLibp2p;
   try {
     libp2p = await createLibp2p(config);
@@ -79,24 +78,8 @@ export async function createGossipflNode(options: NodeOptions = {}, extra: { pri
   };
 }
 
-/** The QUIC transport's factory (`quic()` of @chainsafe/libp2p-quic). */
-export type QuicTransportFactory = typeof quicFactory;
-
-/**
- * Loads the QUIC transport. Imported only when asked for: its native module exists for some
- * platforms only, and a TCP-only node must start without it.
- */
-export async function loadQuicTransport(): Promise<QuicTransportFactory> {
-  try {
-    return (await import('@chainsafe/libp2p-quic')).quic;
-  } catch (cause) {
-    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    throw new ConfigError(`node.transport: the QUIC transport (@chainsafe/libp2p-quic) cannot be loaded on ${process.platform}-${process.arch}: ${why}; use transport tcp`, { cause });
-  }
-}
-
-/** The libp2p options for resolved node options (`extra.quic` is needed when the transport includes QUIC). */
-export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | undefined, extra: { quic?: QuicTransportFactory } = {}): Libp2pOptions<GossipflServices> {
+/** The libp2p options for resolved node options (`extra` holds the transports loaded at run time: loadTransports). */
+export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | undefined, extra: LoadedTransports = {}): Libp2pOptions<GossipflServices> {
   const encrypters = o.encryption === 'noise' ? [noise()] : o.encryption === 'tls' ? [tls()] : [tls(), noise()];
   const discovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
   if (o.bootstrap.length) discovery.push(bootstrap({ list: [...o.bootstrap], timeout: 10 }));
@@ -105,7 +88,7 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
   return {
     ...(privateKey ? { privateKey } : {}),
     addresses: { listen: [...o.listen] },
-    transports: o.memoryTransport ? [memory()] : transportsFor(o, extra.quic),
+    transports: transportsFor(o, extra),
     connectionEncrypters: encrypters,
     streamMuxers: [
       yamux({
@@ -136,15 +119,4 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
       }),
     },
   };
-}
-
-/** TCP and/or QUIC. QUIC brings its own TLS 1.3 and streams: `encryption`, yamux and the PSK apply to TCP only. */
-function transportsFor(o: ResolvedNodeOptions, quic: QuicTransportFactory | undefined): NonNullable<Libp2pOptions['transports']> {
-  const list: NonNullable<Libp2pOptions['transports']> = [];
-  if (o.transport !== 'quic') list.push(tcp());
-  if (o.transport !== 'tcp') {
-    if (!quic) throw new ConfigError(`node.transport: ${o.transport} needs the QUIC transport; pass libp2pConfig's extra.quic (loadQuicTransport())`);
-    list.push(quic());
-  }
-  return list;
 }
