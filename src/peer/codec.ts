@@ -166,8 +166,9 @@ export function checkCompressionFits(mode: 'gossip' | 'federated', aggregation: 
   if (mode === 'gossip' && !codec.choco && aggregation === 'choco-gossip') {
     throw new ConfigError(`aggregation choco-gossip exchanges compressed differences; pick a lossy compression method (top-k, rand-k, sign, random-subspace)`);
   }
-  if (mode === 'federated' && codec.group && aggregation !== 'fedavg') {
-    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation fedavg with it`);
+  // FedProx averages as FedAvg does (its proximal term is in local training).
+  if (mode === 'federated' && codec.group && aggregation !== 'fedavg' && aggregation !== 'fedprox') {
+    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation fedavg (or fedprox) with it`);
   }
 }
 
