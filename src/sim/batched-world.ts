@@ -38,6 +38,7 @@ import { BatchStreams } from './batched-streams.js';
 
 /** The config key that keeps this run off the batched engine and why, or null when it fits. */
 export function batchedWorldMisfit(config: RunConfig): { key: string; why: string } | null {
+  if (config.privacy) return { key: 'privacy', why: 'its peers do not clip or noise their updates' };
   if (config.mode === 'federated') {
     const agg = config.aggregation?.name ?? 'fedavg';
     if (agg !== 'fedavg') return { key: 'aggregation.name', why: `the server's '${agg}' rule is not FedAvg's weighted mean` };
