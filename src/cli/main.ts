@@ -46,7 +46,7 @@ export function reportError(err: unknown): number {
 
 const invokedDirectly = (() => {
   const entry = process.argv[1] ?? '';
-  return /(?:^|[\\/])(?:main\.(?:ts|js)|gossipfl)$/.test(entry);
+  return /(?:^|[\\/])(?:main\.(?:ts|js|mjs)|gossipfl)$/.test(entry);
 })();
 
 if (invokedDirectly) {

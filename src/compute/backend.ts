@@ -10,6 +10,8 @@
 // `auto` tries them in that order and takes the first that starts and runs the model's ops.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from './tf.js';
 import { BackendError } from '../util/errors.js';
 
@@ -89,8 +91,29 @@ async function tryBackend(name: BackendName, req: BackendRequirements, auto = fa
   }
 }
 
+/**
+ * Where the wasm binaries are when this code runs bundled into one file with no node_modules
+ * beside it: the bundle's own folder (copy @tensorflow/tfjs-backend-wasm/dist/*.wasm there).
+ * Undefined when the package resolves, so tfjs finds them in its own dist folder as usual.
+ */
+export function bundledWasmDir(moduleUrl: string = import.meta.url): string | undefined {
+  try {
+    createRequire(moduleUrl).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    return undefined;
+  } catch {
+    return `${dirname(fileURLToPath(moduleUrl))}${sep}`;
+  }
+}
+
 async function tryWasm(req: BackendRequirements): Promise<Attempt> {
-  await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const bundled = bundledWasmDir();
+  if (bundled !== undefined) {
+    if (!existsSync(`${bundled}tfjs-backend-wasm-simd.wasm`)) {
+      return { ok: false, why: `@tensorflow/tfjs-backend-wasm is not installed and no .wasm files lie beside this program in ${bundled}; copy node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm there` };
+    }
+    wasm.setWasmPaths(bundled);
+  }
   const { registerWasmTrainingKernels } = await import('./wasm-kernels.js');
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) return { ok: false, why: 'the WebAssembly module failed to load' };
