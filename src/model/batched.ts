@@ -16,9 +16,10 @@
 import { tf } from '../compute/tf.js';
 import type { tf as TF } from '../compute/tf.js';
 import { WebGpuStack } from './webgpu-stack.js';
+import { HostStack, type DenseLayer } from './host-stack.js';
 import { webgpuUnsupported } from './webgpu-training.js';
 import { paramsFrom, sameLayout, type Params } from '../params/index.js';
-import type { Model } from './zoo.js';
+import { isZooModel, type Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
 import { slotCount, validateOptimizer } from './optimizer.js';
 import type { Batch } from './batch.js';
@@ -60,20 +61,13 @@ export interface RowsSummary {
 /** Floats of activations one tfjs evaluation chunk may hold (peers × samples × widest layer). */
 const EVAL_FLOATS = 1 << 24;
 
-/** Which step implementation a BatchedTrainer uses: tfjs ops (any backend), the fused WebGPU kernels, or `auto`. */
-export type BatchedKernels = 'auto' | 'tfjs' | 'webgpu-fused';
+/** Which step implementation a BatchedTrainer uses: tfjs ops (any backend), the fused WebGPU kernels, host loops (./host-stack.ts), or `auto`. */
+export type BatchedKernels = 'auto' | 'tfjs' | 'webgpu-fused' | 'host';
 
 /** Options of a BatchedTrainer: the kernel choice. */
 export interface BatchedOptions {
-  /** 'auto' takes the compiled WebGPU step where it applies, tfjs ops otherwise. */
+  /** 'auto' takes the compiled WebGPU step where it applies, the host stack for dense models on wasm and cpu, tfjs ops otherwise. */
   readonly kernels?: BatchedKernels;
-}
-
-interface DenseLayer {
-  readonly inWidth: number;
-  readonly outWidth: number;
-  readonly kernelOffset: number;
-  readonly biasOffset: number;
 }
 
 type Tensor = TF.Tensor;
@@ -86,14 +80,15 @@ export class BatchedTrainer {
   /** Parameters per peer (the layout size). */
   readonly dim: number;
   /** The step implementation in use. */
-  readonly kernels: 'tfjs' | 'webgpu-fused';
+  readonly kernels: 'tfjs' | 'webgpu-fused' | 'host';
   /** Optimizer steps taken (Adam's bias correction uses it). */
   stepCount = 0;
   // tfjs path: the stacked tensors. WebGPU path: the device buffers of `gpu`.
   private stack!: Tensor;
   private slots: Tensor[] = [];
   private lossSum!: Tensor;
-  private readonly gpu: WebGpuStack | undefined;
+  /** The stack outside tfjs: WebGPU buffers, or host arrays on the CPU backends (dense models). */
+  private readonly dev: WebGpuStack | HostStack | undefined;
   private lossSteps = 0;
   private dataX: Tensor | undefined;
   private dataY: Tensor | undefined;
@@ -113,7 +108,11 @@ export class BatchedTrainer {
     this.dense = denseLayers(model);
     this.kernels = chooseKernels(options.kernels ?? 'auto', model);
     if (this.kernels === 'webgpu-fused') {
-      this.gpu = new WebGpuStack(model, optimizer, peers);
+      this.dev = new WebGpuStack(model, optimizer, peers);
+      return;
+    }
+    if (this.kernels === 'host') {
+      this.dev = new HostStack(model, optimizer, peers, this.dense!);
       return;
     }
     this.stack = tf.zeros([peers, this.dim]);
@@ -129,14 +128,14 @@ export class BatchedTrainer {
     if (flat.length !== this.peers * this.dim) {
       throw new InputError(`batched engine: loadAll needs ${this.peers}×${this.dim} = ${this.peers * this.dim} values, got ${flat.length}`);
     }
-    if (this.gpu) return this.gpu.loadAll(flat);
+    if (this.dev) return this.dev.loadAll(flat);
     this.replaceStack(tf.tensor2d(flat, [this.peers, this.dim]));
   }
 
   /** All peers' weights, P rows of d values. */
   async readAll(): Promise<Float32Array> {
     this.assertLive();
-    if (this.gpu) return this.gpu.readAll();
+    if (this.dev) return this.dev.readAll();
     return (await this.stack.data()) as Float32Array;
   }
 
@@ -144,14 +143,14 @@ export class BatchedTrainer {
   loadPeer(peer: number, params: Params): void {
     this.assertPeer(peer);
     if (!sameLayout(params.layout, this.model.layout)) throw new ConfigError('batched engine: params do not match the model layout');
-    if (this.gpu) return this.gpu.loadPeer(peer, params.data);
+    if (this.dev) return this.dev.loadPeer(peer, params.data);
     this.replaceStack(tf.tidy(() => replaceRow(this.stack, peer, params.data)));
   }
 
   /** One peer's weights, copied out of the stack. */
   async readPeer(peer: number): Promise<Params> {
     this.assertPeer(peer);
-    if (this.gpu) return paramsFrom(this.model.layout, await this.gpu.readPeer(peer));
+    if (this.dev) return paramsFrom(this.model.layout, await this.dev.readPeer(peer));
     const row = tf.slice(this.stack, [peer, 0], [1, this.dim]);
     const data = (await row.data()) as Float32Array;
     row.dispose();
@@ -167,7 +166,7 @@ export class BatchedTrainer {
       if (s.length !== this.peers * this.dim) throw new InputError(`batched engine: slot ${i} needs ${this.peers * this.dim} values, got ${s.length}`);
     });
     this.stepCount = step;
-    if (this.gpu) return this.gpu.loadSlots(slots);
+    if (this.dev) return this.dev.loadSlots(slots);
     slots.forEach((s, i) => {
       this.slots[i].dispose();
       this.slots[i] = tf.tensor2d(s, [this.peers, this.dim]);
@@ -177,7 +176,7 @@ export class BatchedTrainer {
   /** Every peer's optimizer state: one [P×d] buffer per slot. */
   async readSlots(): Promise<Float32Array[]> {
     this.assertLive();
-    if (this.gpu) return this.gpu.readSlots();
+    if (this.dev) return this.dev.readSlots();
     return Promise.all(this.slots.map(async (s) => (await s.data()) as Float32Array));
   }
 
@@ -194,7 +193,7 @@ export class BatchedTrainer {
       if (!(v >= 0 && v < this.model.numClasses)) throw new InputError(`batched engine: label ${v} outside [0, ${this.model.numClasses})`);
     }
     this.dataN = n;
-    if (this.gpu) return this.gpu.setData(x, y, n);
+    if (this.dev) return this.dev.setData(x, y, n);
     tf.dispose([this.dataX, this.dataY].filter((t): t is Tensor => t !== undefined));
     this.dataX = tf.tensor2d(x, [n, this.featureSize]);
     this.dataY = tf.tensor1d(y, 'int32');
@@ -212,10 +211,10 @@ export class BatchedTrainer {
     }
     const n = this.dataN;
     for (const i of idx) if (!(i >= 0 && i < n)) throw new InputError(`batched engine: index ${i} outside the dataset [0, ${n})`);
-    if (this.gpu) {
+    if (this.dev) {
       this.stepCount++;
       this.lossSteps++;
-      return this.gpu.stepIndices(idx, this.stepCount);
+      return this.dev.stepIndices(idx, this.stepCount);
     }
     const idxT = tf.tensor1d(idx, 'int32');
     this.stepOn(this.dataX!, this.dataY!, idxT, idx.length / this.peers);
@@ -234,10 +233,10 @@ export class BatchedTrainer {
         if (!(v >= 0 && v < this.model.numClasses)) throw new InputError(`batched engine: label ${v} outside [0, ${this.model.numClasses})`);
       }
     }
-    if (this.gpu) {
+    if (this.dev) {
       this.stepCount++;
       this.lossSteps++;
-      return this.gpu.stepBatches(batches, this.stepCount);
+      return this.dev.stepBatches(batches, this.stepCount);
     }
     const f = this.featureSize;
     const x = new Float32Array(this.peers * B * f);
@@ -254,10 +253,10 @@ export class BatchedTrainer {
   /** Mean training loss per peer over the steps since the last call (resets the count). */
   async takeLoss(): Promise<Float32Array> {
     this.assertLive();
-    if (this.gpu) {
+    if (this.dev) {
       const steps = this.lossSteps;
       this.lossSteps = 0;
-      return (await this.gpu.takeLossSums()).map((s) => (steps ? s / steps : 0));
+      return (await this.dev.takeLossSums()).map((s) => (steps ? s / steps : 0));
     }
     const sums = (await this.lossSum.data()) as Float32Array;
     const steps = this.lossSteps;
@@ -275,7 +274,7 @@ export class BatchedTrainer {
     const P = this.peers;
     if (weights.length !== P * P) throw new InputError(`batched engine: the mixing matrix needs ${P}×${P} = ${P * P} values, got ${weights.length}`);
     for (const w of weights) if (!Number.isFinite(w)) throw new InputError('batched engine: the mixing matrix has a non-finite entry');
-    if (this.gpu) return this.gpu.mix(weights);
+    if (this.dev) return this.dev.mix(weights);
     const W = tf.tensor2d(weights, [P, P]);
     const next = tf.matMul(W, this.stack);
     W.dispose();
@@ -286,7 +285,7 @@ export class BatchedTrainer {
   async mixRows(m: StackMixing): Promise<void> {
     this.assertLive();
     checkStackMixing(m, this.peers, this.dim);
-    if (this.gpu) return this.gpu.mixRows(m);
+    if (this.dev) return this.dev.mixRows(m);
     const P = this.peers;
     const next = tf.tidy(() => {
       const nbr = m.neighbours ? tf.tensor2d(m.neighbours, [P, this.dim]) : this.stack;
@@ -329,7 +328,7 @@ export class BatchedTrainer {
     this.assertLive();
     const rows = this.checkRows(group);
     if (rows.length === 0) return;
-    if (this.gpu) return this.gpu.mergeRows(rows);
+    if (this.dev) return this.dev.mergeRows(rows);
     const P = this.peers;
     const mask = new Float32Array(P);
     for (const r of rows) mask[r] = 1;
@@ -350,7 +349,7 @@ export class BatchedTrainer {
     const loss = new Float64Array(list.length);
     const accuracy = new Float64Array(list.length);
     if (data.n === 0 || list.length === 0) return { loss, accuracy };
-    if (this.gpu) return this.gpu.evaluate(list, data);
+    if (this.dev) return this.dev.evaluate(list, data);
     const width = Math.max(f, ...this.model.layout.tensors.map((t) => t.shape[t.shape.length - 1]));
     const sampleChunk = Math.min(data.n, 1000);
     const rowChunk = Math.max(1, Math.floor(EVAL_FLOATS / (sampleChunk * width)));
@@ -381,7 +380,7 @@ export class BatchedTrainer {
     this.assertLive();
     const list = this.checkRows(rows);
     if (list.length === 0) return { consensus: 0, mean: null };
-    if (this.gpu) return this.gpu.summarize(list, data);
+    if (this.dev) return this.dev.summarize(list, data);
     const [mean, spread] = tf.tidy(() => {
       const x = tf.gather(this.stack, tf.tensor1d(list, 'int32'));
       const m = tf.mean(x, 0, true);
@@ -410,7 +409,7 @@ export class BatchedTrainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.gpu) return this.gpu.dispose();
+    if (this.dev) return this.dev.dispose();
     tf.dispose([this.stack, this.lossSum, ...this.slots, ...[this.dataX, this.dataY].filter((t): t is Tensor => t !== undefined)]);
   }
 
@@ -574,12 +573,22 @@ function denseLayers(model: Model): DenseLayer[] | undefined {
   return layers;
 }
 
-function chooseKernels(choice: BatchedKernels, model: Model): 'tfjs' | 'webgpu-fused' {
+function chooseKernels(choice: BatchedKernels, model: Model): 'tfjs' | 'webgpu-fused' | 'host' {
   if (choice === 'tfjs') return 'tfjs';
+  const dense = isZooModel(model) && denseLayers(model) !== undefined;
+  if (choice === 'host') {
+    if (!dense) throw new ConfigError("batched engine: the host stack runs dense models (logreg, mlp) only; use kernels 'tfjs'");
+    return 'host';
+  }
   const why = webgpuUnsupported(model);
   if (choice === 'webgpu-fused' && why) throw new ConfigError(`batched engine: the compiled WebGPU step cannot run: ${why}; use kernels 'tfjs'`);
-  return why ? 'tfjs' : 'webgpu-fused';
+  if (!why) return 'webgpu-fused';
+  // On the CPU backends tfjs's batched products run far below their 2-D speed (see ./host-stack.ts).
+  return dense && CPU_BACKENDS.has(tf.getBackend()) ? 'host' : 'tfjs';
 }
+
+/** Backends whose tensors live in host memory, where the host stack beats tfjs ops. */
+const CPU_BACKENDS = new Set(['wasm', 'cpu']);
 
 /** stack with row `peer` replaced by `row`. */
 function replaceRow(stack: Tensor, peer: number, row: Float32Array): Tensor {

@@ -139,6 +139,33 @@ describe('batched engine operations on the cpu backend', () => {
     expect(Math.abs(summary.consensus - cd) / cd).toBeLessThan(1e-4);
   });
 
+  it('the host stack (auto on cpu for dense models) and the tfjs ops take the same steps, mixes and merges', async () => {
+    const train = dataset(60, 5, 3, 4);
+    const P = 4;
+    const { stack } = models(P, 30);
+    const engines = (['auto', 'tfjs'] as const).map((kernels) => new BatchedTrainer(model, { kind: 'adam', lr: 0.02, weightDecay: 1e-3 }, P, { kernels }));
+    expect(engines.map((e) => e.kernels)).toEqual(['host', 'tfjs']);
+    const ring = compressedRows(buildTopology({ name: 'ring', peers: P }, { seed: 3 }).at(0));
+    const rng = new Rng(5);
+    const steps = Array.from({ length: 6 }, () => Int32Array.from({ length: P * 3 }, () => rng.int(train.n)));
+    const out = await Promise.all(
+      engines.map(async (e) => {
+        e.loadAll(stack);
+        e.setData(train.x, train.y, train.n);
+        for (const idx of steps) await e.stepIndices(idx);
+        const loss = await e.takeLoss();
+        await e.mixRows({ ...ring, scale: 1 });
+        await e.mergeRows([1, 2]);
+        const w = await e.readAll();
+        e.dispose();
+        return { loss, w };
+      }),
+    );
+    expect(maxAbsDiff(out[0].w, out[1].w)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(out[0].loss, out[1].loss)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(out[0].w, stack)).toBeGreaterThan(1e-3);
+  });
+
   it('refuses malformed mixing rows with an error that names the problem', async () => {
     const engine = new BatchedTrainer(model, { kind: 'sgd', lr: 0.1 }, 3);
     await expect(engine.mixRows({ rowStart: Int32Array.from([0, 1, 1, 1]), cols: Int32Array.from([5]), vals: Float32Array.from([0.5]), scale: 1 })).rejects.toThrow(/column 5 outside \[0, 3\)/);
