@@ -3,6 +3,7 @@
 // transport is one line in each.
 import { tcp } from '@libp2p/tcp';
 import { memory } from '@libp2p/memory';
+import { webSockets } from '@libp2p/websockets';
 import type { Libp2pOptions } from 'libp2p';
 import type { quic as quicFactory } from '@chainsafe/libp2p-quic';
 import { ConfigError } from '../util/errors.js';
@@ -45,7 +46,25 @@ export function transportKinds(choice: TransportChoice): readonly TransportKind[
 /** The libp2p transport list of resolved node options (the in-process memory transport alone when asked for). */
 export function transportsFor(o: ResolvedNodeOptions, loaded: LoadedTransports): TransportBuilder[] {
   if (o.memoryTransport) return [memory()];
-  return KINDS_OF[o.transport].map((kind) => BUILDERS[kind](loaded));
+  const list: TransportBuilder[] = KINDS_OF[o.transport].map((kind) => BUILDERS[kind](loaded));
+  // Browser peers can dial only WebSockets: a /ws listen address adds the transport beside TCP.
+  if (o.listen.some(isWebSocketAddr)) list.push(listenOnlyWebSockets());
+  return list;
+}
+
+/** WebSockets that browsers dial in on; Node peers reach each other over TCP (and Node 20 has no WebSocket client to dial with). */
+function listenOnlyWebSockets(): TransportBuilder {
+  const build = webSockets();
+  return (components) => {
+    const transport = build(components);
+    transport.dialFilter = () => [];
+    return transport;
+  };
+}
+
+/** A TCP address with /ws on top (`/ip4/…/tcp/<port>/ws`), which browsers dial. */
+export function isWebSocketAddr(addr: string): boolean {
+  return /\/tcp\/\d+\/ws(\/|$)/.test(addr);
 }
 
 /** Loads what the options' transports need at run time (QUIC's native module only when QUIC is chosen). */
