@@ -246,96 +246,70 @@ export function convInputGradKernel(s: ConvShape): Kernel {
   );
 }
 
-const CONV_GRAD_THREADS = 256;
-/** Floats of workgroup memory the kernel gradient may use (WebGPU's default limit, 16 KB). */
-const CONV_GRAD_SHARED = 4096;
+/** Positions of the output each partial-sum workgroup of the kernel gradient covers. */
+export const CONV_GRAD_CHUNK = 256;
+const CONV_GRAD_THREADS = 64;
 
-/** How the kernel gradient's sum is split: samples per workgroup, and position phases per output. */
-function convGradSplit(s: ConvShape): { samples: number; phases: number; chunks: number } {
-  const outputs = (s.kernel * s.kernel * s.inChannels + 1) * s.outChannels;
-  // About 256 workgroups over all peers; outputs fewer than the threads share them by position.
-  const samples = Math.min(s.batch, Math.max(1, Math.floor((s.batch * s.peers) / 256)));
-  const phases = Math.max(1, Math.ceil(CONV_GRAD_THREADS / outputs));
-  return { samples, phases, chunks: Math.ceil(s.batch / samples) * phases };
-}
-
-/** Partial sums per peer of the kernel gradient (convKernelGradReduceKernel adds them up). */
+/** Number of chunks the kernel gradient's sum over (b, oh, ow) is split into. */
 export function convGradChunks(s: ConvShape): number {
-  return convGradSplit(s).chunks;
+  const [OH, OW] = convOut(s);
+  return Math.ceil((s.batch * OH * OW) / CONV_GRAD_CHUNK);
 }
 
 /**
- * Partial sums of the kernel and bias gradients, dK[q, co] = Σ X[tap q]·dZ[·, co] over output
- * positions (q = KH·KW·Cin is the bias, whose "input" is 1): workgroup (c, p) takes a few of
- * peer p's samples, copies each one's input (and dZ, where both fit) into workgroup memory, and
- * every thread sums its (q, co) outputs over the sample's positions (phase g of G: positions
- * g, g + G, …). Partial[((p·chunks + c·G + g)·(Q + 1) + q)·Cout + co]. One sample's input is read
- * from memory once per workgroup instead of once per tap.
+ * Partial sums of the kernel and bias gradients: workgroup (q, c, p) sums, over output
+ * positions c·CHUNK … of peer p, X[tap q]·dZ[·, co] for every co (q = KH·KW·Cin is the bias,
+ * whose "input" is 1). Partial[((p·chunks + c)·(Q + 1) + q)·Cout + co]. Split this way so the
+ * long sum over the batch runs on thousands of workgroups instead of a few hundred threads.
  */
 export function convKernelGradPartialKernel(s: ConvShape): Kernel {
   const [OH, OW] = convOut(s);
-  const { inChannels: CI, outChannels: CO, kernel: KS, batch: B } = s;
+  const { inChannels: CI, outChannels: CO, kernel: KS } = s;
   const taps = KS * KS * CI;
-  const outputs = (taps + 1) * CO;
-  const { samples, phases: G, chunks } = convGradSplit(s);
-  const XS = s.height * s.width * CI;
-  const DZ = OH * OW * CO;
-  const dzShared = XS + DZ <= CONV_GRAD_SHARED;
-  if (XS > CONV_GRAD_SHARED) throw new Error(`conv gradient: a ${s.height}×${s.width}×${CI} input does not fit in workgroup memory`);
-  const slots = outputs * G;
-  const perThread = Math.ceil(slots / CONV_GRAD_THREADS);
+  const positions = s.batch * OH * OW;
+  const chunks = convGradChunks(s);
   const bindings = [...inputBindings(s), ...reads('DZ'), writes('Partial')];
-  /** `body` for each of this thread's (output o, phase g) slots u. */
-  const eachSlot = (body: string) => `for (var u = 0; u < ${perThread}; u = u + 1) {
-    let slot = tid + u * ${CONV_GRAD_THREADS};
-    if (slot < ${slots}) {
-      let o = slot % ${outputs};
-      let g = slot / ${outputs};
-      ${body}
-    }
-  }`;
   const code = `${declare(bindings)}
-var<workgroup> xs : array<f32, ${XS}>;
-${dzShared ? `var<workgroup> dzs : array<f32, ${DZ}>;` : ''}
+var<workgroup> sums : array<f32, ${CONV_GRAD_THREADS * CO}>;
 @compute @workgroup_size(${CONV_GRAD_THREADS})
 fn main(@builtin(workgroup_id) wg : vec3u, @builtin(local_invocation_id) lid : vec3u) {
-  let c = i32(wg.x);
-  let p = i32(wg.y);
+  let q = i32(wg.x);
+  let c = i32(wg.y);
+  let p = i32(wg.z);
   let tid = i32(lid.x);
-  var acc : array<f32, ${perThread}>;
-  let nb = min(${samples}, ${B} - c * ${samples});
-  for (var sb = 0; sb < nb; sb = sb + 1) {
-    let b = c * ${samples} + sb;
-    let xb = ${sampleBase(s, 'p', 'b')};
-    let zb = (p * ${B} + b) * ${DZ};
-    for (var j = tid; j < ${XS}; j = j + ${CONV_GRAD_THREADS}) { xs[j] = X[xb + j]; }
-    ${dzShared ? `for (var j = tid; j < ${DZ}; j = j + ${CONV_GRAD_THREADS}) { dzs[j] = DZ[zb + j]; }` : ''}
-    workgroupBarrier();
-    ${eachSlot(`
-        let co = o % ${CO};
-        let q = o / ${CO};
-        let ci = q % ${CI};
-        let kw = (q / ${CI}) % ${KS};
-        let kh = q / ${CI * KS};
-        var a = 0.0;
-        for (var r = g; r < ${OH * OW}; r = r + ${G}) {
-          let ow = r % ${OW};
-          let oh = r / ${OW};
-          var xv = 1.0;
-          if (q < ${taps}) {
-            let ih = oh + kh - ${s.pad};
-            let iw = ow + kw - ${s.pad};
-            xv = 0.0;
-            if (ih >= 0 && ih < ${s.height} && iw >= 0 && iw < ${s.width}) { xv = xs[(ih * ${s.width} + iw) * ${CI} + ci]; }
-          }
-          a = fma(xv, ${dzShared ? 'dzs[r * ' + CO + ' + co]' : 'DZ[zb + r * ' + CO + ' + co]'}, a);
-        }
-        acc[u] = acc[u] + a;`)}
+  let ci = q % ${CI};
+  let kw = (q / ${CI}) % ${KS};
+  let kh = q / ${CI * KS};
+  var acc : array<f32, ${CO}>;
+  for (var j = tid; j < ${CONV_GRAD_CHUNK}; j = j + ${CONV_GRAD_THREADS}) {
+    let r = c * ${CONV_GRAD_CHUNK} + j;
+    if (r >= ${positions}) { break; }
+    let ow = r % ${OW};
+    let oh = (r / ${OW}) % ${OH};
+    let b = r / ${OH * OW};
+    var xv = 1.0;
+    if (q < ${taps}) {
+      let ih = oh + kh - ${s.pad};
+      let iw = ow + kw - ${s.pad};
+      xv = 0.0;
+      if (ih >= 0 && ih < ${s.height} && iw >= 0 && iw < ${s.width}) {
+        xv = X[${sampleBase(s, 'p', 'b')} + (ih * ${s.width} + iw) * ${CI} + ci];
+      }
+    }
+    let z0 = (p * ${positions} + r) * ${CO};
+    for (var co = 0; co < ${CO}; co = co + 1) { acc[co] = fma(xv, DZ[z0 + co], acc[co]); }
+  }
+  for (var co = 0; co < ${CO}; co = co + 1) { sums[tid * ${CO} + co] = acc[co]; }
+  workgroupBarrier();
+  for (var half = ${CONV_GRAD_THREADS / 2}; half > 0; half = half / 2) {
+    if (tid < half) {
+      for (var co = 0; co < ${CO}; co = co + 1) { sums[tid * ${CO} + co] = sums[tid * ${CO} + co] + sums[(tid + half) * ${CO} + co]; }
+    }
     workgroupBarrier();
   }
-  ${eachSlot(`Partial[((p * ${chunks} + c * ${G} + g) * ${taps + 1} + o / ${CO}) * ${CO} + o % ${CO}] = acc[u];`)}
+  if (tid < ${CO}) { Partial[((p * ${chunks} + c) * ${taps + 1} + q) * ${CO} + tid] = sums[tid]; }
 }`;
-  return { name: `conv dK partial ${s.height}×${s.width}×${CI}→${CO}`, code, bindings, grid: [chunks / G, s.peers, 1] };
+  return { name: `conv dK partial ${s.height}×${s.width}×${CI}→${CO}`, code, bindings, grid: [taps + 1, chunks, s.peers] };
 }
 
 /**
