@@ -50,6 +50,7 @@ export class Announcer {
         })
         .slice(0, 1024),
       gone: core.membership.drops(),
+      role: core.options.role ?? 'member',
     };
     await this.publish(msg);
   }

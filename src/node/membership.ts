@@ -25,6 +25,8 @@
 // - `members(round)` is the sorted list of peer id strings (self included): topology indices
 //   are positions in it.
 
+import type { PeerRole } from './wire.js';
+
 /** Rounds between the round a change is decided in and the round it applies from, so the news reaches everyone first. */
 export const JOIN_MARGIN = 2;
 /** Reports needed to confirm a round or a drop of this peer, when that many other members exist. */
@@ -48,6 +50,8 @@ export interface Announcement extends RunIdentity {
   readonly peers?: readonly string[];
   /** Members the sender dropped for silence, with the last round it counts them in. */
   readonly gone?: ReadonlyArray<{ readonly peer: string; readonly after: number }>;
+  /** A member that trains (the default), or the server of a federated run. */
+  readonly role?: PeerRole;
 }
 
 /** What membership did with an announcement. */
@@ -69,6 +73,8 @@ interface PeerRecord {
   vouches: ReadonlySet<string>;
   /** True when its latest announcement says this peer (self) was dropped. */
   dropsSelf: boolean;
+  /** What it announced itself as (its first accepted announcement fixes it). */
+  readonly role: PeerRole;
 }
 
 /** The set of peers in the run, built from their announcements, and those refused. */
@@ -88,6 +94,8 @@ export class Membership {
     readonly identity: RunIdentity,
     /** The silence limit (ms): a drop reported by another member is adopted after half of it. */
     readonly silentMs = 10_000,
+    /** This peer's own part in the run. */
+    readonly selfRole: PeerRole = 'member',
   ) {
     this.set = [self];
   }
@@ -132,7 +140,7 @@ export class Membership {
         status = 'accepted';
       }
     } else {
-      this.peers.set(from, { addrs: ann.addrs, joinRound, lastRound: Infinity, round: ann.round, lastSeenMs: nowMs, vouches, dropsSelf });
+      this.peers.set(from, { addrs: ann.addrs, joinRound, lastRound: Infinity, round: ann.round, lastSeenMs: nowMs, vouches, dropsSelf, role: ann.role ?? 'member' });
       status = 'accepted';
     }
     if (this.isCurrent(from)) this.adoptDrops(ann.gone ?? [], nowMs);
@@ -243,6 +251,13 @@ export class Membership {
   mayStillSend(peer: string, round: number, nowMs: number, silentMs: number): boolean {
     const p = this.peers.get(peer);
     return p !== undefined && p.joinRound !== null && nowMs - p.lastSeenMs <= silentMs && p.lastRound >= round && p.round < round + 2;
+  }
+
+  /** What an accepted peer (or self) announced itself as; undefined for peers not accepted. */
+  roleOf(peer: string): PeerRole | undefined {
+    if (peer === this.self) return this.selfRole;
+    const p = this.peers.get(peer);
+    return p && p.joinRound !== null ? p.role : undefined;
   }
 
   /** Addresses a peer announced. */

@@ -24,6 +24,8 @@ import { Libp2pTransport } from './transport.js';
 import { checkOutDir, checkpointBytesUpperBound } from './preflight.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { codecValidator } from './validate-update.js';
+import { clientShard, requireServerDownloads, splitRoles } from './federated-roles.js';
+import { roundsSummary, serveRounds } from './serve-rounds.js';
 
 /** What runPeer needs: the run config, node options and callbacks. */
 export interface PeerRunOptions {
@@ -49,6 +51,8 @@ export interface PeerRunOptions {
   readonly signal?: AbortSignal;
   /** A custom model, topology or aggregation rule, as `simulate` takes them (every peer of the run must use the same). */
   readonly plugins?: RunPlugins;
+  /** Serve a `mode: federated` run: aggregate the clients' uploads and send the global model (trains nothing). */
+  readonly serve?: boolean;
 }
 
 /** Hash of what peers must agree on to train together (everything but names and the backend). */
@@ -62,13 +66,13 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const strategy = strategyOf(config);
-  if (strategy === 'server') {
-    throw new ConfigError(
-      'gossipfl peer: mode federated needs a server process, which real peers do not run yet (the simulator does); for FedAvg between real peers without a server use mode: all-reduce with a group compressor',
-    );
+  const serving = opts.serve === true;
+  if (serving && strategy !== 'server') {
+    throw new ConfigError(`--serve: only a mode: federated run has a server (this config has mode: ${config.mode}); leave --serve out`);
   }
   const wallStart = performance.now();
   const run = await buildRun(config, opts.plugins, log);
+  if (strategy === 'server') refuseUnservable(run);
   const { model, codec } = run;
   if (config.attack?.kind === 'alie') {
     throw new ConfigError('attack.kind alie needs the honest models of each round, which a real peer does not see; study it in the simulator (gossipfl simulate) or pick another attack');
@@ -88,7 +92,8 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   let transport: Libp2pTransport | undefined;
   try {
     removeStaleTemps(checkpointFile);
-    const checkpoint = loadCheckpoint(checkpointFile, model.layout);
+    // A server keeps no checkpoint (its aggregation state is not saved): it always starts afresh.
+    const checkpoint = serving ? undefined : loadCheckpoint(checkpointFile, model.layout);
     if (checkpoint && checkpoint.peerId !== node.peerId) {
       throw new GossipflError('state', `${checkpointFile} belongs to peer ${checkpoint.peerId}, this node is ${node.peerId}; use the same --key or another --out`);
     }
@@ -98,6 +103,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       validate: codecValidator(model.layout),
       maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
       suspectAfterRounds: config.heterogeneity.suspectAfterRounds,
+      ...(serving ? { role: 'server' as const } : {}),
       log,
       // Async: the only in-step exchanges are exact merges behind a barrier, which may come many
       // rounds after the last one this peer's exchange inbox saw.
@@ -109,14 +115,20 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     log(`peer ${node.peerId} listening on ${node.addresses().join(' ')}`);
     // A peer resuming from its checkpoint rejoins a running run: one other member is enough (the
     // full start set may never come back after a crash of several peers).
-    const start = await net.waitForMembers(checkpoint ? 2 : config.peers, opts.startTimeoutMs ?? 60_000);
+    // A federated run's start set is its clients and its server.
+    const federated = strategy === 'server';
+    const start = await net.waitForMembers(checkpoint ? 2 : config.peers + (federated ? 1 : 0), opts.startTimeoutMs ?? 60_000);
+    const startRoles = federated ? splitRoles(start.members, (id) => net.roleOf(id), 'at the start') : undefined;
     if (start.startRound === 0 && !checkpoint) {
       // Start grace: the last peer to see the full set must hear the others' not-yet-started
       // announcements before they begin round 0, or it would take itself for a late joiner.
       await new Promise((resolve) => setTimeout(resolve, opts.startGraceMs ?? 2_000));
     }
+    if (serving) return await serveRounds(run, net, trainer, start.startRound, opts, log, wallStart);
     const firstRound = Math.max(start.startRound, checkpoint ? checkpoint.round + 1 : 0);
-    const shard = opts.dataShard ?? { index: start.members.indexOf(node.peerId), count: config.peers };
+    const shard = startRoles
+      ? { index: clientShard(startRoles, node.peerId, config.peers, opts.dataShard, !checkpoint), count: config.peers }
+      : (opts.dataShard ?? { index: start.members.indexOf(node.peerId), count: config.peers });
     if (shard.count !== config.peers || shard.index < 0 || shard.index >= shard.count) {
       throw new ConfigError(`--data-shard ${shard.index}/${shard.count}: need i/n with n = peers (${config.peers}) and 0 ≤ i < n`);
     }
@@ -134,22 +146,25 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     const attacking = adversary?.attackers.has(shard.index) ?? false;
     if (attacking) log(`peer ${node.peerId}: Byzantine on purpose (attack ${config.attack!.kind})`);
     if (attacking && config.attack!.kind === 'label-flip') flipLabels(peer.data.y, run.train.numClasses);
-    const wire: Transport = attacking && config.attack!.kind === 'nan' ? poisoningTransport(net, model.layout) : net;
+    const clientNet: Transport = startRoles ? requireServerDownloads(net, startRoles.server) : net;
+    const wire: Transport = attacking && config.attack!.kind === 'nan' ? poisoningTransport(clientNet, model.layout) : clientNet;
     const world = new PeerWorld(run, trainer, [peer], {
       hub: { setParticipants: () => {}, transportFor: () => wire },
       ...(adversary ? { beforeTrain: (p: Peer) => adversary.beforeTrain(p), outgoing: (p: Peer, t: number, ps: readonly Peer[]) => adversary.outgoing(p, t, ps) } : {}),
       seesAll: false,
       roster: (t) => {
-        const members = net.beginRound(t);
+        const all = net.beginRound(t);
+        // Federated: the driver's members are the clients (the server is not one of them).
+        const members = federated ? splitRoles(all, (id) => net.roleOf(id), `in round ${t + 1}`).clients : all;
         const me = members.indexOf(node.peerId);
-        const all = members.map((_, i) => i);
-        return { members, live: all, local: [me], honest: all };
+        const everyone = members.map((_, i) => i);
+        return { members, live: everyone, local: [me], honest: everyone };
       },
       // A straggler on purpose (timing.slowPeers), for studying slow peers.
       afterTrain: () => (slowDelayMs > 0 ? sleep(slowDelayMs) : undefined),
       ...(async ? { async: { transport: net, maxStaleness: config.timing.maxStaleness, yieldBetweenSteps: true } } : {}),
       log,
-    });
+    }, startRoles ? { id: startRoles.server, participation: config.federated.participation, here: false } : undefined);
     const { metrics, bytesSentTotal } = await runRounds(run, world, strategy, {
       elapsedSeconds: () => (performance.now() - wallStart) / 1000,
       nextRound: (t) => {
@@ -184,18 +199,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         );
       },
     }, firstRound);
-    const last = metrics[metrics.length - 1];
-    const summary: RunSummary = {
-      rounds: config.rounds,
-      peers: net.members().length,
-      localAccuracyMean: last?.localAccuracyMean ?? null,
-      mergedAccuracy: last?.mergedAccuracy ?? null,
-      bytesSent: bytesSentTotal,
-      wallSeconds: (performance.now() - wallStart) / 1000,
-      backend: run.backend.name,
-      ...(run.backend.device ? { device: run.backend.device } : {}),
-      config,
-    };
+    const summary = roundsSummary(run, metrics, bytesSentTotal, wallStart, net.members().length - (federated ? 1 : 0));
     dir.writeSummary(summary, { numClasses: run.train.numClasses, histograms: [run.partition.histograms[shard.index]] });
     await net.leave();
     return summary;
@@ -203,6 +207,16 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     trainer.dispose();
     if (transport) await transport.close();
     await node.stop();
+  }
+}
+
+/** Server rounds between real peers carry the global model down and pointwise-compressed changes up; the rest runs in the simulator only. */
+function refuseUnservable(run: Run): void {
+  if (run.codec.group) {
+    throw new ConfigError(`compression.method ${run.config.compression.method}: a group compressor in mode federated runs in the simulator only; between real peers use mode: all-reduce for it, or a pointwise method with the server`);
+  }
+  if (run.config.aggregation?.name === 'scaffold') {
+    throw new ConfigError('aggregation.name scaffold: its control deltas travel to the server in the simulator only; between real peers use fedavg, fedadam or another server rule');
   }
 }
 

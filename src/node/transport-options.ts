@@ -7,7 +7,7 @@ import type { Inbox } from './inbox.js';
 import type { Liveness } from './liveness.js';
 import type { Membership, RunIdentity } from './membership.js';
 import type { RefusalLog } from './refusal-log.js';
-import type { NodeMessage, UpdateMessage } from './wire.js';
+import type { NodeMessage, PeerRole, UpdateMessage } from './wire.js';
 
 /** The codec's verdict on an update's bytes. `stale` marks a valid but outdated update (ignored, not punished). */
 export type ValidateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly stale?: boolean };
@@ -32,6 +32,8 @@ export interface Libp2pTransportOptions {
   readonly identity: RunIdentity;
   /** Checks an update's codec bytes before anything else sees them (the lead wires the compression codec in). */
   readonly validate: ValidateUpdate;
+  /** What this peer announces itself as: a member that trains (default) or a federated run's server. */
+  readonly role?: PeerRole;
   /** Largest update payload accepted or sent (bytes): the model's encoded size. Default 64 MiB. */
   readonly maxPayloadBytes?: number;
   /**
@@ -73,7 +75,7 @@ export interface Libp2pTransportOptions {
 }
 
 /** The numeric options with their defaults filled in. */
-export type ResolvedTransportOptions = Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'log' | 'onVerdict' | 'asyncGossip'>>;
+export type ResolvedTransportOptions = Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'role' | 'log' | 'onVerdict' | 'asyncGossip'>>;
 
 /** Header room in a direct frame beyond the payload (magic, run id, round, phase, lengths). */
 const FRAME_OVERHEAD_BYTES = 1024;

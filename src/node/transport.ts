@@ -18,7 +18,7 @@ import { Inbox } from './inbox.js';
 import { Membership, JOIN_MARGIN, peerOfAddr } from './membership.js';
 import { Liveness } from './liveness.js';
 import { RefusalLog } from './refusal-log.js';
-import type { AnnounceMessage } from './wire.js';
+import type { AnnounceMessage, PeerRole } from './wire.js';
 import { resolveTransportOptions, maxFrameBytes, positive, sleep, type Libp2pTransportOptions, type ResolvedTransportOptions, type TransportCore } from './transport-options.js';
 import { ACCEPTED, MessageValidator, type Verdict } from './validate-message.js';
 import { Exchanger, TICK_MS } from './exchange.js';
@@ -77,7 +77,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       throw new GossipflError('config', `transport: gossipThresholdBytes ${this.o.gossipThresholdBytes} exceeds the node's gossip limit ${node.options.maxGossipBytes}`);
     }
     this.log = options.log ?? ((line) => process.stderr.write(`gossipfl node: ${line}\n`));
-    this.membership = new Membership(this.self, options.identity, this.o.silentAfterMs);
+    this.membership = new Membership(this.self, options.identity, this.o.silentAfterMs, options.role ?? 'member');
     this.core = {
       node,
       self: this.self,
@@ -162,6 +162,11 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     }
     if (this.membership.setOf(round).length >= 2) return null;
     return `no other member is left in round ${round + 1} (the others left or were silent for over ${this.o.silentAfterMs} ms)`;
+  }
+
+  /** What a member announced itself as (a federated run's server, or a member that trains); undefined for non-members. */
+  roleOf(peer: PeerId): PeerRole | undefined {
+    return this.membership.roleOf(peer);
   }
 
   /** The member set of the current round (before the first round: the start set heard so far). */

@@ -8,7 +8,7 @@
 import { GossipflError } from '../util/errors.js';
 
 /** Version of the node's wire format. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 const MAGIC0 = 0x47; // 'G'
 const MAGIC1 = 0x46; // 'F'
 export const WIRE_HEADER_BYTES = 4;
@@ -45,7 +45,14 @@ export interface AnnounceMessage {
    * every peer removes it at the same boundary. Version 2 on.
    */
   readonly gone: readonly GoneEntry[];
+  /** What the sender is in the run: a member that trains, or the server of `mode: federated` (it trains nothing). Version 3 on. */
+  readonly role: PeerRole;
 }
+
+/** A peer's part in a run. */
+export type PeerRole = 'member' | 'server';
+const ROLE_CODE: Record<PeerRole, number> = { member: 0, server: 1 };
+const ROLES: readonly PeerRole[] = ['member', 'server'];
 
 /** A member dropped for silence and the last round it takes part in. */
 export interface GoneEntry {
@@ -102,6 +109,7 @@ export function encodeMessageParts(msg: NodeMessage): Uint8Array[] {
       for (const a of msg.peers) w.str(a, MAX_ADDR_CHARS, 'peer');
       w.count(msg.gone.length, MAX_GONE, 'gone');
       for (const g of msg.gone) w.str(g.peer, MAX_PEER_ID_CHARS, 'gone peer').i32(checkInt(g.after, -1, MAX_ROUND >>> 1, 'gone after'));
+      w.u8(ROLE_CODE[msg.role]);
       return [w.finish()];
     case 'update':
       w.str(msg.runId, MAX_ID_CHARS, 'runId').u32(checkInt(msg.round, 0, MAX_ROUND, 'round')).u8(checkInt(msg.phase, 0, MAX_PHASE, 'phase'));
@@ -163,7 +171,10 @@ export function decodeMessage(bytes: Uint8Array): NodeMessage {
         if (after < -1) throw wireError(`announce gone round ${after} is below -1`);
         gone.push({ peer, after });
       }
-      msg = { kind: 'announce', runId, modelFingerprint, configHash, addrs, round, joinRound, peers, gone };
+      const roleCode = r.u8();
+      const role = ROLES[roleCode];
+      if (role === undefined) throw wireError(`announce role ${roleCode} is unknown (0 member, 1 server)`);
+      msg = { kind: 'announce', runId, modelFingerprint, configHash, addrs, round, joinRound, peers, gone, role };
       break;
     }
     case KIND_CODE.update: {

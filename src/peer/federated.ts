@@ -16,8 +16,8 @@ export interface FederatedServer {
   readonly id: PeerId;
   params: Params;
   state: AggregationState;
-  /** Every peer of the run (FedAU counts the absent ones). */
-  readonly members: readonly PeerId[];
+  /** Every peer of the run (FedAU counts the absent ones); the world sets it from the round's roster. */
+  members: readonly PeerId[];
   readonly participation: number;
 }
 
@@ -29,25 +29,50 @@ export interface TransportHub {
   transportFor(id: PeerId): Transport;
 }
 
+/**
+ * Which sides of a server round this process holds. The simulator holds both (`colocated`).
+ * Between real peers the server's process holds the server and no participant, and a client's
+ * process holds itself and, as its FederatedServer, only its copy of the global model it last
+ * downloaded (the reference its upload's change is taken against).
+ */
+export interface RoundSides {
+  /** Whether the server's side (aggregation, sending the global model) runs here. */
+  readonly serverHere: boolean;
+  /** Every participant of the round, in member order. */
+  readonly participants: readonly PeerId[];
+  /** A participant's codec sender index (its shard) and sample count, wherever it runs. */
+  indexOf(id: PeerId): number;
+  sampleCount(id: PeerId): number;
+}
+
+/** Both sides in this process: the participants are these local peers. */
+export function colocated(participants: readonly Peer[]): RoundSides {
+  const byId = new Map(participants.map((p) => [p.id, p]));
+  return { serverHere: true, participants: participants.map((p) => p.id), indexOf: (id) => byId.get(id)!.index, sampleCount: (id) => byId.get(id)!.sampleCount };
+}
+
 const DOWNLOAD_PHASE = PHASES.download;
 const UPLOAD_PHASE = PHASES.upload;
 const EMPTY = new Uint8Array(0);
 
-/** The server sends the global model to the round's participants, who adopt it. */
+/** The server sends the global model to the round's participants (`participants`: the local ones), who adopt it. */
 export async function federatedDownload(
   server: FederatedServer,
   participants: readonly Peer[],
   round: number,
   hub: TransportHub,
   codec: UpdateCodec,
+  sides: RoundSides = colocated(participants),
 ): Promise<void> {
-  if (participants.length === 0) return;
-  const ids = participants.map((p) => p.id);
+  const ids = sides.participants;
+  if (ids.length === 0) return;
   hub.setParticipants([server.id, ...ids]);
   const serverIndex = server.members.length;
-  const payload = codec.exact.encode(server.params, { round, phase: DOWNLOAD_PHASE, sender: serverIndex });
+  const payload = sides.serverHere ? codec.exact.encode(server.params, { round, phase: DOWNLOAD_PHASE, sender: serverIndex }) : EMPTY;
   const [, ...received] = await Promise.all([
-    hub.transportFor(server.id).exchange({ round, phase: DOWNLOAD_PHASE, payload, sendTo: ids, expectFrom: [], deadlineMs: Number.POSITIVE_INFINITY }),
+    sides.serverHere
+      ? hub.transportFor(server.id).exchange({ round, phase: DOWNLOAD_PHASE, payload, sendTo: ids, expectFrom: [], deadlineMs: Number.POSITIVE_INFINITY })
+      : undefined,
     ...participants.map((p) =>
       hub.transportFor(p.id).exchange({ round, phase: DOWNLOAD_PHASE, payload: EMPTY, sendTo: [], expectFrom: [server.id], deadlineMs: Number.POSITIVE_INFINITY }),
     ),
@@ -56,6 +81,8 @@ export async function federatedDownload(
     const env = r.received[0];
     // A lost download leaves the peer on its last global model (it still trains and uploads).
     if (env) participants[k].params = codec.exact.decode(env.bytes, { round, phase: DOWNLOAD_PHASE, sender: serverIndex });
+    // A client's copy of the global model: what its upload's change is taken against.
+    if (env && !sides.serverHere) server.params = cloneParams(participants[k].params);
   });
 }
 
@@ -80,9 +107,10 @@ export async function federatedUpload(
   deadlineMs = Number.POSITIVE_INFINITY,
   outgoing: (peer: Peer) => Params = (peer) => peer.params,
   extras: UploadExtras = {},
+  sides: RoundSides = colocated(participants),
 ): Promise<{ received: number; missing: readonly PeerId[] }> {
-  if (participants.length === 0) return { received: 0, missing: [] };
-  const ids = participants.map((p) => p.id);
+  const ids = sides.participants;
+  if (ids.length === 0) return { received: 0, missing: [] };
   hub.setParticipants([server.id, ...ids]);
   const global = server.params;
   const uploads = participants.map((p) => {
@@ -91,16 +119,17 @@ export async function federatedUpload(
     return bytes;
   });
   const [serverResult] = await Promise.all([
-    hub.transportFor(server.id).exchange({ round, phase: UPLOAD_PHASE, payload: EMPTY, sendTo: [], expectFrom: ids, deadlineMs }),
+    sides.serverHere ? hub.transportFor(server.id).exchange({ round, phase: UPLOAD_PHASE, payload: EMPTY, sendTo: [], expectFrom: ids, deadlineMs }) : undefined,
     ...participants.map((p, k) =>
       hub.transportFor(p.id).exchange({ round, phase: UPLOAD_PHASE, payload: uploads[k], sendTo: [server.id], expectFrom: [], deadlineMs }),
     ),
   ]);
-  const byId = new Map(participants.map((p) => [p.id, p]));
+  if (!serverResult) return { received: 0, missing: [] };
+  const inRound = new Set(ids);
   const contributions: Contribution[] = [];
   for (const env of serverResult.received) {
-    const peer = byId.get(env.from);
-    if (!peer) continue;
+    if (!inRound.has(env.from)) continue;
+    const peer = { id: env.from, index: sides.indexOf(env.from), sampleCount: sides.sampleCount(env.from) };
     let delta: Params; // in the codec's one decode buffer: folded in before the next decode
     try {
       delta = codec.update.decode(env.bytes, { round, phase: UPLOAD_PHASE, sender: peer.index });

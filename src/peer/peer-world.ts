@@ -16,7 +16,7 @@ import { gossipExchange, exactMerge, MergeMemo } from './gossip.js';
 import type { LocalStepOptions } from '../model/optimizer.js';
 import { gossipWire } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
-import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type TransportHub, type UploadExtras } from './federated.js';
+import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type RoundSides, type TransportHub, type UploadExtras } from './federated.js';
 import { centralNoise, LocalTraining } from './local-training.js';
 import { PHASES } from './phases.js';
 import { decodeOrNull } from './gossip.js';
@@ -70,6 +70,8 @@ export interface ExchangeNotes {
 export interface ServerSpec {
   readonly id: PeerId;
   readonly participation: number;
+  /** False on a real client: the server runs in another process and this world holds only the client's side. Default true. */
+  readonly here?: boolean;
 }
 
 export class PeerWorld implements World {
@@ -79,6 +81,7 @@ export class PeerWorld implements World {
   private readonly hub: TransportHub;
   private roster: Roster | undefined;
   private readonly server: FederatedServer | undefined;
+  private readonly serverHere: boolean;
   /** MoDeST: the peers holding the current model (last round's aggregators); empty at the start. */
   private modestHolders: readonly PeerId[] = [];
   private notes: ExchangeNotes = { missing: 0 };
@@ -99,6 +102,7 @@ export class PeerWorld implements World {
       p.compression = run.codec.group ? run.codec.group.initialState(run.model.layout) : run.codec.update.initState();
     }
     this.hub = countingHub(env.hub, this.counter);
+    this.serverHere = server?.here ?? true;
     this.server = server
       ? { id: server.id, params: cloneParams(run.sharedInit), state: run.aggregator.initialState(), members: peers.map((p) => p.id), participation: server.participation }
       : undefined;
@@ -167,8 +171,18 @@ export class PeerWorld implements World {
     const server = this.server;
     if (!server) throw new Error('PeerWorld: serverRound without a server');
     const peers = this.local(participants);
-    const { codec, aggregator } = this.run;
-    await federatedDownload(server, peers, round, this.hub, codec);
+    const { codec, aggregator, partition } = this.run;
+    // Between real peers the server and the participants are in different processes: each side
+    // knows the others by member index (a participant's shard) and shard size.
+    const { members } = this.current();
+    server.members = members;
+    const sides: RoundSides = {
+      serverHere: this.serverHere,
+      participants: participants.map((i) => members[i]),
+      indexOf: (id) => this.byId.get(id)?.index ?? members.indexOf(id),
+      sampleCount: (id) => this.byId.get(id)?.sampleCount ?? partition.indices[members.indexOf(id)].length,
+    };
+    await federatedDownload(server, peers, round, this.hub, codec, sides);
     for (const p of peers) await this.trainOne(p, steps);
     if (codec.group) {
       await federatedGroupRound(server, peers, round, this.hub, codec, deadlineMs);
@@ -180,7 +194,7 @@ export class PeerWorld implements World {
       ...(central ? { weight: () => 1 } : {}),
       ...(this.localTraining.uploadsControls ? { control: lookup(await this.uploadControls(server, peers, round, deadlineMs)) } : {}),
     };
-    const up = await federatedUpload(server, peers, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, peers), extras);
+    const up = await federatedUpload(server, peers, round, this.hub, codec, aggregator, deadlineMs, (p) => this.outgoing(p, round, peers), extras, sides);
     if (central && up.received > 0) server.params = centralNoise(server.params, this.run.config, round, up.received);
   }
 

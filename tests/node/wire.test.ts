@@ -12,6 +12,7 @@ const announce: NodeMessage = {
   joinRound: 0,
   peers: ['/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWdef'],
   gone: [{ peer: '12D3KooWghi', after: 7 }],
+  role: 'member',
 };
 const update: NodeMessage = { kind: 'update', runId: 'run-7', round: 41, phase: 1, to: ['a', 'bé'], payload: Uint8Array.from([1, 2, 3, 250]) };
 const leave: NodeMessage = { kind: 'leave', runId: 'run-7', lastRound: 12 };
@@ -19,7 +20,7 @@ const ack: NodeMessage = { kind: 'ack', status: 'rejected', reason: 'shape misma
 
 describe('wire codec', () => {
   it('round-trips every kind exactly', () => {
-    for (const m of [announce, update, leave, ack]) expect(decodeMessage(encodeMessage(m))).toEqual(m);
+    for (const m of [announce, { ...announce, role: 'server' } as NodeMessage, update, leave, ack]) expect(decodeMessage(encodeMessage(m))).toEqual(m);
   });
 
   it('has the documented layout for an update', () => {
@@ -44,6 +45,7 @@ describe('wire codec', () => {
       ['truncated', good.subarray(0, good.byteLength - 1), /ends inside payload/],
       ['trailing', Uint8Array.from([...good, 0]), /1 trailing bytes/],
       ['bad ack status', Uint8Array.from([0x47, 0x46, WIRE_VERSION, 4, 9, 0, 0]), /ack status 9/],
+      ['unknown role', Uint8Array.from([...encodeMessage(announce).subarray(0, -1), 7]), /announce role 7 is unknown/],
     ];
     for (const [, bytes, msg] of cases) {
       let err: unknown;

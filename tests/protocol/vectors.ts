@@ -39,8 +39,10 @@ function nodeVectors(): VectorFile {
     joinRound: 0,
     peers: [`/ip4/10.0.0.6/tcp/4001/p2p/${PEER_B}`],
     gone: [{ peer: PEER_B, after: 5 }],
+    role: 'member' as const,
   };
   const newcomer = { ...announce, round: -1, joinRound: 7, peers: [], gone: [] };
+  const server = { ...announce, round: 3, peers: [], gone: [], role: 'server' as const };
   const update = { kind: 'update' as const, runId: 'demo-run', round: 4, phase: 1, to: [PEER_B], payload: Uint8Array.of(0xde, 0xad, 0xbe, 0xef) };
   const direct = { ...update, to: [] };
   const leave = { kind: 'leave' as const, runId: 'demo-run', lastRound: 9 };
@@ -49,6 +51,7 @@ function nodeVectors(): VectorFile {
   const out: VectorFile = {
     announce: { description: 'announcement of a member at round 3 that dropped one peer after round 5', input: announce, output: { bytes: hex(encodeMessage(announce)) } },
     'announce-newcomer': { description: 'announcement of a newcomer before its first round, joining at round 7', input: newcomer, output: { bytes: hex(encodeMessage(newcomer)) } },
+    'announce-server': { description: 'announcement of the server of a federated run (role 1) at round 3', input: server, output: { bytes: hex(encodeMessage(server)) } },
     'update-gossip': { description: 'update on the run topic for one recipient (payload as hex)', input: { ...update, payload: hex(update.payload) }, output: { bytes: hex(encodeMessage(update)) } },
     leave: { description: 'leave after round 9', input: leave, output: { bytes: hex(encodeMessage(leave)) } },
     'frame-direct-update': {

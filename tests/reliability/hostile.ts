@@ -96,7 +96,7 @@ export class HostileClient {
   /** An announcement with the run's identity and this client's addresses; `over` replaces any field. */
   announcement(over: Partial<AnnounceMessage> = {}): AnnounceMessage {
     if (!this.identity) throw new Error('hostile: call learn() first');
-    return { kind: 'announce', ...this.identity, addrs: this.node.addresses(), round: this.heardRound, joinRound: 0, peers: [], gone: [], ...over };
+    return { kind: 'announce', ...this.identity, addrs: this.node.addresses(), round: this.heardRound, joinRound: 0, peers: [], gone: [], role: 'member', ...over };
   }
 
   /**

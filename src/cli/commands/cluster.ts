@@ -1,5 +1,6 @@
 // `gossipfl cluster`: N local peer processes on loopback that run one gossip run together, for
-// trying a run on one machine. `--psk new` (or a key file) makes it a private network.
+// trying a run on one machine. `--psk new` (or a key file) makes it a private network. A
+// `mode: federated` run gets one more process that serves (`peer --serve`, folder server/).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -33,7 +34,7 @@ export function register(program: Command): void {
         throw new GossipflError('config', `--peers ${opts.peers} but ${opts.config} has peers: ${config.peers}; make them equal`);
       }
       const psk = opts.psk === undefined ? undefined : clusterPsk(opts.psk, opts.out);
-      const code = await runCluster({ ...opts, config: resolve(opts.config), ...(psk ? { psk } : {}) });
+      const code = await runCluster({ ...opts, config: resolve(opts.config), serve: config.mode === 'federated', ...(psk ? { psk } : {}) });
       if (code !== 0) throw new GossipflError('network', `cluster: ${code} peer process(es) failed; see the [peer i] lines above`);
     });
 }
@@ -51,6 +52,8 @@ export interface ClusterOptions {
   backend?: BackendChoice;
   /** Pre-shared key file every peer uses (a private network). */
   psk?: string;
+  /** Start one more process that serves the run (mode federated); the clients then take their shards by position. */
+  serve?: boolean;
   /** How to start the gossipfl CLI (default: this process's own node, flags and script). */
   cli?: readonly string[];
   /** Gets every line a peer prints (default: stderr with a [peer i] prefix). */
@@ -58,8 +61,9 @@ export interface ClusterOptions {
 }
 
 export async function runCluster(opts: ClusterOptions): Promise<number> {
-  const ports = await freePorts(opts.peers);
-  const dirs = Array.from({ length: opts.peers }, (_, i) => join(opts.out, `peer-${i}`));
+  const processes = opts.peers + (opts.serve ? 1 : 0);
+  const ports = await freePorts(processes);
+  const dirs = Array.from({ length: processes }, (_, i) => join(opts.out, i === opts.peers ? 'server' : `peer-${i}`));
   const ids: string[] = [];
   for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
@@ -82,7 +86,8 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
         ...listenOn(ports[i]).flatMap((a) => ['--listen', a]),
         ...(i > 0 ? ['--bootstrap', bootstrap] : []),
         '--key', join(dirs[i], 'peer.key'),
-        '--data-shard', `${i}/${opts.peers}`,
+        // Federated clients train on the shard of their position among the clients (the server weighs uploads by it).
+        ...(opts.serve ? (i === opts.peers ? ['--serve'] : []) : ['--data-shard', `${i}/${opts.peers}`]),
         '--out', dirs[i],
         '--encryption', opts.encryption,
         '--transport', transport,
@@ -96,7 +101,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
         .toString()
         .split('\n')
         .filter((l) => l.length)
-        .forEach((l) => (opts.onLine ? opts.onLine(i, l) : process.stderr.write(`[peer ${i}] ${l}\n`)));
+        .forEach((l) => (opts.onLine ? opts.onLine(i, l) : process.stderr.write(`[${i === opts.peers ? 'server' : `peer ${i}`}] ${l}\n`)));
     child.stdout!.on('data', prefix);
     child.stderr!.on('data', prefix);
     return child;
@@ -113,7 +118,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
     first.stderr!.on('data', onData);
     first.once('exit', () => res());
   });
-  const children = [first, ...Array.from({ length: opts.peers - 1 }, (_, k) => start(k + 1))];
+  const children = [first, ...Array.from({ length: processes - 1 }, (_, k) => start(k + 1))];
   const forward = () => children.forEach((c) => c.kill('SIGINT'));
   process.on('SIGINT', forward);
   const codes = await Promise.all(children.map((c) => new Promise<number>((res) => c.on('exit', (code) => res(code ?? 1)))));

@@ -22,6 +22,7 @@ interface PeerOptions {
   mdns?: boolean;
   backend?: BackendChoice;
   startTimeout: number;
+  serve?: boolean;
 }
 
 function shard(value: string): { index: number; count: number } {
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .addOption(new Option('--transport <kind>', 'TCP, QUIC (UDP, TLS 1.3 built in; listen on /ip4/…/udp/<port>/quic-v1) or both').choices(['tcp', 'quic', 'both']).default('tcp'))
     .option('--mdns', 'discover peers on the local network with mDNS')
     .addOption(new Option('--backend <name>', 'tfjs backend (overrides the config)').choices([...BACKEND_CHOICES]))
+    .option('--serve', 'serve a mode: federated run: aggregate the clients\' uploads and send the global model (trains nothing; one per run)')
     .option('--start-timeout <ms>', 'how long to wait for the other peers at start', positiveInt('--start-timeout'), 60_000)
     .addOption(setOption())
     .action(async (opts: PeerOptions & { set?: string[] }) => {
@@ -84,9 +86,11 @@ export function register(program: Command): void {
           ...(opts.dataShard ? { dataShard: opts.dataShard } : {}),
           startTimeoutMs: opts.startTimeout,
           signal: stop.signal,
+          ...(opts.serve ? { serve: true } : {}),
         });
-        const acc = summary.localAccuracyMean;
-        process.stdout.write(`peer done: ${summary.rounds} rounds, accuracy ${acc === null ? 'n/a' : `${(acc * 100).toFixed(2)}%`}, results in ${opts.out}/\n`);
+        const acc = opts.serve ? summary.mergedAccuracy : summary.localAccuracyMean;
+        const what = opts.serve ? 'server done: global model accuracy' : 'peer done: accuracy';
+        process.stdout.write(`${what.replace(':', `: ${summary.rounds} rounds,`)} ${acc === null ? 'n/a' : `${(acc * 100).toFixed(2)}%`}, results in ${opts.out}/\n`);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
