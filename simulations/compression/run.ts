@@ -9,7 +9,7 @@ import { buildModel } from '../../src/model/zoo.js';
 import { parseConfig, type RunConfig } from '../../src/peer/config.js';
 import type { RunData } from '../../src/report/index.js';
 import { describeData, isMain, loadStudyConfigs, reportNote, runStudy, studyMain, beginStudy, resultsHeader, type StudyOptions, type StudyOutcome } from '../lib/study.js';
-import { everyRounds, lastEvaluated, markdownTable, megabytes, pct, points, writeResults, type Verdict } from '../lib/results.js';
+import { equalBytesVerdict, everyRounds, lastEvaluated, markdownTable, megabytes, pct, points, writeResults, type Verdict } from '../lib/results.js';
 import { matchBytes, messageBytes, sizeKnob } from './calibrate.js';
 
 const STUDY = 'compression';
@@ -75,14 +75,9 @@ export async function runCompression(opts: StudyOptions): Promise<CompressionOut
   const acc = (id: string) => lastEvaluated(runs.get(id)!.metrics).mergedAccuracy!;
   const compressed = RUNS.filter((r) => r.id !== 'identity').map((r) => ({ id: r.id, acc: acc(r.id), bytes: sizes.get(r.id)! }));
   const ranked = [...compressed].sort((a, b) => b.acc - a.acc);
-  const spread = Math.max(...compressed.map((x) => x.bytes)) / Math.min(...compressed.map((x) => x.bytes));
   const conditions = `FedAvg, ${P} peers, ${c0.rounds} rounds × ${c0.schedule.localSteps} local steps, ${partitionText(c0)}, seed ${c0.seed}`;
   const verdicts: Verdict[] = [
-    {
-      claim: 'The compressed runs are compared at equal bytes (one peer’s message per round within 10 % of sign’s)',
-      holds: spread <= 1.1,
-      evidence: `Calibrated message sizes: ${compressed.map((x) => `${x.id} ${x.bytes} B`).join(', ')} (largest/smallest ${spread.toFixed(3)}); dense is ${dense} B.`,
-    },
+    equalBytesVerdict(compressed, dense),
     {
       claim: 'Ranking at equal bytes (merged accuracy after the last round)',
       holds: null,
@@ -125,7 +120,7 @@ export function measuredMessageBytes(run: RunData, peers: number, denseMessage: 
   return group ? (first - denseMessage) / (peers * (peers - 1)) : first / peers;
 }
 
-function partitionText(c: RunConfig): string {
+export function partitionText(c: RunConfig): string {
   const p = c.data.partition;
   return p.kind === 'dirichlet' ? `Dirichlet α = ${p.alpha}` : p.kind.toUpperCase();
 }

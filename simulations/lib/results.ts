@@ -14,8 +14,11 @@ export interface Verdict {
 
 export interface ResultsDoc {
   readonly title: string;
-  readonly command: string;
+  /** The command that produced the numbers; several are run one after another. */
+  readonly command: string | readonly string[];
   readonly quick: boolean;
+  /** A caveat shown in bold under the title (e.g. a smoke check, or runs that did not finish). */
+  readonly warning?: string;
   readonly date: string;
   readonly machine: string;
   readonly wallSeconds: number;
@@ -70,6 +73,16 @@ export function markdownTable(header: readonly string[], rows: ReadonlyArray<Rea
   return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** The compression study's fairness check: every compressed message within 10 % of the others' size. */
+export function equalBytesVerdict(compressed: ReadonlyArray<{ readonly id: string; readonly bytes: number }>, dense: number): Verdict {
+  const spread = Math.max(...compressed.map((x) => x.bytes)) / Math.min(...compressed.map((x) => x.bytes));
+  return {
+    claim: 'The compressed runs are compared at equal bytes (one peer’s message per round within 10 % of sign’s)',
+    holds: spread <= 1.1,
+    evidence: `Calibrated message sizes: ${compressed.map((x) => `${x.id} ${x.bytes} B`).join(', ')} (largest/smallest ${spread.toFixed(3)}); dense is ${dense} B.`,
+  };
+}
+
 export function verdictWord(v: Verdict): string {
   return v.holds === null ? 'observation' : v.holds ? 'holds here' : 'does not hold here';
 }
@@ -79,8 +92,10 @@ export function renderResults(doc: ResultsDoc): string {
   if (doc.quick) {
     lines.push('> **Smoke run (`--quick`): 4 peers, 5 rounds, 400 training digits. These numbers check that the study runs; they are not results.**', '');
   }
+  if (doc.warning) lines.push(`> **${doc.warning}**`, '');
+  const commands = typeof doc.command === 'string' ? [doc.command] : doc.command;
   lines.push(
-    `- Command: \`${doc.command}\``,
+    `- Command${commands.length > 1 ? 's' : ''}: ${commands.map((c) => `\`${c}\``).join(', then ')}`,
     `- Date: ${doc.date}`,
     `- Machine: ${doc.machine}`,
     `- Wall time of the whole study: ${formatDuration(doc.wallSeconds)}`,

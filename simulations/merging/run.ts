@@ -24,7 +24,7 @@ const RUNS = [
 
 /** The issue's bar for the lift of the single final merge, and the independent reference numbers. */
 export const MIN_MERGE_LIFT = 0.2;
-const REFERENCE = { preMerge: 0.53, merged: 0.81, fedavg: 0.88 };
+export const REFERENCE = { preMerge: 0.53, merged: 0.81, fedavg: 0.88 };
 /** The three pull schedules of equal budget each run with these seeds (a seed fixes the split, the batches and the pulls). */
 export const BUDGET_SEEDS = [1, 2, 3] as const;
 const SEEDED: readonly string[] = ['pull-even', 'pull-late', 'pull-early'];
@@ -145,12 +145,12 @@ export async function runMerging(opts: StudyOptions): Promise<MergingOutcome> {
   return { resultsFile: paths.resultsFile, reportFile: paths.reportFile, runs, configs, verdicts };
 }
 
-function alphaOf(c: RunConfig): string {
+export function alphaOf(c: RunConfig): string {
   const p = c.data.partition;
   return p.kind === 'dirichlet' ? String(p.alpha) : p.kind;
 }
 
-function budgetText(c: RunConfig): string {
+export function budgetText(c: RunConfig): string {
   const b = c.schedule.budget;
   if (!b) return 'none';
   const f = (x: number) => String(Number(x.toFixed(4)));
@@ -164,7 +164,7 @@ function budgetText(c: RunConfig): string {
   }
 }
 
-function describeSchedule(c: RunConfig): string {
+export function describeSchedule(c: RunConfig): string {
   if (c.mode === 'federated') return 'FedAvg, all peers every round';
   const merge = c.schedule.merge?.final ? ' + final merge' : '';
   if (c.topology.name === 'pull') return `random pull, r ${budgetText(c)}${merge}`;

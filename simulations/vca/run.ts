@@ -18,7 +18,7 @@ const METHODS = [
 /** Every method runs with each seed (a different random graph, split and set of initialisations per seed). */
 export const SEEDS = [1, 2, 3] as const;
 export const THRESHOLD = 0.8;
-const REFERENCE = { vca: 12, gossip: 27 };
+export const REFERENCE = { vca: 12, gossip: 27 };
 
 export async function runVca(opts: StudyOptions): Promise<StudyOutcome> {
   const ctx = beginStudy(STUDY, HERE, opts);
@@ -89,7 +89,7 @@ export async function runVca(opts: StudyOptions): Promise<StudyOutcome> {
   return { resultsFile: paths.resultsFile, reportFile: paths.reportFile, runs, verdicts };
 }
 
-function degreeOf(c: RunConfig): number | string {
+export function degreeOf(c: RunConfig): number | string {
   return c.topology.name === 'random-regular' ? c.topology.degree : c.topology.name;
 }
 
