@@ -2,15 +2,16 @@
 // For one config (MLP 784-128-10 on MNIST digits, ring gossip, batch 32, k local steps per
 // round, evaluation every 5 rounds, a final exact merge) it measures in one process:
 //   engine      the batched engine alone: k steps of all P peers on their minibatch streams;
-//   end to end  the run through the round driver over the batched world (build, train, gossip,
-//               evaluate, merge, metrics, final models): P·rounds·k peer-steps over its wall time;
-// and their ratio; then 1,000 MLP peers for a few rounds with the process's peak RSS.
+//   end to end  `simulate` with engine: batched (data, world, train, gossip, evaluate, merge,
+//               metrics, final models): P·rounds·k peer-steps over its wall time;
+// and their ratio, by wall time and by this process's CPU time (the second does not move when
+// other processes share the cores); then 1,000 MLP peers for a few rounds with the process's
+// peak RSS.
 // bench/gpu-sim.ts runs the same measures on a GPU host.
 import type { BenchRow, BenchSuite } from './lib.js';
 import { parseConfig, type RunConfig, type RunConfigInput } from '../src/peer/config.js';
 import { buildRun } from '../src/peer/run.js';
-import { runRounds } from '../src/peer/driver.js';
-import { BatchedWorld } from '../src/sim/batched-world.js';
+import { simulate } from '../src/sim/simulator.js';
 import { BatchStreams } from '../src/sim/batched-streams.js';
 import { BatchedTrainer } from '../src/model/batched.js';
 import { Rng } from '../src/util/rng.js';
@@ -34,8 +35,23 @@ export function scaleConfig(backend: 'wasm' | 'webgpu' | 'cpu', peers: number, r
   });
 }
 
+/** A rate by wall time and by this process's CPU time. */
+export interface Rate {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+/** Runs fn and returns its wall and CPU seconds. */
+async function timed(fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+
 /** Peer-steps per second of the batched engine alone on the run's data and streams (after 2 warm-up steps). */
-export async function engineRate(config: RunConfig, steps: number): Promise<number> {
+export async function engineRate(config: RunConfig, steps: number): Promise<Rate & { kernels: string }> {
   const run = await buildRun(config);
   const { model, train, partition } = run;
   const engine = new BatchedTrainer(model, config.training.optimizer, config.peers);
@@ -50,30 +66,24 @@ export async function engineRate(config: RunConfig, steps: number): Promise<numb
   );
   for (let s = 0; s < 2; s++) await engine.stepIndices(streams.next());
   await engine.takeLoss();
-  const t0 = performance.now();
-  for (let s = 0; s < steps; s++) await engine.stepIndices(streams.next());
-  await engine.takeLoss(); // waits for the device: the steps are done
-  const seconds = (performance.now() - t0) / 1000;
+  const t = await timed(async () => {
+    for (let s = 0; s < steps; s++) await engine.stepIndices(streams.next());
+    await engine.takeLoss(); // waits for the device: the steps are done
+  });
+  const kernels = engine.kernels;
   engine.dispose();
-  return (P * steps) / seconds;
+  return { wall: (P * steps) / t.wall, cpu: (P * steps) / t.cpu, kernels };
 }
 
-/** A whole run through the round driver over the batched world, timed from loading the data to the final models. */
-export async function endToEnd(config: RunConfig): Promise<{ seconds: number; peerStepsPerSecond: number; mergedAccuracy: number | null; peakRssMiB: number }> {
-  const t0 = performance.now();
-  const run = await buildRun(config);
-  const world = new BatchedWorld(run);
+/** `simulate` of the config, timed from loading the data to the final models. */
+export async function endToEnd(config: RunConfig): Promise<Rate & { seconds: number; mergedAccuracy: number | null; peakRssMiB: number }> {
   let merged: number | null = null;
-  try {
-    const { metrics } = await runRounds(run, world, 'gossip', { elapsedSeconds: () => 0 });
-    merged = metrics.at(-1)?.mergedAccuracy ?? null;
-    await world.finalModels();
-  } finally {
-    world.dispose();
-  }
-  const seconds = (performance.now() - t0) / 1000;
+  const t = await timed(async () => {
+    const r = await simulate(config);
+    merged = r.summary.mergedAccuracy;
+  });
   const peerSteps = config.peers * config.rounds * config.schedule.localSteps;
-  return { seconds, peerStepsPerSecond: peerSteps / seconds, mergedAccuracy: merged, peakRssMiB: peakRssMiB() };
+  return { seconds: t.wall, wall: peerSteps / t.wall, cpu: peerSteps / t.cpu, mergedAccuracy: merged, peakRssMiB: peakRssMiB() };
 }
 
 /** The process's peak resident set so far. */
@@ -85,10 +95,11 @@ export function peakRssMiB(): number {
 export async function scaleRows(suite: string, label: string, config: RunConfig, engineSteps: number): Promise<BenchRow[]> {
   const engine = await engineRate(config, engineSteps);
   const e2e = await endToEnd(config);
-  const note = `${config.backend}, ${config.peers} peers, ${config.rounds} rounds × ${config.schedule.localSteps} steps, batch ${config.training.batchSize}, eval every ${config.eval.every}, final merge; ${e2e.seconds.toFixed(1)} s; merged accuracy ${e2e.mergedAccuracy === null ? 'n/a' : (100 * e2e.mergedAccuracy).toFixed(1) + '%'}`;
+  const note = `${config.backend} (${engine.kernels} kernels), ${config.peers} peers, ${config.rounds} rounds × ${config.schedule.localSteps} steps, batch ${config.training.batchSize}, eval every ${config.eval.every}, final merge; ${e2e.seconds.toFixed(1)} s; merged accuracy ${e2e.mergedAccuracy === null ? 'n/a' : (100 * e2e.mergedAccuracy).toFixed(1) + '%'}; by CPU time: engine ${engine.cpu.toFixed(1)}, whole run ${e2e.cpu.toFixed(1)} peer-steps/s, ratio ${(e2e.cpu / engine.cpu).toFixed(2)}`;
+  const base = `${label}: batched engine alone`;
   return [
-    { suite, name: `${label}: batched engine alone`, value: engine, unit: 'peer-steps/s', note },
-    { suite, name: `${label}: whole run (driver + batched world)`, value: e2e.peerStepsPerSecond, unit: 'peer-steps/s', baseline: `${label}: batched engine alone`, ratio: e2e.peerStepsPerSecond / engine, note },
+    { suite, name: base, value: engine.wall, unit: 'peer-steps/s', note },
+    { suite, name: `${label}: simulate end to end (engine: batched)`, value: e2e.wall, unit: 'peer-steps/s', baseline: base, ratio: e2e.wall / engine.wall, note },
   ];
 }
 

@@ -101,6 +101,8 @@ export class BatchedWorld implements World {
   /** CHOCO: every peer's public copy x̂_i (host rows, P×d), zero before the first step. */
   private publicCopies: Float32Array | undefined;
   private readonly chocoStep: number;
+  /** Whether every peer's row is the same model (after an exact merge of all, before the next step). */
+  private allEqual = false;
   /** FedAvg: the server's row of the stack (P), and the mixings that download and aggregate it. */
   private readonly server: { readonly row: number; readonly download: StackMixing; readonly aggregate: StackMixing; readonly uploadBytes: number } | undefined;
 
@@ -160,6 +162,7 @@ export class BatchedWorld implements World {
   async train(peers: readonly number[], steps: number): Promise<void> {
     if (peers.length !== this.P) throw new ConfigError('heterogeneity.participation: engine: batched trains every peer in every round; use engine: per-peer');
     if (steps <= 0) return;
+    this.allEqual = false;
     for (let s = 0; s < steps; s++) await this.engine.stepIndices(this.streams.next());
     const losses = await this.engine.takeLoss();
     for (let i = 0; i < this.P; i++) this.lastLoss[i] = losses[i];
@@ -182,6 +185,7 @@ export class BatchedWorld implements World {
     const { mixing } = step;
     if (mixing.n !== this.P) throw new ConfigError(`topology: ${mixing.n} peers in the mixing matrix, the run has ${this.P}`);
     if (step.participants.length !== this.P) throw new ConfigError('heterogeneity.participation: engine: batched mixes every peer in every step; use engine: per-peer');
+    this.allEqual = false;
     const rows = compressedRows(mixing);
     const links = rows.cols.length;
     const codec = this.run.codec;
@@ -214,17 +218,21 @@ export class BatchedWorld implements World {
     const g = group.length;
     this.count(this.exactBytes * g * (g - 1));
     await this.engine.mergeRows(group);
+    this.allEqual = g === this.P;
   }
 
   async observe(request: ObserveRequest): Promise<Observation> {
     const evalPeers = request.evaluate ? request.evalPeers : [];
     const test = request.evaluate ? this.run.test : null;
-    const evaluated = evalPeers.length ? await this.engine.evaluate(evalPeers, this.run.test) : undefined;
+    // After an exact merge of all peers every row is the merged model: evaluated once.
+    const same = this.allEqual && evalPeers.length > 0;
+    const evaluated = evalPeers.length ? await this.engine.evaluate(same ? [evalPeers[0]] : evalPeers, this.run.test) : undefined;
     // The merged model is the server's row (federated), else the mean of the peers' rows.
-    const summary = await this.engine.summarize(this.all, this.server ? null : test);
-    const merged = this.server ? (test ? (await this.engine.summarize([this.server.row], test)).mean : null) : summary.mean;
+    const summary = await this.engine.summarize(this.all, this.server || same ? null : test);
+    const sameResult = evaluated && { accuracy: evaluated.accuracy[0], loss: evaluated.loss[0] };
+    const merged = this.server ? (test ? (await this.engine.summarize([this.server.row], test)).mean : null) : same ? sameResult : summary.mean;
     const byPeer = new Map<number, { accuracy: number; loss: number }>();
-    evalPeers.forEach((p, k) => byPeer.set(p, { accuracy: evaluated!.accuracy[k], loss: evaluated!.loss[k] }));
+    evalPeers.forEach((p, k) => byPeer.set(p, same ? sameResult! : { accuracy: evaluated!.accuracy[k], loss: evaluated!.loss[k] }));
     const indices = [...new Set([...evalPeers, ...request.participants])].sort((a, b) => a - b);
     const peers: PeerObservation[] = indices.map((index) => ({ index, trainLoss: this.lastLoss[index], ...(byPeer.get(index) ?? {}) }));
     return {
