@@ -5,7 +5,7 @@ export { gossipExchange, exactMerge, MergeMemo, MERGE_PHASE, type ModelCodec, ty
 export { federatedDownload, federatedUpload, type FederatedServer, type TransportHub } from './federated.js';
 export { consensusDistance } from './consensus.js';
 export { buildCodec, type UpdateCodec, type DeltaCodec, type MessageMeta } from './codec.js';
-export { configSchema, parseConfig, parseConfigInput, loadConfigFile, readConfigInput, DEFAULT_CONFIG, type RunConfig, type RunConfigInput, type TopologyInput } from './config.js';
+export { configSchema, currentConfigSchema, parseConfig, parseConfigInput, loadConfigFile, readConfigInput, DEFAULT_CONFIG, type RunConfig, type RunConfigInput, type TopologyInput } from './config.js';
 export { applyOverrides, parseOverride, setPath, type Override } from './overrides.js';
 export { preflight, components, type PreflightReport } from './preflight.js';
 export { checkFinite, findDivergences, DivergenceError, type Divergence, type PeerRoundState } from './divergence.js';

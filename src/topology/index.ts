@@ -14,3 +14,4 @@ export * from './eigen.js';
 export * from './spectral.js';
 export * from './analysis.js';
 export * from './spec.js';
+export * from './registry.js';
