@@ -41,10 +41,11 @@ export interface RuleEntry<S extends z.ZodObject = z.ZodObject> extends RuleCapa
   /** Parameters, `name` fixed to the rule's. */
   readonly schema: S;
   /** The Aggregator of a validated spec. */
-  build(spec: z.output<S>): Aggregator;
+  build(spec: z.output<S> & { readonly name: string }): Aggregator;
 }
 
-function rule<const S extends z.ZodObject>(e: RuleEntry<S>): RuleEntry<S> {
+/** An entry with its schema's type kept, so `build` sees the typed spec (use it for a plug-in too). */
+export function defineRule<const S extends z.ZodObject>(e: RuleEntry<S>): RuleEntry<S> {
   return e;
 }
 
@@ -60,7 +61,7 @@ const gossip: readonly RuleMode[] = ['gossip'];
 const fRequired = 'f: faulty contributions to withstand; groups smaller than 2f + 1 are refused';
 
 function adaptive<const N extends ServerOptimizerKind>(name: N, summary: string) {
-  return rule({
+  return defineRule({
     name,
     summary,
     modes: federated,
@@ -78,9 +79,9 @@ function adaptive<const N extends ServerOptimizerKind>(name: N, summary: string)
 
 /** The built-in rules, in the order the config lists them. */
 export const AGGREGATION_RULES = [
-  rule({ name: 'fedavg', summary: 'sample-weighted mean', modes: federated, faults: 'none', schema: z.strictObject({ name: z.literal('fedavg') }), build: (s) => stateless(s, fedAvg, { minGroupSize: 1 }) }),
-  rule({ name: 'gossip', summary: 'mix with the topology row\'s weights', modes: gossip, faults: 'none', schema: z.strictObject({ name: z.literal('gossip') }), build: (s) => stateless(s, gossipMix) }),
-  rule({
+  defineRule({ name: 'fedavg', summary: 'sample-weighted mean', modes: federated, faults: 'none', schema: z.strictObject({ name: z.literal('fedavg') }), build: (s) => stateless(s, fedAvg, { minGroupSize: 1 }) }),
+  defineRule({ name: 'gossip', summary: 'mix with the topology row\'s weights', modes: gossip, faults: 'none', schema: z.strictObject({ name: z.literal('gossip') }), build: (s) => stateless(s, gossipMix) }),
+  defineRule({
     name: 'choco-gossip',
     summary: 'CHOCO-Gossip: mix public copies updated by compressed differences',
     modes: gossip,
@@ -88,7 +89,7 @@ export const AGGREGATION_RULES = [
     schema: z.strictObject({ name: z.literal('choco-gossip'), stepSize: positive.max(1).optional().describe('γ: consensus step size, in (0, 1] (default 1)') }),
     build: (s) => stateful(s, chocoInitialState, chocoGossip(s), 'difference'),
   }),
-  rule({
+  defineRule({
     name: 'vca',
     summary: 'variance-corrected averaging',
     modes: gossip,
@@ -104,7 +105,7 @@ export const AGGREGATION_RULES = [
     }),
     build: (s) => stateless(s, varianceCorrected(s)),
   }),
-  rule({
+  defineRule({
     name: 'median',
     summary: 'coordinate-wise median',
     modes: both,
@@ -119,7 +120,7 @@ export const AGGREGATION_RULES = [
       return stateless(s, coordinateMedian(s), { minGroupSize: min, tolerates: (n) => (n >= min ? medianTolerates(n) : 0) });
     },
   }),
-  rule({
+  defineRule({
     name: 'trimmed-mean',
     summary: 'coordinate-wise mean without the f largest and f smallest values',
     modes: both,
@@ -130,7 +131,7 @@ export const AGGREGATION_RULES = [
       return stateless(s, trimmedMean(s), { minGroupSize: min, tolerates: withstands(s.f, min) });
     },
   }),
-  rule({
+  defineRule({
     name: 'krum',
     summary: 'Krum / Multi-Krum: the contributions closest to their neighbours',
     modes: both,
@@ -146,7 +147,7 @@ export const AGGREGATION_RULES = [
       return stateless(s, krum(s), { minGroupSize: min, tolerates: withstands(s.f, min) });
     },
   }),
-  rule({
+  defineRule({
     name: 'nna',
     summary: 'nearest-neighbour averaging',
     modes: both,
@@ -157,7 +158,7 @@ export const AGGREGATION_RULES = [
       return stateless(s, nearestNeighbourAverage(s), { minGroupSize: min, tolerates: withstands(s.f, min) });
     },
   }),
-  rule({
+  defineRule({
     name: 'fedau',
     summary: 'FedAU: averaging that corrects for unequal participation',
     modes: federated,
@@ -169,7 +170,7 @@ export const AGGREGATION_RULES = [
   adaptive('fedyogi', 'FedYogi: adaptive server step'),
   adaptive('fedadam', 'FedAdam: adaptive server step'),
   // FedProx changes local training only; the server (or the group) averages as FedAvg does.
-  rule({
+  defineRule({
     name: 'fedprox',
     summary: 'FedAvg with a proximal term in local training',
     modes: federated,
@@ -181,7 +182,7 @@ export const AGGREGATION_RULES = [
     }),
     build: (s) => ({ ...stateless(s, fedAvg, { minGroupSize: 1 }), training: { proximalMu: s.mu } }),
   }),
-  rule({
+  defineRule({
     name: 'scaffold',
     summary: 'SCAFFOLD: control variates correct the client drift',
     modes: federated,
@@ -191,7 +192,7 @@ export const AGGREGATION_RULES = [
     build: (s) => ({ ...stateful(s, scaffoldInitialState, scaffold(s)), training: { controlVariates: true } }),
   }),
   // D² corrects the model before it is sent (local training) and mixes with the topology's weights.
-  rule({
+  defineRule({
     name: 'd2',
     summary: 'D² / Exact Diffusion: gossip with drift correction',
     modes: gossip,
@@ -203,7 +204,7 @@ export const AGGREGATION_RULES = [
     }),
     build: (s) => ({ ...stateless(s, d2Mix(s)), training: { d2: true } }),
   }),
-  rule({
+  defineRule({
     name: 'fedavg-m',
     summary: 'FedAvg with server momentum',
     modes: federated,

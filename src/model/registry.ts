@@ -25,7 +25,8 @@ export interface ModelEntry<S extends z.ZodObject = z.ZodObject> extends ModelCa
   build(spec: z.output<S>, inputShape: readonly number[], numClasses: number): Model;
 }
 
-function model<const S extends z.ZodObject>(e: ModelEntry<S>): ModelEntry<S> {
+/** An entry with its schema's type kept, so `build` sees the typed spec (use it for a plug-in too). */
+export function defineModel<const S extends z.ZodObject>(e: ModelEntry<S>): ModelEntry<S> {
   return e;
 }
 
@@ -34,7 +35,7 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** The built-in models, in the order the config lists them. */
 export const MODELS = [
-  model({
+  defineModel({
     name: 'logreg',
     summary: 'logistic regression (one dense layer)',
     inputs: 'any',
@@ -42,7 +43,7 @@ export const MODELS = [
     schema: z.strictObject({ kind: z.literal('logreg') }),
     build: (s, shape, classes) => denseModel(s, shape, size(shape), [], classes),
   }),
-  model({
+  defineModel({
     name: 'mlp',
     summary: 'dense layers with ReLU',
     inputs: 'any',
@@ -55,7 +56,7 @@ export const MODELS = [
       return denseModel(s, shape, size(shape), s.hidden, classes);
     },
   }),
-  model({
+  defineModel({
     name: 'cnn',
     summary: 'LeNet-style: two 5×5 convolutions with pooling, then dense layers (images ≥ 12×12)',
     inputs: 'image',

@@ -72,10 +72,11 @@ export interface ScheduleEntry<S extends z.ZodObject = z.ZodObject> extends Topo
 export type TopologyEntry = StaticGraphEntry | ScheduleEntry;
 
 /** An entry with its own schema type kept (the config's types follow from these). */
-function staticGraph<const S extends z.ZodObject, const O extends boolean = false>(e: StaticGraphEntry<S> & { ownPeers?: O }): StaticGraphEntry<S> & { ownPeers?: O } {
+/** Entries with their schema's type kept, so the factory sees the typed spec (use them for a plug-in too). */
+export function defineStaticGraph<const S extends z.ZodObject, const O extends boolean = false>(e: StaticGraphEntry<S> & { ownPeers?: O }): StaticGraphEntry<S> & { ownPeers?: O } {
   return e;
 }
-function schedule<const S extends z.ZodObject>(e: ScheduleEntry<S>): ScheduleEntry<S> {
+export function defineSchedule<const S extends z.ZodObject>(e: ScheduleEntry<S>): ScheduleEntry<S> {
   return e;
 }
 
@@ -93,13 +94,13 @@ const plain = { random: false, needsDegree: false } as const;
 
 /** The built-in static graphs, in the order the config lists them. */
 export const STATIC_GRAPHS = [
-  staticGraph({ kind: 'static', ...plain, name: 'ring', summary: 'cycle 0–1–…–(n−1)–0', schema: z.strictObject({ name: z.literal('ring'), peers, weights }), graph: (s) => ({ graph: ring(s.peers) }) }),
-  staticGraph({ kind: 'static', ...plain, name: 'torus', summary: '2-D lattice with wrap-around', schema: z.strictObject({ name: z.literal('torus'), peers, rows, weights }), graph: (s) => ({ graph: torus(s.peers, s.rows) }) }),
-  staticGraph({ kind: 'static', ...plain, name: 'grid', summary: '2-D lattice without wrap-around', schema: z.strictObject({ name: z.literal('grid'), peers, rows, weights }), graph: (s) => ({ graph: grid(s.peers, s.rows) }) }),
-  staticGraph({ kind: 'static', ...plain, name: 'complete', summary: 'every peer linked to every other', schema: z.strictObject({ name: z.literal('complete'), peers, weights }), graph: (s) => ({ graph: complete(s.peers) }) }),
-  staticGraph({ kind: 'static', ...plain, name: 'star', summary: 'peer 0 linked to all others', schema: z.strictObject({ name: z.literal('star'), peers, weights }), graph: (s) => ({ graph: star(s.peers) }) }),
-  staticGraph({ kind: 'static', ...plain, name: 'exponential', summary: 'directed: peer i hears from i + 2^j', schema: z.strictObject({ name: z.literal('exponential'), peers, weights }), graph: (s) => ({ graph: exponential(s.peers) }) }),
-  staticGraph({
+  defineStaticGraph({ kind: 'static', ...plain, name: 'ring', summary: 'cycle 0–1–…–(n−1)–0', schema: z.strictObject({ name: z.literal('ring'), peers, weights }), graph: (s) => ({ graph: ring(s.peers) }) }),
+  defineStaticGraph({ kind: 'static', ...plain, name: 'torus', summary: '2-D lattice with wrap-around', schema: z.strictObject({ name: z.literal('torus'), peers, rows, weights }), graph: (s) => ({ graph: torus(s.peers, s.rows) }) }),
+  defineStaticGraph({ kind: 'static', ...plain, name: 'grid', summary: '2-D lattice without wrap-around', schema: z.strictObject({ name: z.literal('grid'), peers, rows, weights }), graph: (s) => ({ graph: grid(s.peers, s.rows) }) }),
+  defineStaticGraph({ kind: 'static', ...plain, name: 'complete', summary: 'every peer linked to every other', schema: z.strictObject({ name: z.literal('complete'), peers, weights }), graph: (s) => ({ graph: complete(s.peers) }) }),
+  defineStaticGraph({ kind: 'static', ...plain, name: 'star', summary: 'peer 0 linked to all others', schema: z.strictObject({ name: z.literal('star'), peers, weights }), graph: (s) => ({ graph: star(s.peers) }) }),
+  defineStaticGraph({ kind: 'static', ...plain, name: 'exponential', summary: 'directed: peer i hears from i + 2^j', schema: z.strictObject({ name: z.literal('exponential'), peers, weights }), graph: (s) => ({ graph: exponential(s.peers) }) }),
+  defineStaticGraph({
     kind: 'static',
     random: true,
     needsDegree: true,
@@ -108,7 +109,7 @@ export const STATIC_GRAPHS = [
     schema: z.strictObject({ name: z.literal('random-regular'), peers, degree: z.number().int().describe('neighbours of every peer, in [1, peers − 1]'), seed, weights }),
     graph: (s, sd) => ({ graph: randomRegular(s.peers, s.degree, sd) }),
   }),
-  staticGraph({
+  defineStaticGraph({
     kind: 'static',
     random: true,
     needsDegree: false,
@@ -117,7 +118,7 @@ export const STATIC_GRAPHS = [
     schema: z.strictObject({ name: z.literal('erdos-renyi'), peers, p: z.number().describe('probability of each edge, in (0, 1]'), seed, weights }),
     graph: (s, sd) => ({ graph: erdosRenyi(s.peers, s.p, sd) }),
   }),
-  staticGraph({
+  defineStaticGraph({
     kind: 'static',
     random: true,
     needsDegree: true,
@@ -133,7 +134,7 @@ export const STATIC_GRAPHS = [
     }),
     graph: (s, sd) => ({ graph: wattsStrogatz(s.peers, s.degree, s.beta, sd) }),
   }),
-  staticGraph({
+  defineStaticGraph({
     kind: 'static',
     ...plain,
     ownPeers: true,
@@ -165,7 +166,7 @@ export type BaseGraphSpec = z.infer<typeof baseGraphSchema>;
 
 /** The built-in schedules. */
 export const SCHEDULES = [
-  schedule({
+  defineSchedule({
     kind: 'time-varying',
     ...plain,
     name: 'one-peer-exponential',
@@ -173,7 +174,7 @@ export const SCHEDULES = [
     schema: z.strictObject({ name: z.literal('one-peer-exponential'), peers }),
     build: (s) => onePeerExponential(s.peers),
   }),
-  schedule({
+  defineSchedule({
     kind: 'time-varying',
     random: true,
     needsDegree: false,
@@ -182,7 +183,7 @@ export const SCHEDULES = [
     schema: z.strictObject({ name: z.literal('matching'), peers, seed, base: baseGraphSchema.optional().describe('graph the matching is drawn from (default: any pair)') }),
     build: (s, ctx) => randomMatching(s.peers, ctx.seed, ctx.baseGraph(s.base, s.peers)),
   }),
-  schedule({
+  defineSchedule({
     kind: 'time-varying',
     random: true,
     needsDegree: false,

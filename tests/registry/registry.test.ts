@@ -4,18 +4,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseConfig, type RunConfigInput } from '../../src/peer/config.js';
-import { aggregationRegistry, rulesFor, type RuleEntry } from '../../src/aggregation/registry.js';
+import { aggregationRegistry, defineRule, rulesFor } from '../../src/aggregation/registry.js';
 import { buildAggregation } from '../../src/aggregation/build.js';
 import { stateless } from '../../src/aggregation/aggregator.js';
 import { gossipMix } from '../../src/aggregation/gossip.js';
 import { fedAvg } from '../../src/aggregation/fedavg.js';
-import { topologyRegistry } from '../../src/topology/registry.js';
+import { defineStaticGraph, topologyRegistry } from '../../src/topology/registry.js';
 import { buildTopology, STATIC_GRAPH_NAMES, staticGraphNames, TOPOLOGY_NAMES } from '../../src/topology/spec.js';
 import { graphFromNeighbours } from '../../src/topology/graph.js';
-import { datasetRegistry } from '../../src/data/registry.js';
+import { datasetRegistry, defineDataset } from '../../src/data/registry.js';
 import { loadDataSource } from '../../src/data/source.js';
 import { makeDataset } from '../../src/data/dataset.js';
-import { modelRegistry } from '../../src/model/registry.js';
+import { defineModel, modelRegistry } from '../../src/model/registry.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { Registry } from '../../src/util/registry.js';
 import { ConfigError } from '../../src/util/errors.js';
@@ -147,15 +147,15 @@ describe('the mode/rule check reads the rules\' capabilities', () => {
   });
 
   it('a registered rule follows its own capabilities, and the error lists the rules of the mode', () => {
-    const serverOnly: RuleEntry = {
+    const serverOnly = defineRule({
       name: 'server-mean',
       summary: 'plain mean at the server',
       modes: ['federated'],
       faults: 'none',
       schema: z.strictObject({ name: z.literal('server-mean') }),
       build: (s) => stateless(s, fedAvg, { minGroupSize: 1 }),
-    };
-    const gossipOnly: RuleEntry = { ...serverOnly, name: 'mix', modes: ['gossip'], schema: z.strictObject({ name: z.literal('mix') }), build: (s) => stateless(s, gossipMix) };
+    });
+    const gossipOnly = defineRule({ ...serverOnly, name: 'mix', modes: ['gossip'], schema: z.strictObject({ name: z.literal('mix') }), build: (s) => stateless(s, gossipMix) });
     undo.push(aggregationRegistry.register(serverOnly), aggregationRegistry.register(gossipOnly));
     expect(parseConfig({ mode: 'federated', aggregation: { name: 'server-mean' } as never }).aggregation).toEqual({ name: 'server-mean' });
     expect(configError(() => parseConfig({ mode: 'gossip', aggregation: { name: 'server-mean' } as never }))).toBe(
@@ -171,7 +171,8 @@ describe('the mode/rule check reads the rules\' capabilities', () => {
 describe('a registered entry is a name the config accepts, until it is removed', () => {
   it('topology: a static graph plug-in gets peers and weights, parses, builds, and counts as static (async rounds)', () => {
     undo.push(
-      topologyRegistry.register({
+      topologyRegistry.register(
+        defineStaticGraph({
         kind: 'static',
         name: 'two-hop-ring',
         summary: 'ring with the neighbours two steps away as well',
@@ -179,7 +180,8 @@ describe('a registered entry is a name the config accepts, until it is removed',
         needsDegree: false,
         schema: z.strictObject({ name: z.literal('two-hop-ring') }),
         graph: (s) => ({ graph: graphFromNeighbours(s.peers, false, (i) => [(i + 1) % s.peers, (i + 2) % s.peers, (i + s.peers - 1) % s.peers, (i + s.peers - 2) % s.peers]) }),
-      }),
+        }),
+      ),
     );
     const c = parseConfig({ peers: 6, topology: { name: 'two-hop-ring', weights: 'uniform' } as never, timing: { mode: 'async' } });
     expect(c.topology).toEqual({ name: 'two-hop-ring', peers: 6, weights: 'uniform' });
@@ -195,7 +197,7 @@ describe('a registered entry is a name the config accepts, until it is removed',
 
   it('dataset and model plug-ins: the config takes their names and parameters, partition included', () => {
     undo.push(
-      datasetRegistry.register({
+      datasetRegistry.register(defineDataset({
         name: 'corners',
         summary: 'four points, one per class',
         classes: 4,
@@ -209,8 +211,8 @@ describe('a registered entry is a name the config accepts, until it is removed',
           };
           return { train: one('corners/train'), test: one('corners/test') };
         },
-      }),
-      modelRegistry.register({ name: 'wide-mlp', summary: 'an MLP of one wide layer', inputs: 'any', schema: z.strictObject({ kind: z.literal('wide-mlp'), width: z.number().int().min(1) }), build: (s, shape, classes) => buildModel({ kind: 'mlp', hidden: [s.width] }, shape, classes) }),
+      })),
+      modelRegistry.register(defineModel({ name: 'wide-mlp', summary: 'an MLP of one wide layer', inputs: 'any', schema: z.strictObject({ kind: z.literal('wide-mlp'), width: z.number().int().min(1) }), build: (s, shape, classes) => buildModel({ kind: 'mlp', hidden: [s.width] }, shape, classes) })),
     );
     const c = parseConfig({ peers: 2, data: { dataset: 'corners', partition: { kind: 'shards', shardsPerPeer: 1 } } as never, model: { kind: 'wide-mlp', width: 5 } as never });
     expect(c.data).toEqual({ dataset: 'corners', copies: 3, partition: { kind: 'shards', shardsPerPeer: 1 } });
