@@ -26,6 +26,8 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { codecValidator } from './validate-update.js';
 import { clientShard, requireServerDownloads, splitRoles } from './federated-roles.js';
 import { roundsSummary, serveRounds } from './serve-rounds.js';
+import { ChurnFollower } from './churn-follower.js';
+import { churnPlan } from '../peer/churn.js';
 
 /** What runPeer needs: the run config, node options and callbacks. */
 export interface PeerRunOptions {
@@ -73,6 +75,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
   const wallStart = performance.now();
   const run = await buildRun(config, opts.plugins, log);
   if (strategy === 'server') refuseUnservable(run);
+  if (config.heterogeneity.churn.length && (config.timing.mode === 'async' || strategy === 'modest')) {
+    throw new ConfigError('heterogeneity.churn: real peers follow the churn schedule in synchronous rounds (gossip, all-reduce, federated); study it with async or MoDeST rounds in the simulator, or remove heterogeneity.churn');
+  }
   const { model, codec } = run;
   if (config.attack?.kind === 'alie') {
     throw new ConfigError('attack.kind alie needs the honest models of each round, which a real peer does not see; study it in the simulator (gossipfl simulate) or pick another attack');
@@ -148,6 +153,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     if (attacking && config.attack!.kind === 'label-flip') flipLabels(peer.data.y, run.train.numClasses);
     const clientNet: Transport = startRoles ? requireServerDownloads(net, startRoles.server) : net;
     const wire: Transport = attacking && config.attack!.kind === 'nan' ? poisoningTransport(clientNet, model.layout) : clientNet;
+    const churn = config.heterogeneity.churn.length
+      ? new ChurnFollower(churnPlan(config, shard.index), net, shard.index, log, config.rounds, opts.startTimeoutMs ?? 60_000, opts.signal)
+      : undefined;
     const world = new PeerWorld(run, trainer, [peer], {
       hub: { setParticipants: () => {}, transportFor: () => wire },
       ...(adversary ? { beforeTrain: (p: Peer) => adversary.beforeTrain(p), outgoing: (p: Peer, t: number, ps: readonly Peer[]) => adversary.outgoing(p, t, ps) } : {}),
@@ -167,11 +175,14 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     }, startRoles ? { id: startRoles.server, participation: config.federated.participation, here: false } : undefined);
     const { metrics, bytesSentTotal } = await runRounds(run, world, strategy, {
       elapsedSeconds: () => (performance.now() - wallStart) / 1000,
-      nextRound: (t) => {
+      nextRound: async (t) => {
         if (opts.signal?.aborted) {
           log(`peer ${node.peerId}: stopping after round ${t} (interrupted); checkpoint in ${checkpointFile}`);
           return null;
         }
+        // The config's churn schedule for this peer's shard: leave, sit out, rejoin (or stop).
+        const churned = churn ? await churn.before(t) : t;
+        if (churned !== t) return churned;
         // Catch up: a peer that restarted or fell behind skips to the round the others are in
         // (it can add nothing to rounds they have finished, and its late messages would be stale).
         const ahead = unpaced ? null : net.confirmedRoundAhead(t);

@@ -342,6 +342,19 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     await this.announcer.leave(lastRound);
   }
 
+  /** The highest round the current members confirm (as in confirmedRoundAhead); -1 before any started. */
+  confirmedRound(): number {
+    this.checkFrozen();
+    return this.membership.confirmedRound();
+  }
+
+  /** After a leave: takes part again from `round` on, announced as a newcomer's join round (a real peer following the churn schedule). */
+  async rejoinAt(round: number): Promise<void> {
+    this.joinRound = round;
+    this.joinFixed = true;
+    await this.announcer.announce();
+  }
+
   /** Leaves the run and detaches from the node (the node itself keeps running; stop it after). */
   async close(): Promise<void> {
     if (this.closed) return;

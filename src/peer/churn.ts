@@ -1,9 +1,10 @@
-// Churn in the simulator: at the start of the rounds the config names, a seeded share of the
-// live peers crash or leave and a share of the departed ones rejoin. The roster of a round is
-// what the round driver sees.
-import type { Roster } from '../peer/world.js';
-import type { RunConfig } from '../peer/config.js';
-import type { PeerId } from '../peer/transport.js';
+// Churn (heterogeneity.churn): at the start of the rounds the config names, a seeded share of the
+// live peers crash or leave and a share of the departed ones rejoin. The simulator's roster of a
+// round is what the round driver sees; a real peer follows its own shard's line of the same
+// schedule (churnPlan): it leaves when the schedule takes its shard out and rejoins when it says.
+import type { Roster } from './world.js';
+import type { RunConfig } from './config.js';
+import type { PeerId } from './transport.js';
 import { Rng } from '../util/rng.js';
 
 type Status = 'live' | 'crashed' | 'left';
@@ -57,4 +58,25 @@ export class ChurnRoster {
       }
     }
   }
+}
+
+/** One shard's line of the churn schedule: in which rounds (0-based) it is live. */
+export interface ChurnPlan {
+  /** Whether the shard takes part in round t. */
+  live(t: number): boolean;
+  /** The first round after t in which the shard is live again, or null if it never is. */
+  nextLive(t: number): number | null;
+  /** The first round at or after t in which the shard is out, or null. */
+  nextOut(t: number): number | null;
+}
+
+/** The schedule of `shard` over the run's rounds: the simulator's churn draws, replayed. */
+export function churnPlan(config: RunConfig, shard: number, attackers: ReadonlySet<number> = new Set()): ChurnPlan {
+  const roster = new ChurnRoster(Array.from({ length: config.peers }, (_, i) => `p${i}`), config.heterogeneity.churn, config.seed, attackers, () => {});
+  const live = Array.from({ length: config.rounds }, (_, t) => roster.at(t).live.includes(shard));
+  const find = (from: number, want: boolean): number | null => {
+    for (let u = from; u < live.length; u++) if (live[u] === want) return u;
+    return null;
+  };
+  return { live: (t) => live[t] ?? true, nextLive: (t) => find(t + 1, true), nextOut: (t) => find(t, false) };
 }

@@ -42,7 +42,7 @@ export function strategyOf(config: RunConfig): Strategy {
 /** What the driver reports through, and the few decisions a real peer adds. */
 export interface DriverHooks {
   /** Before round t: the round to run instead (a real peer that fell behind skips ahead), or null to stop. */
-  nextRound?(t: number): number | null;
+  nextRound?(t: number): number | null | Promise<number | null>;
   /** After each round, with its metrics (a real peer checkpoints here). */
   afterRound?(t: number, metrics: RoundMetrics, roster: Roster): void | Promise<void>;
   /** Simulated (or wall) seconds since the start. */
@@ -64,7 +64,7 @@ export async function runRounds(run: Run, world: World, strategy: Strategy, hook
   const metrics: RoundMetrics[] = [];
   let bytesSentTotal = 0;
   for (let t = firstRound; t < config.rounds; t++) {
-    const next = hooks.nextRound ? hooks.nextRound(t) : t;
+    const next = hooks.nextRound ? await hooks.nextRound(t) : t;
     if (next === null) break;
     t = next;
     const roster = await world.beginRound(t);

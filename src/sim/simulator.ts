@@ -20,7 +20,7 @@ import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
 import { BatchedWorld, checkBatchedWorld } from './batched-world.js';
 import { NanWireNetwork } from './attack-payloads.js';
 import { IDEAL_NETWORK, type NetworkModel } from './network.js';
-import { ChurnRoster } from './churn.js';
+import { ChurnRoster } from '../peer/churn.js';
 import { simulateAsync } from './async-sim.js';
 
 /** Callbacks a simulation reports through. */

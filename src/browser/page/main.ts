@@ -1,5 +1,7 @@
 // The page's script: wires the form to the tab's peer and shows each round as it ends. The same
 // functions are on window.gossipflTab for scripted use (tests drive the page through them).
+// First: Node-style timer handles, which node/ code unrefs.
+import '../shims/timers.js';
 import { joinRun, loadRunInfo, trainOnBackends, type RunInfo } from '../tab.js';
 import type { PickedFile } from '../local-data.js';
 import type { TabBackendChoice } from '../../compute/browser-backend.js';
@@ -14,6 +16,7 @@ interface El {
   innerHTML: string;
   readonly files?: ArrayLike<{ readonly name: string; arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> }>;
   addEventListener(type: string, fn: () => void): void;
+  setAttribute(name: string, value: string): void;
   insertAdjacentHTML(where: 'beforeend', html: string): void;
 }
 
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
           log,
           signal,
         });
+        $('status').setAttribute('data-model', result.paramsSha256);
         status(`done: ${result.rounds} rounds on ${result.backend}, ${result.bytesSentTotal.toLocaleString()} bytes sent; final model ${result.paramsSha256.slice(0, 16)}…`);
       } catch (err) {
         status((err as Error).message, true);

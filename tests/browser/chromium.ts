@@ -1,0 +1,20 @@
+// The system's Chromium for browser tests (Debian's `chromium` package; puppeteer-core downloads
+// nothing). CHROMIUM_PATH names another binary.
+import { existsSync } from 'node:fs';
+import puppeteer, { type Browser } from 'puppeteer-core';
+
+/** Where Chromium is, or why there is none. */
+export function findChromium(): { path?: string; why?: string } {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const path = candidates.find((p) => existsSync(p));
+  return path ? { path } : { why: `no Chromium at ${candidates.join(', ')} (apt-get install chromium, or set CHROMIUM_PATH)` };
+}
+
+/** Headless Chromium with WebGPU on (SwiftShader's Vulkan where there is no GPU). */
+export function launchChromium(path: string): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: path,
+    headless: true,
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface', '--enable-unsafe-swiftshader'],
+  });
+}
