@@ -26,6 +26,8 @@ export const runInfoSchema = z.object({
   memoryGiB: z.number(),
   node: z.string(),
   platform: z.string(),
+  /** The commit the CLI was bundled from. */
+  commit: z.string().optional(),
 });
 export type RunInfo = z.infer<typeof runInfoSchema>;
 
