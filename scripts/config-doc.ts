@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { configSchema, parseConfig } from '../src/peer/config.js';
+import { renderRegistries } from './registry-doc.js';
 
 /** The subset of JSON Schema that zod emits for configSchema. */
 interface JsonSchema {
@@ -47,7 +48,7 @@ export function renderConfigDoc(): string {
   const out: string[] = [
     '# Configuration reference',
     '',
-    '<!-- Generated from configSchema (src/peer/config.ts) by `npm run docs:config`. Do not edit by hand: a test fails when this file and the schema disagree. -->',
+    '<!-- Generated from configSchema (src/peer/config.ts) and the plug-in registries by `npm run docs:config`. Do not edit by hand: a test fails when this file and the schema or a registry disagree. -->',
     '',
     'A run config is one YAML or JSON file (`gossipfl simulate run.yaml`) or the same object passed to',
     '`parseConfig` in code. Every key is optional unless marked **required**; unknown keys are refused',
@@ -63,6 +64,7 @@ export function renderConfigDoc(): string {
   const children: Pending[] = [];
   out.push(...objectTable(root, '', children, ctx));
   for (const child of children) out.push(...section(child, ctx));
+  out.push(...renderRegistries());
   out.push(
     '## Effective defaults',
     '',
