@@ -41,6 +41,9 @@ export interface GossipflNode {
   stop(): Promise<void>;
 }
 
+/** Discovered peers are dialled only while the node has fewer connections than this. */
+const DISCOVERY_DIALS = 3;
+
 /** Builds and starts a libp2p node from gossipfl's node options. */
 export async function createGossipflNode(options: NodeOptions = {}, extra: { privateKey?: PrivateKey } = {}): Promise<GossipflNode> {
   const resolved = resolveNodeOptions(options);
@@ -53,10 +56,13 @@ export async function createGossipflNode(options: NodeOptions = {}, extra: { pri
     const why = cause instanceof Error ? cause.message : String(cause);
     throw new GossipflError('network', `node: cannot start on ${resolved.listen.join(', ')}: ${why} (is the port in use? pick another with --listen)`, { cause });
   }
-  // Discovery only finds peers (mDNS never dials); dial them so gossipsub and the update protocol can reach them.
+  // Discovery only finds peers (mDNS never dials); dial the first few so the node gets onto the
+  // run topic. No more: membership spreads by gossip from there, and the transport's dialer
+  // keeps the connections the topology needs (libp2p also reports every peer newly added to
+  // the peer store as discovered, which would otherwise grow a full mesh).
   libp2p.addEventListener('peer:discovery', (evt) => {
     const { id, multiaddrs } = evt.detail;
-    if (id.equals(libp2p.peerId) || libp2p.getConnections(id).length > 0) return;
+    if (id.equals(libp2p.peerId) || libp2p.getConnections(id).length > 0 || libp2p.getPeers().length >= DISCOVERY_DIALS) return;
     libp2p.dial(multiaddrs.length ? multiaddrs : id).catch(() => {
       // Unreachable discovered peers are normal (stale mDNS records); membership reports who is missing.
     });

@@ -1,68 +1,180 @@
-// Who this peer keeps connections to. Members connect directly (updates go over direct
-// streams); of each pair only the smaller peer id dials, so two peers hearing each other at once
-// make one connection, not two; the other keeps the addresses for dialling on demand.
+// Which peers this peer keeps connections to. Not every member: the topology's neighbours of
+// the current and the next round (so a rotating topology's next neighbours are dialled ahead),
+// its two neighbours in sorted member order (a ring that keeps the gossip overlay connected
+// whatever the topology, so announcements relayed over the run topic reach everyone), and peers
+// an exchange used within the grace period. Everything else is closed once it has been idle
+// for the grace period; a member this peer must reach without a connection is dialled on
+// demand within the exchange's deadline. Of a pair that both want each other, the smaller peer
+// id dials first; the other dials only if no connection came.
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId as Libp2pPeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PeerId } from '../peer/transport.js';
 import { errorMessage } from './direct.js';
-import { compareIds, peerOfAddr } from './membership.js';
+import { compareIds, JOIN_MARGIN } from './membership.js';
 import type { TransportCore } from './transport-options.js';
 
-/** Dials and redials the members of one transport. */
-export class Dialer {
-  constructor(private readonly core: TransportCore) {}
+/** The topology's neighbours (in and out) of this peer in `round`, given that round's member order (sorted ids, self included). */
+export type NeighboursOf = (round: number, members: readonly PeerId[]) => readonly PeerId[];
 
-  /** A newly accepted member: keep its addresses, and dial it if this peer is the smaller id of the pair. */
-  connectTo(peer: string, addrs: readonly string[]): void {
-    const { libp2p } = this.core.node;
-    const id = peerIdFromString(peer);
-    if (libp2p.getConnections(id).length > 0) return;
-    const mas = multiaddrsOf(addrs);
-    if (!mas.length) return;
-    void libp2p.peerStore.merge(id, { multiaddrs: mas }).catch(() => undefined);
-    if (compareIds(this.core.self, peer) > 0) return;
-    libp2p.dial(mas).catch((err: unknown) => this.core.logOnce(`dial:${peer}`, `cannot dial member ${peer}: ${errorMessage(err)}`));
+/** Connection counts of one peer: now, and over the round boundaries seen. */
+export interface ConnectionStats {
+  /** Peers connected now. */
+  readonly now: number;
+  /** Peers this peer wants a connection to now (topology neighbours and member-ring neighbours). */
+  readonly wanted: number;
+  /** Mean and largest number of connected peers at the round boundaries (0 before the first). */
+  readonly meanAtRounds: number;
+  readonly maxAtRounds: number;
+  /** Largest number of connected peers ever seen (start-up included: a bootstrap peer is everyone's first contact). */
+  readonly maxSeen: number;
+  /** Dials made on demand, for an exchange with a peer that had no connection. */
+  readonly dialsOnDemand: number;
+  /** Connections closed because they were no longer needed. */
+  readonly closed: number;
+}
+
+/** Why a peer is wanted. */
+type Reason = 'topology' | 'ring';
+
+/** Keeps one transport's connections to the peers it needs. */
+export class Dialer {
+  /** Per peer: when it was last used by an exchange (ms). */
+  private readonly lastUsed = new Map<PeerId, number>();
+  /** Per wanted peer without a connection: since when (ms), for the larger id's fallback dial. */
+  private readonly waitingSince = new Map<PeerId, number>();
+  private readonly dialing = new Set<PeerId>();
+  private rounds = 0;
+  private sumAtRounds = 0;
+  private maxAtRounds = 0;
+  private maxSeen = 0;
+  private dialsOnDemand = 0;
+  private closedCount = 0;
+
+  constructor(
+    private readonly core: TransportCore,
+    private readonly neighboursOf: NeighboursOf | undefined,
+    /** An unneeded connection is closed after this long without use (ms). */
+    private readonly graceMs: number,
+  ) {}
+
+  /** Marks peers as used by an exchange now (their connections are kept for the grace period). */
+  used(peers: Iterable<PeerId>): void {
+    const now = this.core.now();
+    for (const p of peers) if (p !== this.core.self) this.lastUsed.set(p, now);
   }
 
-  /** Peer exchange: dials members another member knows and we have not heard from yet. */
-  dialUnknownPeers(addrs: readonly string[]): void {
-    const { libp2p } = this.core.node;
+  /** The peers wanted now and why: topology neighbours of the active and the next round, and the member ring. */
+  wanted(): Map<PeerId, Reason> {
     const { membership, self } = this.core;
-    for (const a of addrs) {
-      const id = peerOfAddr(a);
-      if (!id || id === self || membership.isAccepted(id) || membership.refusal(id) !== undefined) continue;
-      let ma;
-      try {
-        ma = multiaddr(a);
-        if (libp2p.getConnections(peerIdFromString(id)).length > 0) continue;
-      } catch {
+    const active = Math.max(membership.activeRound, 0);
+    const want = new Map<PeerId, Reason>();
+    // Everyone current or joining soon: a peer accepted now joins JOIN_MARGIN rounds on.
+    const known = new Set<PeerId>(membership.members());
+    for (let r = active; r <= active + JOIN_MARGIN; r++) for (const id of membership.setOf(r)) known.add(id);
+    const ring = [...known].sort(compareIds);
+    const at = ring.indexOf(self);
+    if (at >= 0 && ring.length > 1) {
+      want.set(ring[(at + 1) % ring.length], 'ring');
+      want.set(ring[(at - 1 + ring.length) % ring.length], 'ring');
+    }
+    if (this.neighboursOf) {
+      for (const r of [active, active + 1]) {
+        const members = r === membership.activeRound ? membership.members() : membership.setOf(r);
+        if (!members.includes(self)) continue;
+        for (const id of this.neighboursOf(r, members)) if (id !== self) want.set(id, 'topology');
+      }
+    }
+    want.delete(self);
+    return want;
+  }
+
+  /**
+   * Dials wanted peers without a connection and closes connections to members that are neither
+   * wanted nor used within the grace period. Before the first round nothing is closed: the start
+   * set is still forming through whoever each peer reached first.
+   */
+  maintain(): void {
+    const { libp2p } = this.core.node;
+    const now = this.core.now();
+    const want = this.wanted();
+    for (const id of [...this.waitingSince.keys()]) if (!want.has(id)) this.waitingSince.delete(id);
+    for (const id of want.keys()) {
+      const peer = parsePeer(id);
+      if (!peer || libp2p.getConnections(peer).length > 0) {
+        this.waitingSince.delete(id);
         continue;
       }
-      libp2p.dial(ma).catch(() => undefined); // best effort: its own announcement will reach us through gossip anyway
+      const since = this.waitingSince.get(id);
+      if (since === undefined) this.waitingSince.set(id, now);
+      // The smaller id dials at once; the larger one only when no connection came meanwhile.
+      const first = compareIds(this.core.self, id) < 0;
+      if (first || (since !== undefined && now - since >= this.core.o.announceIntervalMs)) this.dial(id);
     }
+    if (this.core.membership.activeRound >= 0) this.closeUnneeded(want, now);
+    this.maxSeen = Math.max(this.maxSeen, this.connectedPeers());
   }
 
-  /** Members we have no connection to (it dropped while one side was stopped, or a dial failed): dial them again. */
-  redialMembers(): void {
-    const { libp2p } = this.core.node;
-    for (const id of this.core.membership.members()) {
-      if (id === this.core.self) continue;
-      const peer = parsePeer(id);
-      const addrs = this.core.membership.addrsOf(id);
-      if (!peer || !addrs.length || libp2p.getConnections(peer).length > 0) continue;
-      const mas = multiaddrsOf(addrs);
-      if (mas.length) libp2p.dial(mas).catch(() => undefined); // silence handles members that stay unreachable
-    }
+  /** At a round boundary: counts connections, then dials the next round's neighbours ahead. */
+  atRound(round: number): void {
+    const n = this.connectedPeers();
+    this.rounds++;
+    this.sumAtRounds += n;
+    this.maxAtRounds = Math.max(this.maxAtRounds, n);
+    this.maintain();
+    this.core.log(`round ${round + 1}: connected to ${n} peers (${this.wanted().size} wanted: topology and member-ring neighbours)`);
   }
 
-  /** Before a direct send: the member's announced addresses are in the peer store, so the send can dial it. */
-  async ensureConnected(to: PeerId, _signal: AbortSignal): Promise<void> {
+  /** Before a direct send: dials `to` if there is no connection, within the send's deadline. */
+  async ensureConnected(to: PeerId, signal: AbortSignal): Promise<void> {
     const { libp2p } = this.core.node;
+    this.used([to]);
     const peer = parsePeer(to);
     if (!peer || libp2p.getConnections(peer).length > 0) return;
     const mas = multiaddrsOf(this.core.membership.addrsOf(to));
-    if (mas.length) await libp2p.peerStore.merge(peer, { multiaddrs: mas }).catch(() => undefined);
+    if (!mas.length) return; // the send dials through the peer store, or fails naming the peer
+    this.dialsOnDemand++;
+    await libp2p.dial(mas, { signal });
+  }
+
+  stats(): ConnectionStats {
+    return {
+      now: this.connectedPeers(),
+      wanted: this.wanted().size,
+      meanAtRounds: this.rounds ? this.sumAtRounds / this.rounds : 0,
+      maxAtRounds: this.maxAtRounds,
+      maxSeen: Math.max(this.maxSeen, this.connectedPeers()),
+      dialsOnDemand: this.dialsOnDemand,
+      closed: this.closedCount,
+    };
+  }
+
+  private connectedPeers(): number {
+    return this.core.node.libp2p.getPeers().length;
+  }
+
+  private dial(id: PeerId): void {
+    if (this.dialing.has(id)) return;
+    const mas = multiaddrsOf(this.core.membership.addrsOf(id));
+    if (!mas.length) return;
+    this.dialing.add(id);
+    this.core.node.libp2p
+      .dial(mas)
+      .catch((err: unknown) => this.core.logOnce(`dial:${id}`, `cannot dial member ${id}: ${errorMessage(err)}`))
+      .finally(() => this.dialing.delete(id));
+  }
+
+  /** Closes connections to members not wanted and idle for the grace period; other peers (joiners, bootstrap contacts not yet members) are left alone. */
+  private closeUnneeded(want: ReadonlyMap<PeerId, Reason>, now: number): void {
+    const { libp2p } = this.core.node;
+    const { membership } = this.core;
+    for (const conn of libp2p.getConnections()) {
+      const id = conn.remotePeer.toString();
+      if (want.has(id) || !membership.isAccepted(id)) continue;
+      if (now - (this.lastUsed.get(id) ?? 0) < this.graceMs || now - conn.timeline.open < this.graceMs) continue;
+      this.closedCount++;
+      void conn.close().catch(() => undefined);
+    }
   }
 }
 

@@ -21,6 +21,7 @@ import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
 import { Libp2pTransport } from './transport.js';
+import { gossipNeighbours } from './topology-neighbours.js';
 import { checkOutDir, checkpointBytesUpperBound } from './preflight.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { codecValidator } from './validate-update.js';
@@ -108,6 +109,8 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       validate: codecValidator(model.layout),
       maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
       suspectAfterRounds: config.heterogeneity.suspectAfterRounds,
+      // Gossip keeps connections to the topology's neighbours (dialled a round ahead), not to every member.
+      ...(strategy === 'gossip' ? { neighbours: gossipNeighbours(run, node.peerId) } : {}),
       ...(serving ? { role: 'server' as const } : {}),
       log,
       // Async: the only in-step exchanges are exact merges behind a barrier, which may come many
@@ -210,7 +213,9 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         );
       },
     }, firstRound);
-    const summary = roundsSummary(run, metrics, bytesSentTotal, wallStart, net.members().length - (federated ? 1 : 0));
+    const conns = net.connectionStats();
+    log(`peer ${node.peerId}: connected to ${conns.meanAtRounds.toFixed(1)} peers per round (mean; max ${conns.maxAtRounds}, ${conns.maxSeen} at most ever, ${conns.dialsOnDemand} dialled on demand, ${conns.closed} closed as unneeded)`);
+    const summary: RunSummary = { ...roundsSummary(run, metrics, bytesSentTotal, wallStart, net.members().length - (federated ? 1 : 0)), connections: { ...conns } };
     dir.writeSummary(summary, { numClasses: run.train.numClasses, histograms: [run.partition.histograms[shard.index]] });
     await net.leave();
     return summary;

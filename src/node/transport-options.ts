@@ -1,6 +1,7 @@
 // The Libp2pTransport's options, their defaults and checks, and the parts of a transport every
 // module of it shares (node, membership, inbox, liveness, refusal log).
 import type { Envelope, PeerId } from '../peer/transport.js';
+import type { NeighboursOf } from './dialer.js';
 import { GossipflError } from '../util/errors.js';
 import type { GossipflNode } from './create-node.js';
 import type { Inbox } from './inbox.js';
@@ -72,10 +73,18 @@ export interface Libp2pTransportOptions {
    * waiting. `sendTimeoutMs` bounds one direct send (default 30 s).
    */
   readonly asyncGossip?: { readonly maxStaleness: number; readonly sendTimeoutMs?: number };
+  /**
+   * The topology's neighbours of this peer in a round (see dialer.ts): connections are kept to
+   * them, dialled a round ahead, besides the member ring. Without it only the member ring and
+   * peers in use are kept (modes without a gossip topology).
+   */
+  readonly neighbours?: NeighboursOf;
+  /** A connection neither wanted nor used for this long is closed (ms). Default 3 × announceIntervalMs. */
+  readonly connectionGraceMs?: number;
 }
 
 /** The numeric options with their defaults filled in. */
-export type ResolvedTransportOptions = Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'role' | 'log' | 'onVerdict' | 'asyncGossip'>>;
+export type ResolvedTransportOptions = Required<Omit<Libp2pTransportOptions, 'identity' | 'validate' | 'role' | 'log' | 'onVerdict' | 'asyncGossip' | 'neighbours'>>;
 
 /** Header room in a direct frame beyond the payload (magic, run id, round, phase, lengths). */
 const FRAME_OVERHEAD_BYTES = 1024;
@@ -95,6 +104,7 @@ export function resolveTransportOptions(options: Libp2pTransportOptions): Resolv
     suspectAfterRounds: positive('suspectAfterRounds', options.suspectAfterRounds ?? 2),
     refusalLogIntervalMs: positive('refusalLogIntervalMs', options.refusalLogIntervalMs ?? 10_000),
     frameTimeoutMs: positive('frameTimeoutMs', options.frameTimeoutMs ?? 30_000),
+    connectionGraceMs: positive('connectionGraceMs', options.connectionGraceMs ?? 3 * announceIntervalMs),
   };
 }
 

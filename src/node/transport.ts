@@ -6,7 +6,7 @@
 //   send.ts              one update out: gossipsub when small, direct streams otherwise
 //   async-publish.ts     asynchronous gossip: send without waiting, keep the latest per sender
 //   announcer.ts         announcements and the leave on the run topic
-//   dialer.ts            which members this peer connects to
+//   dialer.ts            which peers this one keeps connections to (topology and member-ring neighbours)
 // Refusals are logged at a bounded rate (RefusalLog); rounds are skipped only on progress
 // confirmed by members.
 import type { ExchangeRequest, ExchangeResult, PeerId, Envelope, Transport } from '../peer/transport.js';
@@ -25,9 +25,10 @@ import { Exchanger, TICK_MS } from './exchange.js';
 import { UpdateSender } from './send.js';
 import { AsyncPublisher } from './async-publish.js';
 import { Announcer } from './announcer.js';
-import { Dialer } from './dialer.js';
+import { Dialer, type ConnectionStats } from './dialer.js';
 
 export type { ValidateResult, ValidateUpdate, InboundVerdict, Libp2pTransportOptions } from './transport-options.js';
+export type { ConnectionStats, NeighboursOf } from './dialer.js';
 
 /** A tick this much later than due means the process was stopped or starved: the others' silence over that time is not theirs. */
 const FROZEN_AFTER_MS = 2000;
@@ -92,11 +93,11 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       logOnce: (key, line) => this.logOnce(key, line),
       now: () => this.now(),
     };
-    this.dialer = new Dialer(this.core);
+    this.dialer = new Dialer(this.core, options.neighbours, this.o.connectionGraceMs);
     const sender = new UpdateSender(this.core, (to, signal) => this.dialer.ensureConnected(to, signal));
     this.exchanger = new Exchanger(this.core, sender);
     this.announcer = new Announcer(this.core, () => {
-      this.dialer.redialMembers();
+      this.dialer.maintain();
       if (!this.joinFixed) this.joinRound = this.membership.joinRoundForNewcomer();
       return this.joinRound;
     });
@@ -169,6 +170,11 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     return this.membership.roleOf(peer);
   }
 
+  /** How many peers this one is connected to, now and over the rounds (see dialer.ts). */
+  connectionStats(): ConnectionStats {
+    return this.dialer.stats();
+  }
+
   /** The member set of the current round (before the first round: the start set heard so far). */
   members(): readonly PeerId[] {
     return this.membership.members();
@@ -189,7 +195,9 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     // Dropped JOIN_MARGIN rounds on, and announced at once, so every member drops it at the same boundary.
     for (const id of gone) this.log(`member ${id} silent for over ${this.o.silentAfterMs} ms: it takes part up to round ${Math.max(0, round - 1) + JOIN_MARGIN + 1}`);
     if (gone.length) this.announcer.announceSoon();
-    return this.membership.beginRound(round);
+    const members = this.membership.beginRound(round);
+    this.dialer.atRound(round);
+    return members;
   }
 
   /**
@@ -237,9 +245,12 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     if (this.exchanging) throw new Error('transport: exchange() called while another exchange is running; await it first');
     this.exchanging = true;
     try {
+      // Marked before the round boundary, whose upkeep closes connections nobody uses, and again after.
+      this.dialer.used([...req.sendTo, ...req.expectFrom]);
       if (req.phase === 0) this.beginRound(req.round);
       return await this.exchanger.run(req);
     } finally {
+      this.dialer.used([...req.sendTo, ...req.expectFrom]);
       this.exchanging = false;
     }
   }
@@ -271,7 +282,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     }
     if (verdict.status === 'accepted') {
       this.log(`peer ${from} accepted (joins at round ${ann.joinRound + 1})`);
-      this.dialer.connectTo(from, ann.addrs);
+      this.dialer.maintain();
       this.announcer.announceSoon();
     }
     const rejoin = this.membership.rejoinRound;
@@ -280,7 +291,6 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       this.log(`the other members dropped this peer; it re-joins at round ${rejoin + 1}`);
       this.announcer.announceSoon();
     }
-    this.dialer.dialUnknownPeers(ann.peers);
     return ACCEPTED;
   }
 

@@ -67,6 +67,8 @@ export interface RunSummary {
   device?: string;
   /** Short name of the run in reports; the run directory's name when absent. */
   label?: string;
+  /** A real peer's connections (the counts of node/dialer.ts ConnectionStats: meanAtRounds, maxAtRounds, maxSeen, ...). */
+  connections?: Readonly<Record<string, number>>;
   config?: unknown;
 }
 
