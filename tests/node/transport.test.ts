@@ -128,6 +128,20 @@ describe('Libp2pTransport on loopback TCP', () => {
     expect(a.transport.members()).toEqual([a.node.peerId]);
   });
 
+  it('a peer with another model names the fingerprint mismatch as the cause, not the PSK or the bootstrap address', async () => {
+    running = await startCluster(2, (i) => (i === 1 ? { transport: { identity: { runId: 'test-run', modelFingerprint: 'fp-OTHER', configHash: 'cfg-1' } } } : {}));
+    const [a, b] = running;
+    const waited = b.transport.waitForMembers(2, 6000).catch((e: unknown) => e as Error);
+    // By the time the wait ends the refused peer's connection is often gone (nobody needs it).
+    await until(() => b.transport.members().length === 1 && b.logs.some((l) => l.startsWith(`refused peer ${a.node.peerId}`)), 5000, 'the refusal');
+    await b.node.libp2p.hangUp(a.node.libp2p.peerId);
+    const err = await waited;
+    expect(err).toBeInstanceOf(Error);
+    const message = (err as Error).message;
+    expect(message).toContain(`refused ${a.node.peerId}: model fingerprint fp-1 differs from ours fp-OTHER (start every peer with the same model)`);
+    expect(message).not.toMatch(/PSK|bootstrap peers not connected|no other peer found/);
+  });
+
   it('buffers an update for a later round and drops one for a finished round as stale', async () => {
     running = await startCluster(2);
     await Promise.all(running.map((m) => m.transport.waitForMembers(2, 8000)));
