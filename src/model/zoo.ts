@@ -47,6 +47,9 @@ export function describeModel(spec: ModelSpec): string {
       return `MLP ${spec.hidden.join('-') || '(no hidden layer)'}`;
     case 'cnn':
       return `CNN conv${(spec.channels ?? [6, 16]).join('/')} dense ${(spec.hidden ?? [120, 84]).join('-')}`;
+    default:
+      // A registered plug-in model: its entry's summary (an unknown kind is a ConfigError).
+      return modelRegistry.get((spec as unknown as { kind: string }).kind).summary;
   }
 }
 
