@@ -15,7 +15,8 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { GossipflError } from '../util/errors.js';
 import { loadOrCreatePrivateKey, readPskFile } from './keys.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
-import { loadTransports, transportsFor, type LoadedTransports } from './transports.js';
+import { isWebSocketAddr, loadTransports, transportsFor, type LoadedTransports } from './transports.js';
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
 
 export { loadQuicTransport, type QuicTransportFactory } from './transports.js';
 
@@ -123,6 +124,9 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
         globalSignaturePolicy: 'StrictSign',
         ...(o.scoring === 'local' ? { scoreParams: { IPColocationFactorWeight: 0 } } : {}),
       }),
+      // A peer that browsers dial (a /ws address) relays for them, unlimited: a tab cannot listen,
+      // so the run's other members reach it through this peer.
+      ...(o.listen.some(isWebSocketAddr) ? { relay: circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 1024 } }) } : {}),
     },
   };
 }

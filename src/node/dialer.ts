@@ -170,11 +170,20 @@ export class Dialer {
     const { membership } = this.core;
     for (const conn of libp2p.getConnections()) {
       const id = conn.remotePeer.toString();
-      if (want.has(id) || !membership.isAccepted(id)) continue;
+      if (want.has(id) || !membership.isAccepted(id) || this.carriesRelay(conn.remotePeer)) continue;
       if (now - (this.lastUsed.get(id) ?? 0) < this.graceMs || now - conn.timeline.open < this.graceMs) continue;
       this.closedCount++;
       void conn.close().catch(() => undefined);
     }
+  }
+
+  /** Whether a circuit relay rides on our connection to `peer` (it relays for us, or we for it): closing it would cut a browser peer off. */
+  private carriesRelay(peer: Libp2pPeerId): boolean {
+    const { libp2p } = this.core.node;
+    const id = peer.toString();
+    if (libp2p.getMultiaddrs().some((a) => a.toString().includes(`/p2p/${id}/p2p-circuit`))) return true;
+    const relay = (libp2p.services as { relay?: { reservations: { has(p: Libp2pPeerId): boolean } } }).relay;
+    return relay?.reservations.has(peer) ?? false;
   }
 }
 

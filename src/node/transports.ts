@@ -4,6 +4,7 @@
 import { tcp } from '@libp2p/tcp';
 import { memory } from '@libp2p/memory';
 import { webSockets } from '@libp2p/websockets';
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import type { Libp2pOptions } from 'libp2p';
 import type { quic as quicFactory } from '@chainsafe/libp2p-quic';
 import { ConfigError } from '../util/errors.js';
@@ -49,6 +50,8 @@ export function transportsFor(o: ResolvedNodeOptions, loaded: LoadedTransports):
   const list: TransportBuilder[] = KINDS_OF[o.transport].map((kind) => BUILDERS[kind](loaded));
   // Browser peers can dial only WebSockets: a /ws listen address adds the transport beside TCP.
   if (o.listen.some(isWebSocketAddr)) list.push(listenOnlyWebSockets());
+  // Browser peers listen nowhere; others reach them through a relay (a peer with a /ws address runs one).
+  list.push(circuitRelayTransport());
   return list;
 }
 

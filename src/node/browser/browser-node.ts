@@ -1,10 +1,11 @@
 // The libp2p node of a peer in a browser tab: it dials Node peers over WebSockets (a tab cannot
-// listen on TCP or accept WebSocket connections), encrypts with noise (a tab has no TLS
+// listen on TCP or accept WebSocket connections; others reach it through a circuit relay), encrypts with noise (a tab has no TLS
 // encrypter), muxes with yamux, and runs the same gossipsub and identify as a Node peer, with the
 // same optional pre-shared key. The Libp2pTransport on top is the Node peer's, unchanged.
 import '../../util/polyfills.js';
 import { createLibp2p } from 'libp2p';
 import { webSockets } from '@libp2p/websockets';
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
@@ -37,8 +38,10 @@ export async function createBrowserNode(options: BrowserNodeOptions): Promise<Go
   let libp2p: GossipflLibp2p;
   try {
     libp2p = await createLibp2p({
-      addresses: { listen: [] },
-      transports: [webSockets()],
+      // A tab cannot listen: it takes a reservation on a relay (the Node peer that serves /ws) and
+      // is reachable through it at …/p2p/<relay>/p2p-circuit/p2p/<tab>, which it announces.
+      addresses: { listen: ['/p2p-circuit'] },
+      transports: [webSockets(), circuitRelayTransport()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       ...(options.pskText !== undefined ? { connectionProtector: preSharedKey({ psk: new TextEncoder().encode(options.pskText.trim()) }) } : {}),

@@ -17,6 +17,9 @@ import { configHash } from '../run-peer.js';
 import { codecValidator } from '../validate-update.js';
 import { createBrowserNode } from './browser-node.js';
 
+/** Pause after the start set is complete, before round 0 (runPeer's default). */
+const START_GRACE_MS = 2_000;
+
 /** What a tab's peer needs: the run's config, where to join, and its own data. */
 export interface BrowserPeerOptions {
   readonly config: RunConfig;
@@ -77,6 +80,11 @@ export async function runBrowserPeer(opts: BrowserPeerOptions): Promise<BrowserP
     opts.onListening?.(node.peerId);
     log(`peer ${node.peerId} joined through ${opts.bootstrap.join(' ')}`);
     const start = await transport.waitForMembers(config.peers, opts.startTimeoutMs ?? 120_000);
+    if (start.startRound === 0) {
+      // Start grace, as on a Node peer: the last to see the full set must hear the others'
+      // not-yet-started announcements before they begin round 0, or it takes itself for a late joiner.
+      await new Promise((resolve) => setTimeout(resolve, START_GRACE_MS));
+    }
     const firstRound = start.startRound;
     const index = start.members.indexOf(node.peerId);
     const peer = makePeer(run, { id: node.peerId, shard: index, firstRound, ...(opts.data ? { data: run.train } : {}) });
