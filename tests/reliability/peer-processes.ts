@@ -11,6 +11,12 @@ import { freePorts } from '../../src/cli/commands/cluster.js';
 import type { RoundMetrics } from '../../src/report/metrics.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
+/**
+ * How long a peer waits for the others at start (and the harness for peer 0 to listen): on a
+ * machine with far more runnable processes than cores, starting a peer process (transpiling,
+ * loading the backend) was measured at up to 2 min, past the CLI's default of 60 s.
+ */
+const START_TIMEOUT_MS = 300_000;
 
 export interface PeerProcesses {
   readonly dir: string;
@@ -19,6 +25,8 @@ export interface PeerProcesses {
   readonly ids: readonly string[];
   /** Every line each peer printed, in order (across restarts). */
   readonly logs: string[][];
+  /** The same lines with the time this process read them (ms since the epoch). */
+  readonly stamped: Array<Array<{ readonly at: number; readonly line: string }>>;
   /** The latest process of each peer. */
   readonly procs: Array<ChildProcess | undefined>;
   readonly bootstrap: string;
@@ -49,6 +57,7 @@ export async function preparePeers(n: number, configYaml: string, name: string):
   }
   const bootstrap = `/ip4/127.0.0.1/tcp/${ports[0]}/p2p/${ids[0]}`;
   const logs: string[][] = ids.map(() => []);
+  const stamped: Array<Array<{ at: number; line: string }>> = ids.map(() => []);
   // Every line also goes to runs/reliability/logs/<name>/peer-<i>.log, kept after the test for a look.
   const logDir = join('runs', 'reliability', 'logs', name);
   rmSync(logDir, { recursive: true, force: true });
@@ -59,12 +68,14 @@ export async function preparePeers(n: number, configYaml: string, name: string):
     const [cmd, ...args] = CLI;
     const child = spawn(
       cmd,
-      [...args, 'peer', '--config', configFile, '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...(i > 0 ? ['--bootstrap', bootstrap] : []), '--key', join(dirs[i], 'peer.key'), '--data-shard', `${i}/${n}`, '--out', dirs[i]],
+      [...args, 'peer', '--config', configFile, '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...(i > 0 ? ['--bootstrap', bootstrap] : []), '--key', join(dirs[i], 'peer.key'), '--data-shard', `${i}/${n}`, '--out', dirs[i], '--start-timeout', String(START_TIMEOUT_MS)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const take = (b: Buffer) => {
       const lines = b.toString().split('\n').filter(Boolean);
       logs[i].push(...lines);
+      const at = Date.now();
+      stamped[i].push(...lines.map((line) => ({ at, line })));
       appendFileSync(join(logDir, `peer-${i}.log`), lines.map((l) => `${new Date().toISOString()} ${l}\n`).join(''));
     };
     child.stdout!.on('data', take);
@@ -80,12 +91,13 @@ export async function preparePeers(n: number, configYaml: string, name: string):
     dirs,
     ids,
     logs,
+    stamped,
     procs,
     bootstrap,
     start,
     async startAll() {
       start(0);
-      await until(() => logs[0].some((l) => l.includes(' listening on ')), 60_000, 'peer 0 to listen');
+      await until(() => logs[0].some((l) => l.includes(' listening on ')), START_TIMEOUT_MS, 'peer 0 to listen');
       for (let i = 1; i < n; i++) start(i);
     },
     exit: (i) => exits.get(procs[i]!)!,

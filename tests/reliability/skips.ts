@@ -1,0 +1,44 @@
+// Test helper: which rounds a peer process skipped, and whether the others' own logs back each
+// skip. A peer that fell behind (stopped, or starved of CPU on a busy machine) skips to the round
+// the members confirm — that is the catch-up working. A skip to a round fewer than two other
+// peers had reached (one if only one other), or rounds missing without a skip, is a fault: what a
+// forged announcement of a far round caused before announcements from non-members stopped counting.
+import type { PeerProcesses } from './peer-processes.js';
+
+/** A skip-ahead peer `peer` logged at `at` (ms): from round `from` to round `to` (1-based). */
+export interface Skip {
+  readonly peer: number;
+  readonly at: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+export function skipsOf(p: PeerProcesses, peer: number): Skip[] {
+  return p.stamped[peer].flatMap(({ at, line }) => {
+    const m = /the others are at round (\d+); skipping ahead from round (\d+)/.exec(line);
+    return m ? [{ peer, at, from: Number(m[2]), to: Number(m[1]) }] : [];
+  });
+}
+
+/** When peer j logged that it finished round r (ms), or Infinity. */
+function finishedAt(p: PeerProcesses, j: number, r: number): number {
+  const hit = p.stamped[j].find(({ line }) => line.startsWith(`round ${r}/`));
+  return hit ? hit.at : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The skips of `peer` that the witnesses' logs do not back: by the time of the skip (plus
+ * `slackMs` for log lines in flight) fewer than two of them (or than all, if fewer) had finished
+ * round to − 1, i.e. were in round `to`.
+ */
+export function unconfirmedSkips(p: PeerProcesses, peer: number, witnesses: readonly number[], slackMs = 2000): Skip[] {
+  const need = Math.min(2, witnesses.length);
+  return skipsOf(p, peer).filter((s) => witnesses.filter((j) => finishedAt(p, j, s.to - 1) <= s.at + slackMs).length < need);
+}
+
+/** Rounds in 1 … total that the peer neither reported nor skipped over; empty when every gap is a logged skip. */
+export function unexplainedGaps(rounds: readonly number[], skips: readonly Skip[], total: number): number[] {
+  const done = new Set(rounds);
+  const skipped = (r: number) => skips.some((s) => r >= s.from && r < s.to);
+  return Array.from({ length: total }, (_, k) => k + 1).filter((r) => !done.has(r) && !skipped(r));
+}
