@@ -1,11 +1,14 @@
 // The batched engine's stack on the CPU backends (wasm, cpu) for dense models (logistic
 // regression, MLPs): every peer's weights and optimizer slots as rows of plain Float32Arrays,
-// and a step as loops over them. tfjs on wasm runs a batched [P, B, k]·[P, k, n] product, a
+// a step as one pass over the peers. tfjs on wasm runs a batched [P, B, k]·[P, k, n] product, a
 // gather and a slice of the stack far below its 2-D speed (measured at P = 64, MLP 784-128-10:
-// 540 ms per batched product, 160 ms per gather of 2,048 rows), so these loops go round it:
-// the minibatch is read straight from the training set's rows, a layer's product skips zero
-// inputs (ReLU outputs, blank pixels), and slices are subarrays. Same formulas as the Trainer
-// (mean cross-entropy of the peer's batch; SGD, momentum, Adam, weight decay); float32 storage.
+// 540 ms per batched product, 160 ms per gather of 2,048 rows), so the stack goes round them:
+// a batch is copied from the training set's rows, slices are subarrays, a layer's forward
+// product is one 2-D tfjs product on wasm (XNNPACK), and the kernel gradient hᵀ·g (inner size
+// B, a shape tfjs-wasm runs 30× slower than the forward one) is a loop over four samples at a
+// time. Same formulas as the Trainer (mean cross-entropy of the peer's batch; SGD, momentum,
+// Adam, weight decay); float32 storage.
+import { tf } from '../compute/tf.js';
 import type { Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
 import { slotCount } from './optimizer.js';
@@ -30,12 +33,17 @@ interface BatchSource {
   readonly labelAt: (b: number) => number;
 }
 
+/** Kernel size (inWidth·outWidth) from which a layer's products go through tfjs on wasm. */
+const PRODUCT_SIZE = 8192;
+
 /** Samples of an evaluation set evaluated per pass (activations stay small). */
 const EVAL_CHUNK = 256;
 
 export class HostStack {
   private readonly dim: number;
-  private readonly weights: Float32Array;
+  private weights: Float32Array;
+  /** The mixing's output rows, swapped with `weights` after each mix (no P×d allocation per step). */
+  private spare: Float32Array | undefined;
   private readonly slots: Float32Array[];
   private readonly lossSums: Float64Array;
   private dataX: Float32Array | undefined;
@@ -45,6 +53,11 @@ export class HostStack {
   /** Scratch: activations per layer (input excluded) and their gradients, for B samples. */
   private acts: Float32Array[] = [];
   private grads: Float32Array[] = [];
+  /** Scratch: the samples' inputs as contiguous rows, and a transposed layer input. */
+  private input = new Float32Array(0);
+  private transposed = new Float32Array(0);
+  /** Whether the big layer products go through tfjs (XNNPACK on wasm) rather than scalar loops. */
+  private readonly useProducts = tf.getBackend() === 'wasm';
   private readonly gradient: Float32Array;
 
   constructor(
@@ -119,7 +132,8 @@ export class HostStack {
   async mix(matrix: Float32Array): Promise<void> {
     const P = this.peers;
     const d = this.dim;
-    const next = new Float32Array(P * d);
+    const next = this.spareRows();
+    next.fill(0);
     for (let i = 0; i < P; i++) {
       const out = next.subarray(i * d, (i + 1) * d);
       for (let j = 0; j < P; j++) {
@@ -127,7 +141,7 @@ export class HostStack {
         if (w !== 0) axpy(out, w, this.weights, j * d);
       }
     }
-    this.weights.set(next);
+    this.swap();
   }
 
   /** Row i ← base_i + scale·Σ_k vals[k]·(nbr[cols[k]] − ref_i) (see StackMixing). */
@@ -136,7 +150,7 @@ export class HostStack {
     const d = this.dim;
     const nbr = m.neighbours ?? this.weights;
     const ref = m.reference === 'neighbours' ? nbr : this.weights;
-    const next = new Float32Array(P * d);
+    const next = this.spareRows();
     const acc = new Float32Array(d);
     for (let i = 0; i < P; i++) {
       const start = m.rowStart[i];
@@ -154,7 +168,7 @@ export class HostStack {
       const s = m.scale;
       for (let c = 0; c < d; c++) out[c] += s * (acc[c] - rowSum * ref[r + c]);
     }
-    this.weights.set(next);
+    this.swap();
   }
 
   /** Rows `rows` become their mean. */
@@ -193,8 +207,20 @@ export class HostStack {
   }
 
   dispose(): void {
+    this.spare = undefined;
     this.acts = [];
     this.grads = [];
+  }
+
+  private spareRows(): Float32Array {
+    this.spare ??= new Float32Array(this.weights.length);
+    return this.spare;
+  }
+
+  private swap(): void {
+    const w = this.weights;
+    this.weights = this.spare!;
+    this.spare = w;
   }
 
   private meanOf(rows: Int32Array): Float32Array {
@@ -212,21 +238,31 @@ export class HostStack {
     if (this.acts.length && this.acts[0].length >= n * this.layers[0].outWidth) return;
     this.acts = this.layers.map((l) => new Float32Array(n * l.outWidth));
     this.grads = this.layers.map((l) => new Float32Array(n * l.outWidth));
+    this.input = new Float32Array(n * this.featureSize);
+    this.transposed = new Float32Array(n * Math.max(...this.layers.map((l) => l.inWidth)));
   }
 
   /** Forward of samples s … s + n − 1 of `src` through the row at `w[o …]`; logits in acts[last]. */
   private forward(w: Float32Array, o: number, x: Float32Array, rows: ArrayLike<number>, rowsStart: number, n: number): void {
     const L = this.layers.length;
+    const f = this.featureSize;
+    // The samples as contiguous rows (the batch's rows of the training set, or an evaluation chunk).
+    const input = this.input;
+    for (let b = 0; b < n; b++) input.set(x.subarray(rows[rowsStart + b] * f, (rows[rowsStart + b] + 1) * f), b * f);
     for (let l = 0; l < L; l++) {
       const { inWidth, outWidth, kernelOffset, biasOffset } = this.layers[l];
       const out = this.acts[l];
-      const input = l === 0 ? x : this.acts[l - 1];
+      const h = l === 0 ? input : this.acts[l - 1];
+      const kernel = w.subarray(o + kernelOffset, o + kernelOffset + inWidth * outWidth);
+      if (this.useProducts && inWidth * outWidth >= PRODUCT_SIZE) out.set(product(h.subarray(0, n * inWidth), n, inWidth, kernel, outWidth));
+      else {
+        out.fill(0, 0, n * outWidth);
+        for (let b = 0; b < n; b++) addOuter(out, b * outWidth, h, b * inWidth, inWidth, kernel, 0, outWidth);
+      }
       for (let b = 0; b < n; b++) {
-        const inAt = l === 0 ? rows[rowsStart + b] * inWidth : b * inWidth;
-        const outAt = b * outWidth;
-        for (let j = 0; j < outWidth; j++) out[outAt + j] = w[o + biasOffset + j];
-        addOuter(out, outAt, input, inAt, inWidth, w, o + kernelOffset, outWidth);
-        if (l + 1 < L) for (let j = 0; j < outWidth; j++) if (out[outAt + j] < 0) out[outAt + j] = 0;
+        const at = b * outWidth;
+        for (let j = 0; j < outWidth; j++) out[at + j] += w[o + biasOffset + j];
+        if (l + 1 < L) for (let j = 0; j < outWidth; j++) if (out[at + j] < 0) out[at + j] = 0;
       }
     }
   }
@@ -261,13 +297,12 @@ export class HostStack {
     for (let l = L - 1; l >= 0; l--) {
       const { inWidth, outWidth, kernelOffset, biasOffset } = this.layers[l];
       const gl = this.grads[l];
-      const input = l === 0 ? src.x : this.acts[l - 1];
-      for (let b = 0; b < B; b++) {
-        const inAt = l === 0 ? src.rows[src.rowsStart + b] * inWidth : b * inWidth;
-        const gAt = b * outWidth;
-        for (let j = 0; j < outWidth; j++) grad[biasOffset + j] += gl[gAt + j];
-        addRankOne(grad, kernelOffset, input, inAt, inWidth, gl, gAt, outWidth);
-      }
+      const input = l === 0 ? this.input : this.acts[l - 1];
+      for (let b = 0; b < B; b++) for (let j = 0; j < outWidth; j++) grad[biasOffset + j] += gl[b * outWidth + j];
+      // hᵀ·g from h transposed (tfjs's product of this shape, inner size B, is slow on wasm).
+      const hT = this.transposed;
+      for (let b = 0; b < B; b++) for (let i = 0; i < inWidth; i++) hT[i * B + b] = input[b * inWidth + i];
+      addTransposedProduct(grad, kernelOffset, hT, inWidth, B, gl, outWidth);
       if (l === 0) break;
       // g_{l−1} = (g_l · K_lᵀ) ⊙ [h_{l−1} > 0]
       const prev = this.grads[l - 1];
@@ -372,12 +407,30 @@ function addOuter(out: Float32Array, outAt: number, x: Float32Array, xAt: number
   }
 }
 
-/** G[i, j] += x[xAt + i] · g[gAt + j] (G row-major at gOff, n columns), skipping zero inputs. */
-function addRankOne(grad: Float32Array, gOff: number, x: Float32Array, xAt: number, k: number, g: Float32Array, gAt: number, n: number): void {
+/** a [m×k] · b [k×n] through tfjs (XNNPACK on wasm, several times the speed of scalar loops). */
+function product(a: Float32Array, m: number, k: number, b: Float32Array, n: number): Float32Array {
+  return tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])).dataSync() as Float32Array);
+}
+
+/** G[i, :] += Σ_b hT[i, b] · g[b, :] (G at gOff, k×n; hT k×B; g B×n), four samples per pass over a row of G. */
+function addTransposedProduct(grad: Float32Array, gOff: number, hT: Float32Array, k: number, B: number, g: Float32Array, n: number): void {
+  const B4 = B - (B % 4);
   for (let i = 0; i < k; i++) {
-    const a = x[xAt + i];
-    if (a === 0) continue;
-    const row = gOff + i * n;
-    for (let j = 0; j < n; j++) grad[row + j] += a * g[gAt + j];
+    const r = gOff + i * n;
+    const h = i * B;
+    for (let b = 0; b < B4; b += 4) {
+      const a0 = hT[h + b];
+      const a1 = hT[h + b + 1];
+      const a2 = hT[h + b + 2];
+      const a3 = hT[h + b + 3];
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+      const g0 = b * n;
+      for (let j = 0; j < n; j++) grad[r + j] += a0 * g[g0 + j] + a1 * g[g0 + n + j] + a2 * g[g0 + 2 * n + j] + a3 * g[g0 + 3 * n + j];
+    }
+    for (let b = B4; b < B; b++) {
+      const a = hT[h + b];
+      if (a === 0) continue;
+      for (let j = 0; j < n; j++) grad[r + j] += a * g[b * n + j];
+    }
   }
 }
