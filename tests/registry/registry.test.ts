@@ -9,7 +9,10 @@ import { buildAggregation } from '../../src/aggregation/build.js';
 import { stateless } from '../../src/aggregation/aggregator.js';
 import { gossipMix } from '../../src/aggregation/gossip.js';
 import { fedAvg } from '../../src/aggregation/fedavg.js';
-import { defineStaticGraph, topologyRegistry } from '../../src/topology/registry.js';
+import { defineSchedule, defineStaticGraph, topologyRegistry } from '../../src/topology/registry.js';
+import { ring, complete } from '../../src/topology/generators.js';
+import { cycleTopologies, staticTopology } from '../../src/topology/schedules.js';
+import { metropolisHastings } from '../../src/topology/weights.js';
 import { buildTopology, STATIC_GRAPH_NAMES, staticGraphNames, TOPOLOGY_NAMES } from '../../src/topology/spec.js';
 import { graphFromNeighbours } from '../../src/topology/graph.js';
 import { datasetRegistry, defineDataset } from '../../src/data/registry.js';
@@ -193,6 +196,27 @@ describe('a registered entry is a name the config accepts, until it is removed',
     expect(parseConfig({ peers: 6, topology: { name: 'cycle', of: [{ name: 'ring' }, { name: 'two-hop-ring' }] } as never }).topology.name).toBe('cycle');
     undo.pop()!();
     expect(configError(() => parseConfig({ topology: { name: 'two-hop-ring' } as never }))).toMatch(/topology\.name: Invalid discriminator value/);
+  });
+
+  it('topology: a time-varying plug-in builds from its spec, and async rounds refuse it as not static', () => {
+    undo.push(
+      topologyRegistry.register(
+        defineSchedule({
+          kind: 'time-varying',
+          name: 'ring-then-complete',
+          summary: 'ring on even rounds, complete on odd ones',
+          random: false,
+          needsDegree: false,
+          schema: z.strictObject({ name: z.literal('ring-then-complete') }),
+          build: (s) => cycleTopologies([ring(s.peers), complete(s.peers)].map((g) => staticTopology('part', metropolisHastings(g), g))),
+        }),
+      ),
+    );
+    const c = parseConfig({ peers: 4, topology: { name: 'ring-then-complete' } as never });
+    const t = buildTopology(c.topology);
+    expect([t.at(0).selfWeights[0], t.at(1).selfWeights[0], t.at(2).selfWeights[0]]).toEqual([1 - (1 / 3 + 1 / 3), 1 / 4, 1 - (1 / 3 + 1 / 3)]); // Metropolis–Hastings: self = 1 − Σ neighbours
+    expect(staticGraphNames()).not.toContain('ring-then-complete');
+    expect(configError(() => parseConfig({ peers: 4, topology: { name: 'ring-then-complete' } as never, timing: { mode: 'async' } }))).toMatch(/needs a static topology .*topology 'ring-then-complete' changes with the round/);
   });
 
   it('dataset and model plug-ins: the config takes their names and parameters, partition included', () => {
