@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // one file at a time, so they do not compete with it for the CPU.
 export default defineConfig({
   test: {
-    include: ['tests/e2e/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+    include: ['tests/e2e/**/*.test.ts', 'tests/browser/**/*.browser.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 60_000,
     pool: 'forks',

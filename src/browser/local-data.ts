@@ -77,10 +77,11 @@ function parseJson(text: string, name: string, shape: DataShape, scale: number):
 }
 
 function parseIdxPair(files: readonly PickedFile[], shape: DataShape): Dataset {
-  const [a, b] = files.map((f) => ({ f, rank: f.bytes.length >= 4 ? f.bytes[3] : 0 }));
-  const images = a.rank === 3 ? a.f : b.f;
-  const labels = a.rank === 1 ? a.f : b.f;
-  if (images === labels) throw new InputError(`local data: of two files, one must be IDX images (idx3) and the other IDX labels (idx1): got ${a.f.name} and ${b.f.name}`);
+  // The IDX magic's last byte is the rank: 3 for images, 1 for labels.
+  const rank = (f: PickedFile) => (f.bytes.length >= 4 ? f.bytes[3] : 0);
+  const images = files.find((f) => rank(f) === 3);
+  const labels = files.find((f) => rank(f) === 1);
+  if (!images || !labels) throw new InputError(`local data: of two files, one must be IDX images (idx3) and the other IDX labels (idx1): got ${files[0].name} and ${files[1].name}`);
   const img = parseIdx(images.bytes, 3, images.name);
   const lab = parseIdx(labels.bytes, 1, labels.name);
   if (lab.dims[0] !== img.dims[0]) throw new InputError(`local data: ${labels.name} holds ${lab.dims[0]} labels but ${images.name} holds ${img.dims[0]} images`);

@@ -10,11 +10,16 @@ export function findChromium(): { path?: string; why?: string } {
   return path ? { path } : { why: `no Chromium at ${candidates.join(', ')} (apt-get install chromium, or set CHROMIUM_PATH)` };
 }
 
-/** Headless Chromium with WebGPU on (SwiftShader's Vulkan where there is no GPU). */
+/**
+ * Headless Chromium with WebGPU on (SwiftShader's Vulkan where there is no GPU), and background
+ * tabs not throttled: the test's tabs share one window, and a hidden tab's timers would otherwise
+ * run at most once a second (a person runs the page in a tab of its own, or keeps it visible).
+ */
 export function launchChromium(path: string): Promise<Browser> {
   return puppeteer.launch({
     executablePath: path,
     headless: true,
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface', '--enable-unsafe-swiftshader'],
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface', '--enable-unsafe-swiftshader',
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'],
   });
 }
