@@ -1,46 +1,161 @@
-// GPU host entry (pack with gpu/pack.sh bench/gpu-sim.ts .gpu): the product's own
-// paths on WebGPU — one centralized `train` run and `simulate` runs of the given configs —
-// printing one JSON line per run (backend, adapter, accuracy, time). Usage:
-//   bash .gpu/run.sh CONFIG.yaml... [--out results.json]
+// GPU host entry for the batched simulator (pack with gpu/pack.sh bench/gpu-sim.ts .gpu-sim).
+// One process measures, for MLP 784-128-10 peers (batch 32, ring gossip, eval every 5 rounds on
+// 500 test samples, final exact merge, synthetic 784-feature data, 64 samples per peer):
+//   - for each P of --peers: the batched engine's own peer-steps/s and `simulate`'s end-to-end
+//     peer-steps/s with engine: batched on the same config, and their ratio;
+//   - for P = --big (32 samples per peer): the wall time of `simulate`, the peak device memory
+//     (live GPU buffer bytes, counted at createBuffer/destroy on tfjs's device) and peak host RSS.
+// It prints one JSON line per case and rewrites --out after each, so a cut-off run keeps what
+// finished. Cases that would start after --deadline-s are skipped (recorded as skipped).
+//   bash .gpu-sim/run.sh --out results.json
+//   node main.mjs --backend wasm --peers 16 --rounds 2 --big 64 --out r.json   (CPU check)
 import '../src/util/polyfills.js';
 import { writeFileSync } from 'node:fs';
-import { loadConfigFile } from '../src/peer/config.js';
-import { simulate } from '../src/sim/simulator.js';
-import { trainCentralized } from '../src/cli/commands/train.js';
+import os from 'node:os';
+import { tf } from '../src/compute/tf.js';
+import { initBackend } from '../src/compute/backend.js';
+import { parseConfig, type RunConfig } from '../src/peer/config.js';
+import { engineRate, endToEnd, peakRssMiB } from './simulator.js';
 
 const args = process.argv.slice(2);
-const outAt = args.indexOf('--out');
-const out = outAt >= 0 ? args[outAt + 1] : undefined;
-const configs = args.filter((a, i) => !a.startsWith("--") && (outAt < 0 || i !== outAt + 1));
-const results: unknown[] = [];
-const log = (line: string) => process.stderr.write(`${line}\n`);
-
-const t = await trainCentralized(
-  { model: 'mlp', epochs: 3, batchSize: 32, lr: 0.02, optimizer: 'momentum', backend: 'webgpu', seed: 1, trainSize: 8000, testSize: 2000, quiet: true },
-  log,
-);
-results.push({ run: 'train mlp', backend: t.backend, device: t.device, testAccuracy: t.testAccuracy, seconds: t.seconds, samplesPerSecond: t.samplesPerSecond });
-console.log(JSON.stringify(results.at(-1)));
-
-for (const file of configs) {
-  const config = loadConfigFile(file);
-  const t0 = performance.now();
-  const r = await simulate(config, { log });
-  const seconds = (performance.now() - t0) / 1000;
-  const s = r.summary;
-  results.push({
-    run: config.name,
-    engine: config.engine,
-    peers: s.peers,
-    rounds: s.rounds,
-    backend: s.backend,
-    device: s.device,
-    mergedAccuracy: s.mergedAccuracy,
-    preMergeLocalAccuracyMean: s.preMergeLocalAccuracyMean,
-    seconds,
-    peerRoundsPerSecond: (s.peers * s.rounds) / seconds,
-    localStepsPerRound: config.schedule.localSteps,
-  });
-  console.log(JSON.stringify(results.at(-1)));
+const flag = (name: string, fallback: string): string => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
+};
+const backend = flag('backend', 'webgpu') as 'webgpu' | 'wasm' | 'cpu';
+const peersList = flag('peers', '256,1024').split(',').filter(Boolean).map(Number);
+const rounds = Number(flag('rounds', '20'));
+const steps = Number(flag('steps', '10'));
+const big = Number(flag('big', '10000'));
+const engineSteps = Number(flag('engine-steps', '50'));
+const deadlineS = Number(flag('deadline-s', '400'));
+const out = flag('out', '');
+for (const [name, v] of Object.entries({ rounds, steps, big, engineSteps, deadlineS })) {
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: need an integer ≥ 0, got ${v}`);
 }
-if (out) writeFileSync(out, JSON.stringify(results, null, 2));
+if (!peersList.every((p) => Number.isInteger(p) && p >= 2)) throw new Error(`--peers: need a comma-separated list of integers ≥ 2, got ${flag('peers', '')}`);
+
+const started = performance.now();
+const elapsed = () => (performance.now() - started) / 1000;
+const info = await initBackend(backend, {}, (line) => process.stderr.write(`${line}\n`));
+const memory = countDeviceMemory();
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  backend: info.name,
+  device: info.device ?? null,
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  limits: memory?.limits ?? null,
+  cases: [] as unknown[],
+};
+const cases = results.cases as unknown[];
+
+function record(c: Record<string, unknown>): void {
+  cases.push(c);
+  console.log(JSON.stringify(c));
+  if (out) writeFileSync(out, JSON.stringify(results, null, 2));
+}
+
+function config(peers: number, perPeer: number): RunConfig {
+  return parseConfig({
+    name: `gpu-sim-${peers}`,
+    seed: 1,
+    peers,
+    rounds,
+    backend,
+    engine: 'batched',
+    data: { dataset: 'synthetic', train: peers * perPeer, test: 500, features: 784, classes: 10, partition: { kind: 'iid' } },
+    model: { kind: 'mlp', hidden: [128] },
+    training: { batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 } },
+    topology: { name: 'ring' },
+    schedule: { localSteps: steps, merge: { final: true } },
+    eval: { every: 5 },
+  });
+}
+
+for (const P of peersList) {
+  if (elapsed() > deadlineS) {
+    record({ case: `rate-${P}`, skipped: `past --deadline-s ${deadlineS}` });
+    continue;
+  }
+  try {
+    const c = config(P, 64);
+    const engine = await engineRate(c, engineSteps);
+    memory?.resetPeak();
+    const e2e = await endToEnd(c);
+    record({
+      case: `rate-${P}`,
+      peers: P,
+      rounds,
+      localSteps: steps,
+      kernels: engine.kernels,
+      enginePeerStepsPerSecond: engine.wall,
+      simulatePeerStepsPerSecond: e2e.wall,
+      ratio: e2e.wall / engine.wall,
+      simulateSeconds: e2e.seconds,
+      mergedAccuracy: e2e.mergedAccuracy,
+      peakDeviceMiB: memory ? memory.peakMiB() : null,
+      peakRssMiB: e2e.peakRssMiB,
+    });
+  } catch (err) {
+    record({ case: `rate-${P}`, error: String(err instanceof Error ? err.message : err) });
+  }
+}
+
+if (big > 0) {
+  if (elapsed() > deadlineS) record({ case: `scale-${big}`, skipped: `past --deadline-s ${deadlineS}` });
+  else {
+    try {
+      memory?.resetPeak();
+      const e2e = await endToEnd(config(big, 32));
+      record({
+        case: `scale-${big}`,
+        peers: big,
+        rounds,
+        localSteps: steps,
+        simulateSeconds: e2e.seconds,
+        simulatePeerStepsPerSecond: e2e.wall,
+        mergedAccuracy: e2e.mergedAccuracy,
+        peakDeviceMiB: memory ? memory.peakMiB() : null,
+        peakRssMiB: peakRssMiB(),
+      });
+    } catch (err) {
+      record({ case: `scale-${big}`, error: String(err instanceof Error ? err.message : err), peakRssMiB: peakRssMiB() });
+    }
+  }
+}
+console.log(JSON.stringify({ done: true, seconds: elapsed() }));
+
+/**
+ * Live and peak bytes of the GPU buffers on tfjs's WebGPU device (every buffer the run makes,
+ * tfjs's own included), counted by wrapping createBuffer and each buffer's destroy; null off WebGPU.
+ */
+function countDeviceMemory(): { peakMiB(): number; resetPeak(): void; limits: Record<string, number> } | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  let live = 0;
+  let peak = 0;
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
+    const buffer = create(descriptor);
+    const size = descriptor.size;
+    live += size;
+    peak = Math.max(peak, live);
+    const destroy = buffer.destroy.bind(buffer);
+    let gone = false;
+    buffer.destroy = () => {
+      if (!gone) live -= size;
+      gone = true;
+      destroy();
+    };
+    return buffer;
+  };
+  const l = device.limits;
+  return {
+    peakMiB: () => peak / 2 ** 20,
+    resetPeak: () => {
+      peak = live;
+    },
+    limits: { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize },
+  };
+}
