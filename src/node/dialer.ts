@@ -3,14 +3,15 @@
 // its two neighbours in sorted member order (a ring that keeps the gossip overlay connected
 // whatever the topology, so announcements relayed over the run topic reach everyone), and peers
 // an exchange used within the grace period. Everything else is closed once it has been idle
-// for the grace period; a member this peer must reach without a connection is dialled on
+// for the grace period (never while an exchange with it runs or an update is in flight on it);
+// a member this peer must reach without a connection is dialled on
 // demand within the exchange's deadline. Of a pair that both want each other, the smaller peer
 // id dials first; the other dials only if no connection came.
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId as Libp2pPeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PeerId } from '../peer/transport.js';
-import { errorMessage } from './direct.js';
+import { errorMessage, UPDATE_PROTOCOL } from './direct.js';
 import { compareIds, JOIN_MARGIN } from './membership.js';
 import type { TransportCore } from './transport-options.js';
 
@@ -44,6 +45,8 @@ export class Dialer {
   /** Per wanted peer without a connection: since when (ms), for the larger id's fallback dial. */
   private readonly waitingSince = new Map<PeerId, number>();
   private readonly dialing = new Set<PeerId>();
+  /** Peers of exchanges now running (how many each). */
+  private readonly holds = new Map<PeerId, number>();
   private rounds = 0;
   private sumAtRounds = 0;
   private maxAtRounds = 0;
@@ -62,6 +65,20 @@ export class Dialer {
   used(peers: Iterable<PeerId>): void {
     const now = this.core.now();
     for (const p of peers) if (p !== this.core.self) this.lastUsed.set(p, now);
+  }
+
+  /** Keeps the connections to `peers` while an exchange with them runs; the returned function ends the hold (and starts their grace period). */
+  hold(peers: readonly PeerId[]): () => void {
+    for (const p of peers) this.holds.set(p, (this.holds.get(p) ?? 0) + 1);
+    this.used(peers);
+    return () => {
+      for (const p of peers) {
+        const n = (this.holds.get(p) ?? 1) - 1;
+        if (n > 0) this.holds.set(p, n);
+        else this.holds.delete(p);
+      }
+      this.used(peers);
+    };
   }
 
   /** The peers wanted now and why: topology neighbours of the active and the next round, and the member ring. */
@@ -115,13 +132,13 @@ export class Dialer {
     this.maxSeen = Math.max(this.maxSeen, this.connectedPeers());
   }
 
-  /** At a round boundary: counts connections, then dials the next round's neighbours ahead. */
+  /** At a round boundary: dials the next round's neighbours ahead, closes what is idle, then counts the connections kept. */
   atRound(round: number): void {
+    this.maintain();
     const n = this.connectedPeers();
     this.rounds++;
     this.sumAtRounds += n;
     this.maxAtRounds = Math.max(this.maxAtRounds, n);
-    this.maintain();
     this.core.log(`round ${round + 1}: connected to ${n} peers (${this.wanted().size} wanted: topology and member-ring neighbours)`);
   }
 
@@ -149,8 +166,11 @@ export class Dialer {
     };
   }
 
+  /** Peers with an open connection (one being closed does not count). */
   private connectedPeers(): number {
-    return this.core.node.libp2p.getPeers().length;
+    const open = new Set<string>();
+    for (const c of this.core.node.libp2p.getConnections()) if (c.status === 'open') open.add(c.remotePeer.toString());
+    return open.size;
   }
 
   private dial(id: PeerId): void {
@@ -170,8 +190,10 @@ export class Dialer {
     const { membership } = this.core;
     for (const conn of libp2p.getConnections()) {
       const id = conn.remotePeer.toString();
-      if (want.has(id) || !membership.isAccepted(id) || this.carriesRelay(conn.remotePeer)) continue;
+      if (want.has(id) || this.holds.has(id) || !membership.isAccepted(id) || this.carriesRelay(conn.remotePeer)) continue;
       if (now - (this.lastUsed.get(id) ?? 0) < this.graceMs || now - conn.timeline.open < this.graceMs) continue;
+      // An update in flight on it is never cut.
+      if (conn.streams.some((st) => st.protocol === UPDATE_PROTOCOL)) continue;
       this.closedCount++;
       void conn.close().catch(() => undefined);
     }

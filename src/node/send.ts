@@ -1,6 +1,6 @@
 // Sending one update: a same-for-everyone payload under the gossip threshold rides gossipsub
-// once; everything else (large, per-recipient, or recipients not on the topic yet) goes to each
-// recipient over the direct update protocol.
+// once (relayed to members we have no connection to); everything else (large, per-recipient,
+// or recipients that are not members yet) goes to each recipient over the direct protocol.
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { ExchangeRequest, PeerId } from '../peer/transport.js';
 import { errorMessage, sendUpdate } from './direct.js';
@@ -31,11 +31,13 @@ export class UpdateSender {
     if (bytes.byteLength > core.o.gossipThresholdBytes) return { direct: recipients, gossipedBytes: 0 };
     const pubsub = core.node.libp2p.services.pubsub;
     const subscribed = new Set(pubsub.getSubscribers(core.topic).map((p) => p.toString()));
-    const viaGossip = recipients.filter((p) => subscribed.has(p));
-    if (!viaGossip.length) return { direct: recipients, gossipedBytes: 0 };
+    // A member not connected to us is still on the topic: gossipsub relays to it through the
+    // overlay (every peer keeps its member-ring neighbours), so it needs no dial of its own.
+    const viaGossip = recipients.filter((p) => subscribed.has(p) || core.membership.isAccepted(p));
+    if (!subscribed.size || !viaGossip.length) return { direct: recipients, gossipedBytes: 0 };
     try {
       const res = await pubsub.publish(core.topic, bytes);
-      if (res.recipients.length) return { direct: recipients.filter((p) => !subscribed.has(p)), gossipedBytes: req.payload.byteLength * viaGossip.length };
+      if (res.recipients.length) return { direct: recipients.filter((p) => !viaGossip.includes(p)), gossipedBytes: req.payload.byteLength * viaGossip.length };
     } catch (err) {
       core.log(`round ${req.round} phase ${req.phase}: gossipsub publish failed (${errorMessage(err)}); sending directly`);
     }

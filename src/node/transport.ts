@@ -245,12 +245,15 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     if (this.exchanging) throw new Error('transport: exchange() called while another exchange is running; await it first');
     this.exchanging = true;
     try {
-      // Marked before the round boundary, whose upkeep closes connections nobody uses, and again after.
-      this.dialer.used([...req.sendTo, ...req.expectFrom]);
-      if (req.phase === 0) this.beginRound(req.round);
-      return await this.exchanger.run(req);
+      // Held from before the round boundary, whose upkeep closes connections nobody uses.
+      const release = this.dialer.hold([...req.sendTo, ...req.expectFrom]);
+      try {
+        if (req.phase === 0) this.beginRound(req.round);
+        return await this.exchanger.run(req);
+      } finally {
+        release();
+      }
     } finally {
-      this.dialer.used([...req.sendTo, ...req.expectFrom]);
       this.exchanging = false;
     }
   }
