@@ -5,6 +5,7 @@ import type { RunData } from '../../../src/report/index.js';
 import { DEFAULT_ATTACK_SCALE, chooseAttackers, type AttackKind } from '../../../src/peer/attacks.js';
 import { lastEvaluated, markdownTable, pct, points, type ResultsDoc, type Verdict } from '../results.js';
 import { describeData } from '../study.js';
+import { stat } from '../../../src/sweep/aggregate.js';
 import { alignSeeds, mean, numStat, pairedText, pctStat, ptsStat, type SeedValues } from '../seed-stats.js';
 import { seedValues, setting, type StudySweep } from '../sweep-runs.js';
 import { sweepHeader, sweepNote, sweepSeeds } from './header.js';
@@ -103,7 +104,7 @@ export function byzantineResults(attacked: StudySweep, clean: StudySweep): Resul
     verdicts,
     notes: [
       sweepNote([attacked, clean]),
-      `${c0.data.dataset === 'mnist' ? c0.data.test : 'The'} test digits: one standard error of an accuracy near 85 % is about 1.1 points, and the spread over seeds above is of that order, so mean changes of a point or so are within noise.`,
+      noiseNote(c0.data.dataset === 'mnist' ? c0.data.test : null, mean(acc(null, 'plain').values), RULES.map((r) => stat(acc(null, r.id).values).std as number)),
       `ALIE runs with z = 1, stronger than the z ≈ 0.39 that Baruch et al. (2019) derive for n = 20, f = 4 (s = ⌊n/2 + 1⌋ − f = 7, z = Φ⁻¹((n − s)/n)); ${
         withinTolerance(alieMax)
           ? `even so it moved no rule by more than ${(alieMax * 100).toFixed(1)} points on average here: with IID data and a complete graph the honest models are close, so μ − σ is itself a fair model.`
@@ -111,4 +112,12 @@ export function byzantineResults(attacked: StudySweep, clean: StudySweep): Resul
       } Non-IID data, sparser graphs and more attackers are where it is known to bite; they were not measured here.`,
     ],
   };
+}
+
+/** How large test-set noise and seed noise are next to the 2-point bar, from the clean runs. */
+function noiseNote(testDigits: number | null, cleanAccuracy: number, cleanStds: readonly number[]): string {
+  const spread = `the clean runs' std over seeds is ${(mean(cleanStds) * 100).toFixed(1)} pts on average over the rules`;
+  if (testDigits === null) return `Noise: ${spread}.`;
+  const se = Math.sqrt((cleanAccuracy * (1 - cleanAccuracy)) / testDigits);
+  return `${testDigits} test digits: one standard error of an accuracy near ${pct(cleanAccuracy, 0)} is ${(se * 100).toFixed(1)} points; ${spread}. Mean changes of about that size are within noise.`;
 }

@@ -15,7 +15,7 @@ export function sweepHeader(sweeps: readonly StudySweep[]): SweepHeader {
   const stopped = sweeps.filter((s) => s.info.stoppedAtDeadline || s.info.exitCode !== 0).map((s) => s.name);
   const warnings = [
     ...(extra.length ? [`Smoke check with --set ${extra.join(', ')}: these numbers check that the study runs; they are not results.`] : []),
-    ...(missing.length ? [`${missing.length} run(s) did not finish and are left out (${missing.join('; ')}); the seed columns say how many seeds each row has.`] : []),
+    ...(missing.length ? [`${missing.length} run(s) did not finish and are left out (${listSome(missing, 8)}); the seed columns say how many seeds each row has.`] : []),
     ...(stopped.length && !missing.length ? [`The sweep(s) ${stopped.join(', ')} exited with an error although every cell finished; see the sweep log.`] : []),
   ];
   const backend = first.settings[0].runs[0].summary.backend;
@@ -38,4 +38,9 @@ export function sweepNote(sweeps: readonly StudySweep[]): string {
 /** The seeds of a sweep, in file order. */
 export function sweepSeeds(s: StudySweep): number[] {
   return [...new Set(s.sweep.cells.map((c) => c.seed))];
+}
+
+/** The first `n` items, then how many more. */
+function listSome(items: readonly string[], n: number): string {
+  return items.length <= n ? items.join('; ') : `${items.slice(0, n).join('; ')}; and ${items.length - n} more`;
 }
