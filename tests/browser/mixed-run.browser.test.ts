@@ -160,6 +160,36 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
     process.stdout.write(`mixed run (2 tabs + 2 Node peers, ${ROUNDS} rounds): ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }, 300_000);
 
+  it('a tab closed mid-run is a peer that leaves: the Node peers finish the run without it', async () => {
+    const config = join(dir, 'leave.yaml');
+    writeFileSync(config, CONFIG.replace('name: browser-mixed', 'name: browser-leave').replace('peers: 4', 'peers: 3').replace(`rounds: ${ROUNDS}`, 'rounds: 20').replace('deadlineMs: 10000', 'deadlineMs: 3000'));
+    const served = start(['serve-page', '--config', config, '--port', '0', '--out', join(dir, 'la')]);
+    procs.push(served);
+    const url = await until(() => served.lines.map((l) => /^open (http:\S+)/.exec(l)?.[1]).find(Boolean), 60_000, 'the page link');
+    const tcp = await until(() => served.lines.map((l) => /--bootstrap (\S+)$/.exec(l)?.[1]).find(Boolean), 10_000, 'the TCP address');
+    const other = start(['peer', '--config', config, '--encryption', 'both', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', tcp, '--out', join(dir, 'lb')]);
+    procs.push(other);
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => (document.getElementById('bootstrap')?.value ?? '').includes('/ws/'), { timeout: 30_000, polling: 200 });
+    // No file: the run's data is synthetic, so the tab may build its own shard from the config.
+    await page.select('#backend', 'wasm');
+    await page.click('#join');
+    await page.waitForFunction(() => document.querySelectorAll('#rounds tr').length >= 2, { timeout: 120_000, polling: 200 });
+    await page.close();
+    const codes = await Promise.all([served.exit, other.exit]);
+    const logs = `serve-page:\n${served.lines.slice(-12).join('\n')}\npeer:\n${other.lines.slice(-12).join('\n')}`;
+    expect(codes, logs).toEqual([0, 0]);
+    expect(served.lines.some((l) => /not waiting for it until it sends again|silent for over/.test(l)), logs).toBe(true);
+    for (const out of ['la', 'lb']) {
+      const rounds = readFileSync(join(dir, out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number; activePeers: number });
+      // Suspected at once (not waited for), then dropped once silent for 10 s (5 announce intervals).
+      expect(rounds.at(-1)!.round, logs).toBe(20);
+      expect(rounds[0].activePeers).toBe(3);
+      expect(rounds.at(-1)!.activePeers, logs).toBe(2);
+    }
+  }, 180_000);
+
   it("the tab's WebGPU path trains as wasm does (where the browser has an adapter)", async () => {
     const page = await browser.newPage();
     const server = await servePage(await buildBrowserBundle(join(dir, 'gpu')), () => undefined, '127.0.0.1', 0);
