@@ -2,7 +2,8 @@
 // <sweep>.tar.gz archives (or <sweep>/ folders) with run-info.json beside the run directories.
 // Run: npx tsx simulations/lib/results-from-sweep.ts FROM [--study NAME]... [--to DIR] [--runs DIR]
 //   FROM    the folder holding heterogeneity.tar.gz, merging.tar.gz, vca.tar.gz,
-//           compression.tar.gz, byzantine.tar.gz + byzantine-clean.tar.gz (any subset)
+//           compression.tar.gz, byzantine.tar.gz + byzantine-clean.tar.gz, strategies.tar.gz,
+//           privacy-cost.tar.gz (any subset)
 //   --study only these studies (default: every study whose archives are in FROM)
 //   --to    write DIR/<study>/RESULTS.md instead of simulations/<study>/RESULTS.md
 //   --runs  where the archives are unpacked and each sweep's combined report is rewritten
@@ -22,6 +23,8 @@ import { mergingResults } from './from-sweep/merging.js';
 import { vcaResults } from './from-sweep/vca.js';
 import { compressionResults } from './from-sweep/compression.js';
 import { byzantineResults } from './from-sweep/byzantine.js';
+import { strategiesResults } from './from-sweep/strategies.js';
+import { privacyCostResults } from './from-sweep/privacy-cost.js';
 
 const SIMULATIONS = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,6 +42,8 @@ export const STUDIES: ReadonlyArray<{ readonly study: string; readonly sweeps: R
     ],
     build: ([attacked, clean]) => byzantineResults(attacked, clean),
   },
+  { study: 'strategies', sweeps: [['strategies', 'strategies/sweep.yaml']], build: ([s]) => strategiesResults(s) },
+  { study: 'privacy-cost', sweeps: [['privacy-cost', 'privacy-cost/sweep.yaml']], build: ([s]) => privacyCostResults(s) },
 ];
 
 export interface FromSweepOptions {
