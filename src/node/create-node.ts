@@ -74,9 +74,14 @@ export async function createGossipflNode(options: NodeOptions = {}, extra: { pri
       // waitForMembers names bootstrap peers that stay unreachable.
     });
   }
+  return gossipflNodeOf(libp2p, resolved);
+}
+
+/** A started libp2p node as a GossipflNode (a Node peer's, or a browser tab's: node/browser). */
+export function gossipflNodeOf(libp2p: GossipflLibp2p, options: ResolvedNodeOptions): GossipflNode {
   return {
     libp2p,
-    options: resolved,
+    options,
     peerId: libp2p.peerId.toString(),
     addresses: () => libp2p.getMultiaddrs().map((a) => a.toString()),
     stop: async () => {
@@ -111,6 +116,11 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
       maxConnections: o.maxConnections,
       inboundConnectionThreshold: o.inboundConnectionThreshold,
       maxIncomingPendingConnections: Math.max(10, Math.min(o.maxConnections, 256)),
+      // libp2p's 6-10 s limits drop handshakes of peers on a busy machine (many peer processes
+      // per core) or a slow link; a dial that fails is retried, so waiting longer costs nothing.
+      dialTimeout: 30_000,
+      addressDialTimeout: 30_000,
+      inboundUpgradeTimeout: 30_000,
     },
     services: {
       identify: identify(),

@@ -177,17 +177,20 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
     await page.click('#join');
     await page.waitForFunction(() => document.querySelectorAll('#rounds tr').length >= 2, { timeout: 120_000, polling: 200 });
     await page.close();
+    const closedAt = Date.now();
     const codes = await Promise.all([served.exit, other.exit]);
+    const afterClose = (Date.now() - closedAt) / 1000;
     const logs = `serve-page:\n${served.lines.slice(-12).join('\n')}\npeer:\n${other.lines.slice(-12).join('\n')}`;
     expect(codes, logs).toEqual([0, 0]);
     expect(served.lines.some((l) => /not waiting for it until it sends again|silent for over/.test(l)), logs).toBe(true);
     for (const out of ['la', 'lb']) {
       const rounds = readFileSync(join(dir, out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number; activePeers: number });
-      // Suspected at once (not waited for), then dropped once silent for 10 s (5 announce intervals).
       expect(rounds.at(-1)!.round, logs).toBe(20);
       expect(rounds[0].activePeers).toBe(3);
-      expect(rounds.at(-1)!.activePeers, logs).toBe(2);
     }
+    // Suspected after two rounds without an update, it is no longer waited for: the remaining
+    // ~17 rounds do not each wait out the 3 s deadline (that alone would take over 50 s).
+    expect(afterClose, logs).toBeLessThan(40);
   }, 180_000);
 
   it("the tab's WebGPU path trains as wasm does (where the browser has an adapter)", async () => {

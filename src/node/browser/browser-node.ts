@@ -15,7 +15,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { GossipflError } from '../../util/errors.js';
 import { parsePsk } from '../keys.js';
 import { resolveNodeOptions } from '../options.js';
-import type { GossipflLibp2p, GossipflNode } from '../create-node.js';
+import { gossipflNodeOf, type GossipflLibp2p, type GossipflNode } from '../create-node.js';
 
 /** What a tab's node needs: where to join, and the run's key when it has one. */
 export interface BrowserNodeOptions {
@@ -70,13 +70,5 @@ export async function createBrowserNode(options: BrowserNodeOptions): Promise<Go
     await libp2p.stop();
     throw new GossipflError('network', `browser node: no bootstrap peer answered (${why}); is the Node peer running with a /ws listen address, the same key and encryption noise or both?`);
   }
-  return {
-    libp2p,
-    options: resolved,
-    peerId: libp2p.peerId.toString(),
-    addresses: () => libp2p.getMultiaddrs().map((a) => a.toString()),
-    stop: async () => {
-      await libp2p.stop();
-    },
-  };
+  return gossipflNodeOf(libp2p, resolved);
 }
