@@ -58,6 +58,9 @@ export interface RowsSummary {
   readonly mean: EvalResult | null;
 }
 
+/** Largest stack read back from the GPU in one piece (bigger ones are read row by row). */
+const READ_ALL_BYTES = 2 ** 30;
+
 /** Floats of activations one tfjs evaluation chunk may hold (peers × samples × widest layer). */
 const EVAL_FLOATS = 1 << 24;
 
@@ -135,6 +138,12 @@ export class BatchedTrainer {
   /** All peers' weights, P rows of d values. */
   async readAll(): Promise<Float32Array> {
     this.assertLive();
+    if (this.dev instanceof WebGpuStack && this.peers * this.dim * 4 > READ_ALL_BYTES) {
+      // One readback of a stack this big would need a staging buffer of the next power of two.
+      const out = new Float32Array(this.peers * this.dim);
+      for (let p = 0; p < this.peers; p++) out.set(await this.dev.readPeer(p), p * this.dim);
+      return out;
+    }
     if (this.dev) return this.dev.readAll();
     return (await this.stack.data()) as Float32Array;
   }
