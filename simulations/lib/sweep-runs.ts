@@ -28,6 +28,8 @@ export const runInfoSchema = z.object({
   platform: z.string(),
   /** The commit the CLI was bundled from. */
   commit: z.string().optional(),
+  /** Sweeps that ran on the same machine at the same time (their cells shared the cores). */
+  alongside: z.array(z.string()).optional(),
 });
 export type RunInfo = z.infer<typeof runInfoSchema>;
 
