@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { readRun, type RunData } from '../../src/report/index.js';
 import { loadSweepFile, type Cell, type Sweep } from '../../src/sweep/spec.js';
-import { cellDir, isFinished } from '../../src/sweep/run.js';
+import { cellDir } from '../../src/sweep/run.js';
+import { CONFIG_FILE } from '../../src/report/run-dir.js';
 import { InputError } from '../../src/util/errors.js';
 
 /** What the sweep driver records beside the run directories. */
@@ -88,7 +89,7 @@ export function openSweep(source: string, name: string, sweepFile: string, runsR
   const settings = sweep.settings.map((s) => {
     const cells = sweep.cells.filter((c) => c.settingId === s.id);
     const done = cells.filter((c) => {
-      if (isFinished(dir, c)) return true;
+      if (finishedRunOf(dir, c)) return true;
       missing.push(`${c.setting}, seed ${c.seed}`);
       return false;
     });
@@ -99,6 +100,39 @@ export function openSweep(source: string, name: string, sweepFile: string, runsR
     throw new InputError(`${dir}: no finished run of ${empty.map((s) => `'${s.name}'`).join(', ')}; run the sweep again with this folder as --out (finished cells are kept) and bring it back`);
   }
   return { name, dir, sweep, info, settings, missing };
+}
+
+/**
+ * Whether the cell's folder holds a finished run (summary.json) of the config the sweep file
+ * gives it. Compared are the values the sweep file sets (base config, overrides, seed), not the
+ * defaults filled in around them: the runs may come from an older build whose schema had fewer
+ * defaults. A run of another config is refused, naming the key.
+ */
+export function finishedRunOf(dir: string, cell: Cell): boolean {
+  const run = cellDir(dir, cell);
+  if (!existsSync(join(run, 'summary.json'))) return false;
+  let written: unknown;
+  try {
+    written = JSON.parse(readFileSync(join(run, CONFIG_FILE), 'utf8'));
+  } catch {
+    throw new InputError(`${run} holds a finished run without a readable ${CONFIG_FILE}; it is not a run directory of this sweep`);
+  }
+  const differs = firstMismatch(cell.raw, written);
+  if (differs !== null) throw new InputError(`${run} holds a run of a different config (${differs}); the sweep file changed since the sweep ran`);
+  return true;
+}
+
+/** The first key the expected (as written) value sets that the run's config does not hold; null when all match. */
+export function firstMismatch(expected: unknown, actual: unknown, path = ''): string | null {
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return `${path || '(top level)'}: ${JSON.stringify(actual)} in the run, an object in the sweep`;
+    for (const [k, v] of Object.entries(expected)) {
+      const d = firstMismatch(v, (actual as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+      if (d !== null) return d;
+    }
+    return null;
+  }
+  return JSON.stringify(expected) === JSON.stringify(actual) ? null : `${path}: ${JSON.stringify(actual)} in the run, ${JSON.stringify(expected)} in the sweep`;
 }
 
 /** A setting by its folder name (id); throws naming the settings there are. */

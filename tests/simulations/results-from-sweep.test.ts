@@ -87,6 +87,6 @@ describe('results-from-sweep on a real sweep', () => {
     execFileSync('cp', ['-r', join(root, 'host'), other]);
     const info = JSON.parse(readFileSync(join(other, 'vca', RUN_INFO_FILE), 'utf8')) as RunInfo;
     writeFileSync(join(other, 'vca', RUN_INFO_FILE), JSON.stringify({ ...info, overrides: [...info.overrides.filter((o) => o !== 'rounds=2'), 'rounds=3'] }));
-    await expect(resultsFromSweeps({ from: other, to: join(root, 'results2'), runs: join(root, 'runs2'), log: () => {} })).rejects.toThrow(/different config \(rounds: 2 then, 3 now\)/);
+    await expect(resultsFromSweeps({ from: other, to: join(root, 'results2'), runs: join(root, 'runs2'), log: () => {} })).rejects.toThrow(/different config \(rounds: 2 in the run, 3 in the sweep\)/);
   });
 });
