@@ -55,7 +55,7 @@ export function strategiesResults(s: StudySweep): ResultsDoc {
     tables: [
       {
         caption: 'Merged accuracy by round (mean ± std over seeds)',
-        markdown: markdownTable(['setting', 'rounds', 'seeds', ...evalRounds.map((r) => `round ${r}`), 'local mean (final)', 'MB sent per run', 'wall s per run'], rows),
+        markdown: markdownTable(['setting', 'mode', 'seeds', ...evalRounds.map((r) => `round ${r}`), 'local mean (final)', 'MB sent per run', 'wall s per run'], rows),
       },
     ],
     verdicts,
