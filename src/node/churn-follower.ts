@@ -27,7 +27,7 @@ export class ChurnFollower {
     private readonly log: (line: string) => void,
     /** Rounds of the run. */
     private readonly rounds: number,
-    /** Longest wait for the others to reach a round while sitting out (ms). */
+    /** Longest wait without any progress of the others while sitting out (ms). */
     private readonly waitMs: number,
     private readonly signal?: AbortSignal,
   ) {}
@@ -65,12 +65,16 @@ export class ChurnFollower {
     return join;
   }
 
+  /** Waits for `done`; gives up only after `waitMs` without any progress of the others (slow is not stopped). */
   private async until(done: () => boolean, what: string): Promise<void> {
-    const t0 = Date.now();
+    let t0 = Date.now();
+    let seen = this.net.confirmedRound();
     while (!done()) {
       if (this.signal?.aborted) throw new GossipflError('network', `churn: interrupted while sitting out (waiting for the others to reach ${what})`);
+      const now = this.net.confirmedRound();
+      if (now > seen) [seen, t0] = [now, Date.now()];
       if (Date.now() - t0 > this.waitMs) {
-        throw new GossipflError('network', `churn: waited ${this.waitMs} ms for the others to reach ${what} while shard ${this.shard} sat out; they stopped or are unreachable`);
+        throw new GossipflError('network', `churn: no progress of the others for ${this.waitMs} ms while shard ${this.shard} sat out, waiting for ${what}; they stopped or are unreachable`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -190,7 +190,7 @@ export class Dialer {
     const { membership } = this.core;
     for (const conn of libp2p.getConnections()) {
       const id = conn.remotePeer.toString();
-      if (want.has(id) || this.holds.has(id) || !membership.isAccepted(id) || this.carriesRelay(conn.remotePeer)) continue;
+      if (want.has(id) || this.holds.has(id) || !membership.isAccepted(id) || membership.joinsLater(id) || this.carriesRelay(conn.remotePeer)) continue;
       if (now - (this.lastUsed.get(id) ?? 0) < this.graceMs || now - conn.timeline.open < this.graceMs) continue;
       // An update in flight on it is never cut.
       if (conn.streams.some((st) => st.protocol === UPDATE_PROTOCOL)) continue;

@@ -19,6 +19,8 @@
 //   a peer that has not heard from that member for half the limit adopts the same round, so
 //   all peers drop it at the same boundary. A dropped peer comes back only through a future
 //   joinRound (as a newcomer), so its return is agreed as well.
+// - A peer the others dropped that had dropped them too (it was cut off, not they) counts again,
+//   from its re-join round on, every peer it dropped that is heard from again.
 // - Progress (how far the others are) counts only when reported by current members, and a round
 //   is "confirmed" when at least two of them (or the only other one) report it: one member's
 //   claim cannot make a peer skip rounds.
@@ -145,6 +147,7 @@ export class Membership {
     }
     if (this.isCurrent(from)) this.adoptDrops(ann.gone ?? [], nowMs);
     this.checkDroppedSelf();
+    this.readmitAfterMutualDrop(nowMs);
     if (this.active < 0) this.set = this.computeSet(0);
     return { status };
   }
@@ -219,6 +222,12 @@ export class Membership {
   /** True if `peer` was accepted into the run (member now, or joining later); false for refused, held and unknown peers. */
   isAccepted(peer: string): boolean {
     return peer === this.self || this.peers.get(peer)?.joinRound != null;
+  }
+
+  /** True if `peer` was accepted to take part from a round after the active one (a newcomer, or a member coming back). */
+  joinsLater(peer: string): boolean {
+    const p = this.peers.get(peer);
+    return p !== undefined && p.joinRound !== null && p.joinRound > this.active && p.lastRound === Infinity;
   }
 
   /** Why `peer` was refused, if it was. */
@@ -322,6 +331,21 @@ export class Membership {
         p.lastRound = after;
         this.dropped.set(g.peer, after);
       }
+    }
+  }
+
+  /**
+   * The others dropped this peer, and it dropped them too (it was the one cut off: stopped or
+   * starved, it heard nobody). They never left in their own view and will count it again at its
+   * re-join round, so it counts again every peer it dropped that is heard from now.
+   */
+  private readmitAfterMutualDrop(nowMs: number): void {
+    if (this.rejoinAt === null) return;
+    for (const id of [...this.dropped.keys()]) {
+      const p = this.peers.get(id);
+      if (!p || p.joinRound === null || nowMs - p.lastSeenMs > this.silentMs / 2 || p.round < 0) continue;
+      p.lastRound = Infinity;
+      this.dropped.delete(id);
     }
   }
 

@@ -189,14 +189,13 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         // Catch up: a peer that restarted or fell behind skips to the round the others are in
         // (it can add nothing to rounds they have finished, and its late messages would be stale).
         const ahead = unpaced ? null : net.confirmedRoundAhead(t);
-        if (ahead !== null && ahead > t && ahead < config.rounds) {
-          log(`peer ${node.peerId}: the others are at round ${ahead + 1}; skipping ahead from round ${t + 1}`);
-          return ahead;
-        }
-        // Nobody left to train with (the others finished or dropped this peer): stop with a summary instead of a round alone.
-        const alone = net.aloneReason(t, config.rounds - 1);
-        if (alone) return (log(`peer ${node.peerId}: stopping before round ${t + 1}: ${alone}`), null);
-        return t;
+        const next = ahead !== null && ahead > t && ahead < config.rounds ? ahead : t;
+        if (next > t) log(`peer ${node.peerId}: the others are at round ${next + 1}; skipping ahead from round ${t + 1}`);
+        // Nobody left to train with in the round it goes to (the others finished, or dropped this
+        // peer and it them): stop with a summary instead of a round alone.
+        const alone = net.aloneReason(next, config.rounds - 1);
+        if (alone) return (log(`peer ${node.peerId}: stopping before round ${next + 1}: ${alone}`), null);
+        return next;
       },
       afterRound: (t, m, roster) => {
         saveCheckpoint(checkpointFile, { round: t, params: peer.params, optimizer: peer.optimizer, peerId: node.peerId });

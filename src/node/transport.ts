@@ -157,7 +157,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
    */
   aloneReason(round: number, lastRound: number): string | null {
     const rejoin = this.membership.rejoinRound;
-    if (rejoin !== null) {
+    if (rejoin !== null && rejoin > round) {
       if (rejoin <= lastRound) return null; // it skips to its re-join round
       return `the other members dropped this peer (silent for over ${this.o.silentAfterMs} ms: stopped or starved) and the run ends before it could re-join at round ${rejoin + 1}`;
     }

@@ -115,6 +115,22 @@ describe('Membership', () => {
     expect(m.rejoinRound).toBeNull();
   });
 
+  it('a peer cut off long enough to drop every other member, and be dropped by them, counts them again at its re-join round', () => {
+    const m = new Membership('a', identity, 10_000);
+    for (const id of ['b', 'c', 'd']) m.onAnnounce(id, ann(), 0);
+    m.beginRound(3);
+    // Starved: it heard nobody for over the silence limit and dropped them all.
+    expect(m.expireSilent(20_000, 10_000)).toEqual(['b', 'c', 'd']);
+    expect(m.setOf(10)).toEqual(['a']);
+    // They dropped it too (and say so), and still run.
+    for (const [k, id] of ['b', 'c', 'd'].entries()) m.onAnnounce(id, ann({ round: 8, gone: [{ peer: 'a', after: 5 }] }), 20_100 + k);
+    const rejoin = m.rejoinRound!;
+    expect(rejoin).toBe(8 + JOIN_MARGIN);
+    expect(m.setOf(rejoin - 1)).toEqual(['a']);
+    // Without re-admission its re-join round would hold it alone (a round of one peer).
+    expect(m.beginRound(rejoin)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('names the members a barrier at a round still waits for: behind it, not left before it, not silent', () => {
     const m = new Membership('a', identity);
     for (const id of ['b', 'c', 'd', 'e']) m.onAnnounce(id, ann(), 0);

@@ -20,20 +20,26 @@ export function skipsOf(p: PeerProcesses, peer: number): Skip[] {
   });
 }
 
-/** When peer j logged that it finished round r (ms), or Infinity. */
-function finishedAt(p: PeerProcesses, j: number, r: number): number {
-  const hit = p.stamped[j].find(({ line }) => line.startsWith(`round ${r}/`));
+/** When peer j's log first shows it in round r or later (ms), or Infinity: it finished round r − 1 or later, or skipped to r or later. */
+function reachedAt(p: PeerProcesses, j: number, r: number): number {
+  const hit = p.stamped[j].find(({ line }) => {
+    const done = /^round (\d+)\//.exec(line);
+    if (done) return Number(done[1]) >= r - 1;
+    const skip = /the others are at round (\d+); skipping ahead/.exec(line);
+    return skip !== null && Number(skip[1]) >= r;
+  });
   return hit ? hit.at : Number.POSITIVE_INFINITY;
 }
 
 /**
- * The skips of `peer` that the witnesses' logs do not back: by the time of the skip (plus
- * `slackMs` for log lines in flight) fewer than two of them (or than all, if fewer) had finished
- * round to − 1, i.e. were in round `to`.
+ * The skips of `peer` that the witnesses' logs do not back: by the time of the skip, plus
+ * `slackMs` (this process reads the peers' output in bursts when the machine is busy), fewer than
+ * two of them (or than all, if fewer) were in round `to` or later. A forged round is many rounds
+ * (seconds) ahead of every honest peer, far past the slack.
  */
-export function unconfirmedSkips(p: PeerProcesses, peer: number, witnesses: readonly number[], slackMs = 2000): Skip[] {
+export function unconfirmedSkips(p: PeerProcesses, peer: number, witnesses: readonly number[], slackMs = 5000): Skip[] {
   const need = Math.min(2, witnesses.length);
-  return skipsOf(p, peer).filter((s) => witnesses.filter((j) => finishedAt(p, j, s.to - 1) <= s.at + slackMs).length < need);
+  return skipsOf(p, peer).filter((s) => witnesses.filter((j) => reachedAt(p, j, s.to) <= s.at + slackMs).length < need);
 }
 
 /** Rounds in 1 … total that the peer neither reported nor skipped over; empty when every gap is a logged skip. */
