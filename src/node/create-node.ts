@@ -132,6 +132,11 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
         maxInboundDataLength: o.maxGossipBytes,
         // StrictSign: message.from is the signed originator, which membership and updates rely on.
         globalSignaturePolicy: 'StrictSign',
+        // A mesh as wide as a peer's connections: connections follow the topology and stay few,
+        // except at a bootstrap peer, which must relay every newcomer's announcements to all
+        // the others (gossipsub's default Dhi of 12 prunes its mesh to 6, and most newcomers
+        // heard nobody but the bootstrap peer until its lazy gossip came round).
+        Dhi: 1024,
         ...(o.scoring === 'local' ? { scoreParams: { IPColocationFactorWeight: 0 } } : {}),
       }),
       // A peer that browsers dial (a /ws address) relays for them, unlimited: a tab cannot listen,

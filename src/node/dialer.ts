@@ -1,7 +1,8 @@
 // Which peers this peer keeps connections to. Not every member: the topology's neighbours of
 // the current and the next round (so a rotating topology's next neighbours are dialled ahead),
-// its two neighbours in sorted member order (a ring that keeps the gossip overlay connected
-// whatever the topology, so announcements relayed over the run topic reach everyone), and peers
+// its two neighbours in sorted member order plus a chord or two across (a small world that keeps
+// the gossip overlay connected whatever the topology, so announcements relayed over the run
+// topic reach everyone within a few hops), and peers
 // an exchange used within the grace period. Everything else is closed once it has been idle
 // for the grace period (never while an exchange with it runs or an update is in flight on it);
 // a member this peer must reach without a connection is dialled on
@@ -12,7 +13,7 @@ import type { PeerId as Libp2pPeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PeerId } from '../peer/transport.js';
 import { errorMessage, UPDATE_PROTOCOL } from './direct.js';
-import { compareIds, JOIN_MARGIN } from './membership.js';
+import { compareIds, JOIN_MARGIN, peerOfAddr } from './membership.js';
 import type { TransportCore } from './transport-options.js';
 
 /** The topology's neighbours (in and out) of this peer in `round`, given that round's member order (sorted ids, self included). */
@@ -94,6 +95,10 @@ export class Dialer {
     if (at >= 0 && ring.length > 1) {
       want.set(ring[(at + 1) % ring.length], 'ring');
       want.set(ring[(at - 1 + ring.length) % ring.length], 'ring');
+      // The chords: this peer's own, and those of members whose chord lands here.
+      const mine = chordOf(self, ring);
+      if (mine) want.set(mine, 'ring');
+      for (const id of ring) if (id !== self && chordOf(id, ring) === self) want.set(id, 'ring');
     }
     if (this.neighboursOf) {
       for (const r of [active, active + 1]) {
@@ -128,6 +133,8 @@ export class Dialer {
       const first = compareIds(this.core.self, id) < 0;
       if (first || (since !== undefined && now - since >= this.core.o.announceIntervalMs)) this.dial(id);
     }
+    this.retryBootstrap();
+    this.closeOffTopic(now);
     if (this.core.membership.activeRound >= 0) this.closeUnneeded(want, now);
     this.maxSeen = Math.max(this.maxSeen, this.connectedPeers());
   }
@@ -164,6 +171,48 @@ export class Dialer {
       dialsOnDemand: this.dialsOnDemand,
       closed: this.closedCount,
     };
+  }
+
+  /**
+   * A node that knows no other member, or has no connection left, dials its bootstrap peers
+   * again: the first dial at start can fail (the bootstrap peer still starting, or too busy to
+   * finish the handshake in time), and nothing else would bring the node into the run.
+   */
+  private retryBootstrap(): void {
+    const { libp2p, options } = this.core.node;
+    if (!options.bootstrap.length || (this.core.membership.members().length > 1 && this.connectedPeers() > 0)) return;
+    for (const addr of options.bootstrap) {
+      const id = peerOfAddr(addr);
+      if (!id || this.dialing.has(id)) continue;
+      const peer = parsePeer(id);
+      if (!peer || libp2p.getConnections(peer).length > 0) continue;
+      this.dialing.add(id);
+      libp2p
+        .dial(multiaddr(addr))
+        .catch((err: unknown) => this.core.logOnce(`bootstrap:${addr}`, `cannot reach bootstrap peer ${addr} yet (${errorMessage(err)}); retrying`))
+        .finally(() => this.dialing.delete(id));
+    }
+  }
+
+  /**
+   * A node that still knows no other member closes connections to its bootstrap peers that
+   * have been open for ten announce intervals without the peer appearing on the run topic:
+   * gossipsub opens its stream once per connection, and when that fails (a process starved for
+   * seconds while 32 started at once) it never retries, leaving a connection that carries
+   * nothing (one such peer waited out the whole start timeout). The next upkeep dials afresh.
+   */
+  private closeOffTopic(now: number): void {
+    const { libp2p, options } = this.core.node;
+    if (this.core.membership.members().length > 1) return;
+    const bootstrap = new Set(options.bootstrap.flatMap((a) => peerOfAddr(a) ?? []));
+    const onTopic = new Set(libp2p.services.pubsub.getSubscribers(this.core.topic).map((p) => p.toString()));
+    for (const conn of libp2p.getConnections()) {
+      const id = conn.remotePeer.toString();
+      if (conn.status !== 'open' || onTopic.has(id) || !bootstrap.has(id)) continue;
+      if (now - conn.timeline.open < 10 * this.core.o.announceIntervalMs) continue;
+      this.core.logOnce(`off-topic:${id}`, `connection to ${id} carries no run topic after ${Math.round((now - conn.timeline.open) / 1000)} s: reconnecting`);
+      void conn.close().catch(() => undefined);
+    }
   }
 
   /** Peers with an open connection (one being closed does not count). */
@@ -207,6 +256,27 @@ export class Dialer {
     const relay = (libp2p.services as { relay?: { reservations: { has(p: Libp2pPeerId): boolean } } }).relay;
     return relay?.reservations.has(peer) ?? false;
   }
+}
+
+/**
+ * A member's chord across the member ring: the member a hash of its id places 2 to n-2
+ * positions on. A ring alone is n/2 hops across, too far for announcements to cross before a
+ * member counts as silent on a busy machine; one chord per member (about two per peer, counting
+ * those that land on it) makes it a small world of about log2(n) hops. Every peer computes
+ * every chord the same way, so both ends want the connection.
+ */
+export function chordOf(id: PeerId, ring: readonly PeerId[]): PeerId | undefined {
+  const n = ring.length;
+  const at = ring.indexOf(id);
+  if (n < 5 || at < 0) return undefined;
+  return ring[(at + 2 + (fnv1a(id) % (n - 3))) % n];
+}
+
+/** FNV-1a, 32 bits, of a string's UTF-16 code units. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 function parsePeer(id: string): Libp2pPeerId | undefined {

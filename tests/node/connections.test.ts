@@ -1,10 +1,11 @@
 // Connections follow the topology: peers that all bootstrap through one hub still learn every
 // member (announcements relayed over the run topic), then keep only their topology and
-// member-ring neighbours; the next round's neighbours are dialled ahead; a non-neighbour is
+// member-ring neighbours (and chords); the next round's neighbours are dialled ahead; a non-neighbour is
 // dialled on demand and closed again once idle.
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareIds } from '../../src/node/membership.js';
 import type { NeighboursOf } from '../../src/node/transport.js';
+import { chordOf } from '../../src/node/dialer.js';
 import { payloadOf, startCluster, stopAll, until, type Member } from './cluster.js';
 
 const N = 8;
@@ -61,24 +62,31 @@ describe('connections follow the topology', () => {
     const wantAt = (m: Member, rounds: number[]): string[] => {
       const i = ids.indexOf(m.node.peerId);
       const set = new Set<string>([ids[(i + 1) % N], ids[(i - 1 + N) % N]]);
+      // The member ring's chords: its own, and those landing on it.
+      const own = chordOf(ids[i], ids);
+      if (own) set.add(own);
+      for (const id of ids) if (id !== ids[i] && chordOf(id, ids) === ids[i]) set.add(id);
       for (const r of rounds) for (const j of [i + hop(r), i - hop(r)]) set.add(ids[((j % N) + N) % N]);
       return [...set].sort(compareIds);
     };
     for (const m of running) m.transport.beginRound(0);
-    // Round 0 and, ahead of time, round 1: ring ±1, ±2 (round 0) and ±3 (round 1) = 6 peers; the hub's others go after the grace period.
+    // Round 0 and, ahead of time, round 1: ring ±1 and chords, ±2 (round 0) and ±3 (round 1); the hub's others go after the grace period.
     await settle(running, (m) => wantAt(m, [0, 1]), ids, 'connections to exactly the wanted peers');
 
     // A non-neighbour (distance 4) is reached on demand within the deadline.
-    const a = running.find((m) => m.node.peerId === ids[0])!;
-    const far = running.find((m) => m.node.peerId === ids[4])!;
+    // A pair at distance 4 that no chord joins (chords depend on the ids, so look for one).
+    const k = ids.findIndex((id, i) => !wantAt(running.find((m) => m.node.peerId === id)!, []).includes(ids[(i + 4) % N]));
+    expect(k).toBeGreaterThanOrEqual(0);
+    const a = running.find((m) => m.node.peerId === ids[k])!;
+    const far = running.find((m) => m.node.peerId === ids[(k + 4) % N])!;
     expect(peersOf(a)).not.toContain(far.node.peerId);
     const [ra, rf] = await Promise.all([
-      a.transport.exchange({ round: 0, phase: 0, payload: payloadOf(0, 0, 0, 64 * 1024), sendTo: [far.node.peerId], expectFrom: [], deadlineMs: 5000 }),
+      a.transport.exchange({ round: 0, phase: 0, payload: payloadOf(k, 0, 0, 64 * 1024), sendTo: [far.node.peerId], expectFrom: [], deadlineMs: 5000 }),
       far.transport.exchange({ round: 0, phase: 0, payload: new Uint8Array(0), sendTo: [], expectFrom: [a.node.peerId], deadlineMs: 5000 }),
     ]);
     expect(ra.missing).toEqual([]);
     expect(rf.missing).toEqual([]);
-    expect(rf.received[0].bytes).toEqual(payloadOf(0, 0, 0, 64 * 1024));
+    expect(rf.received[0].bytes).toEqual(payloadOf(k, 0, 0, 64 * 1024));
     expect(a.transport.connectionStats().dialsOnDemand).toBe(1);
 
     // Round 1: ±1, ±3 and ±4 (round 2 ahead: ±4); round 0's ±2 go once idle.

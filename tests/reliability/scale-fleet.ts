@@ -4,7 +4,7 @@
 // tests report (time to membership, round time, connections, memory) read back from the logs,
 // metrics.jsonl and summary.json of each peer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -35,6 +35,8 @@ export interface PeerLaunch {
   readonly bootstrap?: string;
   /** A command the node process runs under, e.g. ['ip', 'netns', 'exec', 'ns-1']. */
   readonly wrap?: readonly string[];
+  /** The `--data-shard` i/n (default: its index of the fleet's count). */
+  readonly shard?: string;
 }
 
 /** One peer's stamped lines, process and peak memory. */
@@ -105,7 +107,7 @@ export class PeerFleet {
     const args = [
       this.bundle, 'peer', '--config', this.configFile, '--listen', launch.listen,
       ...(launch.bootstrap ? ['--bootstrap', launch.bootstrap] : []),
-      '--key', join(this.dirs[i], 'peer.key'), '--data-shard', `${i}/${this.n}`, '--out', this.dirs[i],
+      '--key', join(this.dirs[i], 'peer.key'), '--data-shard', launch.shard ?? `${i}/${this.n}`, '--out', this.dirs[i],
       '--start-timeout', String(this.startTimeoutMs),
     ];
     const [cmd, ...rest] = [...(launch.wrap ?? []), process.execPath, ...args];
@@ -113,9 +115,12 @@ export class PeerFleet {
     const p = this.peers[i];
     p.proc = child;
     p.spawnedAt = Date.now();
+    // Also kept in peer-i/peer.log, to follow a long run while it goes.
+    const log = join(this.dirs[i], 'peer.log');
     const take = (b: Buffer) => {
       const at = Date.now();
       for (const line of b.toString().split('\n')) if (line) p.lines.push({ at, line });
+      appendFileSync(log, b);
     };
     child.stdout!.on('data', take);
     child.stderr!.on('data', take);
