@@ -53,7 +53,7 @@ describe('connections follow the topology', () => {
       transport: { neighbours: (r, ms) => neighboursAt(selfOf[i])(r, ms), connectionGraceMs: GRACE_MS, announceIntervalMs: 2000 },
     }));
     running.forEach((m, i) => (selfOf[i] = m.node.peerId));
-    await Promise.all(running.map((m) => m.transport.waitForMembers(N, 60_000)));
+    await Promise.all(running.map((m) => m.transport.waitForMembers(N, 120_000)));
     const ids = running.map((m) => m.node.peerId).sort(compareIds);
     for (const m of running) expect(m.transport.members()).toEqual(ids);
     // The hub (member 0 of the start order) was everyone's first contact.

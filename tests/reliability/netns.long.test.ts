@@ -72,7 +72,7 @@ describe.skipIf(unavailable !== null)(`peers in network namespaces${unavailable 
 
       const codes = await fleet.exits(600_000);
       expect(codes, [0, 1, 2, 3].map((i) => fleet.tail(i, 8)).join('\n')).toEqual([0, 0, 0, 0]);
-      for (let i = 0; i <= late; i++) expect(fleet.lines(i).some((l) => l.includes(`listening on ${at(i)}`))).toBe(true);
+      for (let i = 0; i <= late; i++) expect(fleet.lines(i).some((l) => l === `peer ${fleet.ids[i]} listening on ${at(i)}`)).toBe(true);
 
       const metrics = [0, 1, 2, 3].map((i) => fleet.metrics(i));
       for (const m of metrics) {

@@ -11,6 +11,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadOrCreatePrivateKey } from '../../src/node/keys.js';
 import type { RoundMetrics, RunSummary } from '../../src/report/metrics.js';
 
+/** The line a peer prints once it listens (a warning about listening without a PSK also says "listening on"). */
+const LISTENING = /^peer \S+ listening on /;
+
 /** Where the bundle goes: under node_modules, so its bare imports resolve to the repository's packages. */
 const BUNDLE = resolve('node_modules/.cache/gossipfl-scale/peer.mjs');
 
@@ -129,7 +132,7 @@ export class PeerFleet {
 
   /** The address peer i printed that matches `prefix` (e.g. its listen address), once it listens. */
   async addressOf(i: number, prefix: string, timeoutMs: number): Promise<string> {
-    const find = () => this.lines(i).flatMap((l) => (l.includes(' listening on ') ? l.split(' ').filter((a) => a.startsWith(prefix)) : []))[0];
+    const find = () => this.lines(i).flatMap((l) => (LISTENING.test(l) ? l.split(' ').filter((a) => a.startsWith(prefix)) : []))[0];
     await until(() => find() !== undefined || this.peers[i].proc?.exitCode != null, timeoutMs, `peer ${i} to listen`);
     const addr = find();
     if (!addr) throw new Error(`peer ${i} exited before it listened:\n${this.tail(i)}`);
@@ -184,7 +187,7 @@ export class PeerFleet {
   }
 
   listenedAt(i: number): number | undefined {
-    return this.peers[i].lines.find((l) => l.line.includes(' listening on '))?.at;
+    return this.peers[i].lines.find((l) => LISTENING.test(l.line))?.at;
   }
 
   /** The numbers of a finished run. */
