@@ -38,7 +38,8 @@ function netemWorks(ns: string, dev: string, delayMs: number): string | null {
     inNs(ns, ['tc', 'qdisc', 'add', 'dev', dev, 'root', 'netem', 'delay', `${delayMs}ms`]);
     return null;
   } catch (err) {
-    return (err as Error).message.split('\n')[0];
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    return stderr || (err as Error).message.split('\n')[0];
   }
 }
 

@@ -11,7 +11,7 @@ import { labUnavailable, NetnsLab, removeStale } from './netns-lab.js';
 import { bundlePeerCli, PeerFleet, until } from './scale-fleet.js';
 
 const START = 3;
-const ROUNDS = 14;
+const ROUNDS = 40;
 const PORT = 4101;
 const DELAY_MS = 60;
 const START_TIMEOUT_MS = 300_000;
@@ -32,6 +32,8 @@ topology: { name: ring }
 schedule: { localSteps: 2, merge: { final: true } }
 eval: { every: ${ROUNDS} }
 heterogeneity: { deadlineMs: 15000 }
+# Peer 0 waits 1.5 s per round, so the run lasts long enough for a late peer's process to start and join.
+timing: { slowPeers: [{ peer: 0, delayMs: 1500 }] }
 `;
 
 describe.skipIf(unavailable !== null)(`peers in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
