@@ -44,6 +44,15 @@ export class DeviceModel {
     this.rt = GpuRuntime.fromTfjs();
     this.scratch = new ScratchPool(this.rt);
     const bytes = this.rowBytes * peers;
+    // A kernel binds the whole stack; past the adapter's binding limit every bind group would be
+    // invalid and the run would compute nothing, so refuse before allocating.
+    const limit = this.rt.device.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      const fit = Math.floor(limit / this.rowBytes);
+      throw new InputError(
+        `${what}: ${peers} peers × ${this.rowBytes} bytes of parameters is ${bytes} bytes, more than this GPU binds in one storage buffer (${limit}); run at most ${fit} peers per process on this engine, or set engine: per-peer`,
+      );
+    }
     this.weights = this.rt.storage(bytes, 'weights');
     this.grad = this.rt.storage(bytes, 'grad');
     this.slots = Array.from({ length: slotCount(optimizer) }, (_, i) => this.rt.storage(bytes, `slot${i}`));
