@@ -14,8 +14,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { tf } from '../src/compute/tf.js';
 import { initBackend } from '../src/compute/backend.js';
-import { parseConfig, type RunConfig } from '../src/peer/config.js';
-import { engineRate, endToEnd, peakRssMiB } from './simulator.js';
+import type { RunConfig } from '../src/peer/config.js';
+import { engineRate, endToEnd, manyPeersConfig, peakRssMiB } from './simulator.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -59,21 +59,9 @@ function record(c: Record<string, unknown>): void {
   if (out) writeFileSync(out, JSON.stringify(results, null, 2));
 }
 
+/** The measured run: ring of MLP peers on synthetic data, evaluated every 5 rounds, one final merge. */
 function config(peers: number, perPeer: number): RunConfig {
-  return parseConfig({
-    name: `gpu-sim-${peers}`,
-    seed: 1,
-    peers,
-    rounds,
-    backend,
-    engine: 'batched',
-    data: { dataset: 'synthetic', train: peers * perPeer, test: 500, features: 784, classes: 10, partition: { kind: 'iid' } },
-    model: { kind: 'mlp', hidden: [128] },
-    training: { batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 } },
-    topology: { name: 'ring' },
-    schedule: { localSteps: steps, merge: { final: true } },
-    eval: { every: 5 },
-  });
+  return manyPeersConfig(backend, peers, rounds, steps, perPeer, { every: 5 }, `gpu-sim-${peers}`);
 }
 
 for (const P of peersList) {

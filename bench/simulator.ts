@@ -107,9 +107,17 @@ export async function scaleRows(suite: string, label: string, config: RunConfig,
  * Many MLP peers (784-128-10) on synthetic 784-feature data, `perPeer` training samples each:
  * the memory case (a few short rounds; the first 50 peers and the mean model evaluated).
  */
-export function manyPeersConfig(backend: 'wasm' | 'webgpu' | 'cpu', peers: number, rounds: number, localSteps: number, perPeer = 64): RunConfig {
+export function manyPeersConfig(
+  backend: 'wasm' | 'webgpu' | 'cpu',
+  peers: number,
+  rounds: number,
+  localSteps: number,
+  perPeer = 64,
+  evaluation: { every: number; localPeers?: number } = { every: rounds, localPeers: 50 },
+  name = `many-${peers}`,
+): RunConfig {
   return parseConfig({
-    name: `many-${peers}`,
+    name,
     seed: 1,
     peers,
     rounds,
@@ -120,7 +128,7 @@ export function manyPeersConfig(backend: 'wasm' | 'webgpu' | 'cpu', peers: numbe
     training: { batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05 } },
     topology: { name: 'ring' },
     schedule: { localSteps, merge: { final: true } },
-    eval: { every: rounds, localPeers: 50 },
+    eval: evaluation,
   });
 }
 

@@ -14,6 +14,7 @@ import { dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from './tf.js';
 import { BackendError } from '../util/errors.js';
+import { pickBackend, type Attempt } from './backend-pick.js';
 
 /** A tfjs backend gossipfl can run on. */
 export type BackendName = 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -37,7 +38,6 @@ export interface BackendRequirements {
   readonly convGradients?: boolean;
 }
 
-type Attempt = { ok: true; device?: string } | { ok: false; why: string };
 
 let current: BackendInfo | undefined;
 
@@ -58,24 +58,8 @@ export async function initBackend(
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new BackendError(`unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
-  if (choice !== 'auto') {
-    const attempt = await tryBackend(choice, requirements);
-    if (!attempt.ok) throw new BackendError(`backend '${choice}' is not available: ${attempt.why}`);
-    current = { name: choice, reason: 'requested', ...(attempt.device ? { device: attempt.device } : {}) };
-    return current;
-  }
-  const skipped: string[] = [];
-  for (const name of ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const) {
-    const attempt = await tryBackend(name, requirements, true);
-    if (attempt.ok) {
-      const reason = skipped.length ? `fastest that started (skipped: ${skipped.join('; ')})` : 'fastest available';
-      current = { name, reason, ...(attempt.device ? { device: attempt.device } : {}) };
-      log(`backend: ${name}${attempt.device ? ` (${attempt.device})` : ''} — ${reason}`);
-      return current;
-    }
-    skipped.push(`${name}: ${attempt.why}`);
-  }
-  throw new BackendError(`no tfjs backend could start (${skipped.join('; ')})`);
+  current = await pickBackend<BackendName>(choice, ['webgpu', 'tensorflow', 'wasm', 'cpu'], (name, auto) => tryBackend(name, requirements, auto), '', log);
+  return current;
 }
 
 async function tryBackend(name: BackendName, req: BackendRequirements, auto = false): Promise<Attempt> {

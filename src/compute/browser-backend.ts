@@ -4,6 +4,7 @@
 // loaders and optional tfjs-node packages.
 import { tf } from './tf.js';
 import { BackendError } from '../util/errors.js';
+import { pickBackend, type Attempt } from './backend-pick.js';
 import type { BackendChoice, BackendInfo, BackendName, BackendRequirements } from './backend.js';
 
 export type { BackendChoice, BackendInfo, BackendName, BackendRequirements } from './backend.js';
@@ -13,7 +14,6 @@ export type TabBackendChoice = BackendChoice | 'webgl';
 /** Every accepted `backend` value in the tab. */
 export const BACKEND_CHOICES: readonly TabBackendChoice[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'];
 
-type Attempt = { ok: true; device?: string } | { ok: false; why: string };
 
 /** What the tab's WebGPU adapter reports (navigator.gpu, typed as far as we use it). */
 interface TabGpu {
@@ -38,24 +38,9 @@ export async function initBackend(choice: TabBackendChoice, requirements: Backen
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new BackendError(`unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
-  if (choice !== 'auto') {
-    const attempt = await tryBackend(choice, requirements, false);
-    if (!attempt.ok) throw new BackendError(`backend '${choice}' is not available in this tab: ${attempt.why}`);
-    current = { name: tabName(choice), reason: 'requested', ...(attempt.device ? { device: attempt.device } : {}) };
-    return current;
-  }
-  const skipped: string[] = [];
-  for (const name of ['webgpu', 'webgl', 'wasm', 'cpu'] as const) {
-    const attempt = await tryBackend(name, requirements, true);
-    if (attempt.ok) {
-      const reason = skipped.length ? `fastest that started (skipped: ${skipped.join('; ')})` : 'fastest available';
-      current = { name: tabName(name), reason, ...(attempt.device ? { device: attempt.device } : {}) };
-      log(`backend: ${name}${attempt.device ? ` (${attempt.device})` : ''} — ${reason}`);
-      return current;
-    }
-    skipped.push(`${name}: ${attempt.why}`);
-  }
-  throw new BackendError(`no tfjs backend could start in this tab (${skipped.join('; ')})`);
+  const picked = await pickBackend<BackendName | 'webgl'>(choice, ['webgpu', 'webgl', 'wasm', 'cpu'], (name, auto) => tryBackend(name, requirements, auto), ' in this tab', log);
+  current = { ...picked, name: tabName(picked.name) };
+  return current;
 }
 
 async function tryBackend(name: BackendName | 'webgl', req: BackendRequirements, auto: boolean): Promise<Attempt> {

@@ -10,6 +10,7 @@ import { bootstrap } from '@libp2p/bootstrap';
 import { mdns } from '@libp2p/mdns';
 import { preSharedKey } from '@libp2p/pnet';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { sharedGossipsubOptions } from './gossipsub-options.js';
 import type { PrivateKey } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { GossipflError } from '../util/errors.js';
@@ -125,13 +126,7 @@ export function libp2pConfig(o: ResolvedNodeOptions, privateKey: PrivateKey | un
     services: {
       identify: identify(),
       pubsub: gossipsub({
-        // Publishing when nobody listens yet is normal at start-up (announcements); callers check recipients.
-        allowPublishToZeroTopicPeers: true,
-        ignoreDuplicatePublishError: true,
-        emitSelf: false,
-        maxInboundDataLength: o.maxGossipBytes,
-        // StrictSign: message.from is the signed originator, which membership and updates rely on.
-        globalSignaturePolicy: 'StrictSign',
+        ...sharedGossipsubOptions(o.maxGossipBytes),
         // A mesh as wide as a peer's connections: connections follow the topology and stay few,
         // except at a bootstrap peer, which must relay every newcomer's announcements to all
         // the others (gossipsub's default Dhi of 12 prunes its mesh to 6, and most newcomers

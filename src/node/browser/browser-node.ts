@@ -11,6 +11,7 @@ import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
 import { preSharedKey } from '@libp2p/pnet';
 import { gossipsub } from '@libp2p/gossipsub';
+import { sharedGossipsubOptions } from '../gossipsub-options.js';
 import { multiaddr } from '@multiformats/multiaddr';
 import { GossipflError } from '../../util/errors.js';
 import { parsePsk } from '../keys.js';
@@ -51,12 +52,8 @@ export async function createBrowserNode(options: BrowserNodeOptions): Promise<Go
       services: {
         identify: identify(),
         pubsub: gossipsub({
-          allowPublishToZeroTopicPeers: true,
-          ignoreDuplicatePublishError: true,
-          emitSelf: false,
-          maxInboundDataLength: resolved.maxGossipBytes,
-          // StrictSign, as between Node peers: membership and updates rely on the signed originator.
-          globalSignaturePolicy: 'StrictSign',
+          // As between Node peers: membership and updates rely on the signed originator.
+          ...sharedGossipsubOptions(resolved.maxGossipBytes),
           scoreParams: { IPColocationFactorWeight: 0 },
         }),
       },
