@@ -18,6 +18,7 @@ import type { PeerId } from './transport.js';
 import type { AggregationState } from '../aggregation/build.js';
 import { controlParams, scaffoldClientUpdate, scaffoldCorrection } from '../aggregation/scaffold.js';
 import { d2Correction } from '../aggregation/d2.js';
+import { aggregationRegistry } from '../aggregation/registry.js';
 import { addGaussianNoise, centralNoiseStd } from '../privacy/noise.js';
 import { clipUpdate } from '../privacy/clip.js';
 import { runPrivacy } from '../privacy/run.js';
@@ -25,8 +26,6 @@ import { Rng } from '../util/rng.js';
 
 /** Rules whose local-training part needs a server (SCAFFOLD's control c) or the server's average. */
 const SERVER_ONLY = ['scaffold'];
-/** Rules with a local-training part that mean nothing in gossip's mixing. */
-const NOT_GOSSIP = ['fedprox', 'scaffold'];
 /** Rules central DP can noise: the server's step is the (unweighted) mean of the clipped updates. */
 const CENTRAL_DP_RULES = ['fedavg', 'fedprox'];
 
@@ -37,7 +36,9 @@ const CENTRAL_DP_RULES = ['fedavg', 'fedprox'];
 export function localTrainingMisfit(c: RunConfig, groupCompressor: boolean): string | null {
   const rule = c.aggregation?.name ?? (c.mode === 'gossip' ? 'gossip' : 'fedavg');
   const opt = c.training.optimizer;
-  if (c.mode === 'gossip' && NOT_GOSSIP.includes(rule)) {
+  // A local-training part of a rule that does not mix by gossip corrects against a server's model.
+  const entry = aggregationRegistry.get(rule);
+  if (c.mode === 'gossip' && entry?.localTraining && !entry.modes.includes('gossip')) {
     return `aggregation '${rule}' corrects local training against a server's model; use mode: federated (or aggregation: d2, the gossip form of drift correction)`;
   }
   if (SERVER_ONLY.includes(rule) && c.mode !== 'federated') return `aggregation '${rule}' keeps the server control variate c: use mode: federated`;
