@@ -13,6 +13,8 @@ export class UpdateSender {
     private readonly core: TransportCore,
     /** Called before a direct send to a peer without a connection (dial on demand). */
     private readonly ensureConnected: (to: PeerId, signal: AbortSignal) => Promise<void>,
+    /** The peers this peer keeps connections to (topology and member-ring neighbours). */
+    private readonly wanted: () => ReadonlyMap<PeerId, unknown>,
   ) {}
 
   /**
@@ -32,8 +34,13 @@ export class UpdateSender {
     const pubsub = core.node.libp2p.services.pubsub;
     const subscribed = new Set(pubsub.getSubscribers(core.topic).map((p) => p.toString()));
     // A member not connected to us is still on the topic: gossipsub relays to it through the
-    // overlay (every peer keeps its member-ring neighbours), so it needs no dial of its own.
-    const viaGossip = recipients.filter((p) => subscribed.has(p) || core.membership.isAccepted(p));
+    // overlay (every peer keeps its member-ring neighbours), so it needs no dial of its own
+    // (an exact merge or a server reaches everyone this way). But a neighbour this peer keeps a
+    // connection to, and has none to yet, goes direct: relaying needs the overlay's mesh, which
+    // forms one heartbeat after the connections do, and a message that finds no mesh is lost
+    // for the exchange (seen at round 0 on a loaded machine).
+    const want = this.wanted();
+    const viaGossip = recipients.filter((p) => subscribed.has(p) || (core.membership.isAccepted(p) && !want.has(p)));
     if (!subscribed.size || !viaGossip.length) return { direct: recipients, gossipedBytes: 0 };
     try {
       const res = await pubsub.publish(core.topic, bytes);

@@ -94,7 +94,11 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       now: () => this.now(),
     };
     this.dialer = new Dialer(this.core, options.neighbours, this.o.connectionGraceMs);
-    const sender = new UpdateSender(this.core, (to, signal) => this.dialer.ensureConnected(to, signal));
+    const sender = new UpdateSender(
+      this.core,
+      (to, signal) => this.dialer.ensureConnected(to, signal),
+      () => this.dialer.wanted(),
+    );
     this.exchanger = new Exchanger(this.core, sender);
     this.announcer = new Announcer(this.core, () => {
       this.dialer.maintain();

@@ -31,6 +31,8 @@ export class HostileClient {
   heardRound = -1;
   /** The latest round each sender announced. */
   private readonly rounds = new Map<string, number>();
+  /** The addresses each sender announced (in clear on the topic): how the client reaches peers it is not connected to. */
+  private readonly addrs = new Map<string, readonly string[]>();
   /** Peers whose announcements list this client as a member. */
   readonly listedBy = new Set<string>();
   private ghostTimer: NodeJS.Timeout | undefined;
@@ -121,10 +123,18 @@ export class HostileClient {
    * body one byte every `intervalMs`, until the peer cuts the stream or `maxMs` pass.
    */
   async slowStream(peer: string, declared: number, intervalMs: number, maxMs: number): Promise<SlowStreamOutcome> {
+    // Connections follow the topology, so the client may have none to `peer`: it dials an
+    // announced address first, so the clock below times the stream, not the dial.
+    const id = peerIdFromString(peer);
+    if (this.node.libp2p.getConnections(id).length === 0) {
+      const known = this.addrs.get(peer) ?? [];
+      if (known.length === 0) throw new Error(`hostile: no connection to ${peer} and no address announced by it`);
+      await this.node.libp2p.dial(known.map((a) => multiaddr(a)));
+    }
     const t0 = Date.now();
     let stream;
     try {
-      stream = await this.node.libp2p.dialProtocol(peerIdFromString(peer), UPDATE_PROTOCOL);
+      stream = await this.node.libp2p.dialProtocol(id, UPDATE_PROTOCOL);
     } catch {
       // Refused so fast that the stream closed while it was being opened.
       return { closedAfterMs: Date.now() - t0, bytesSent: 0 };
@@ -173,7 +183,10 @@ export class HostileClient {
     if (m.kind !== 'announce') return;
     this.identity ??= { runId: m.runId, modelFingerprint: m.modelFingerprint, configHash: m.configHash };
     this.heardRound = Math.max(this.heardRound, m.round);
-    if (msg.type === 'signed') this.rounds.set(msg.from.toString(), m.round);
+    if (msg.type === 'signed') {
+      this.rounds.set(msg.from.toString(), m.round);
+      this.addrs.set(msg.from.toString(), m.addrs);
+    }
     if (msg.type === 'signed' && m.peers.some((a) => a.endsWith(`/p2p/${this.peerId}`))) this.listedBy.add(msg.from.toString());
   }
 }
