@@ -5,7 +5,8 @@ import { aggregationRegistry } from '../src/aggregation/registry.js';
 import { topologyRegistry } from '../src/topology/registry.js';
 import { datasetRegistry } from '../src/data/registry.js';
 import { modelRegistry } from '../src/model/registry.js';
-import { COMPRESSION_METHODS } from '../src/compression/methods.js';
+import { compressorRegistry } from '../src/compression/registry.js';
+import { entryParams } from '../src/compression/entry.js';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (text: string) => `\`${text}\``;
@@ -29,10 +30,12 @@ export function renderRegistries(): string[] {
     '### Aggregation rules (`aggregation.name`)',
     '',
     'Modes: gossip mixes over the topology; federated covers mode federated, all-reduce and modest.',
+    '*Server only*: needs a server (mode federated, not all-reduce or MoDeST). *Server mean*: its server',
+    'step is the plain mean, so central DP can noise it and a group compressor can stand in for it.',
     '',
     ...table(
-      ['name', 'modes', 'f', 'local training', 'what it does'],
-      aggregationRegistry.builtIns.map((e) => [code(e.name), e.modes.join(', '), e.faults === 'none' ? '' : e.faults, e.localTraining ?? '', e.summary]),
+      ['name', 'modes', 'f', 'local training', 'server only', 'server mean', 'what it does'],
+      aggregationRegistry.builtIns.map((e) => [code(e.name), e.modes.join(', '), e.faults === 'none' ? '' : e.faults, e.localTraining ?? '', yes(Boolean(e.serverOnly)), yes(Boolean(e.serverMean)), e.summary]),
     ),
     '### Topologies (`topology.name`)',
     '',
@@ -58,9 +61,12 @@ export function renderRegistries(): string[] {
     ),
     '### Compression methods (`compression.method`)',
     '',
+    'Pointwise methods compress each peer\'s update alone (error feedback can wrap them); whole-model ones',
+    'gossip without CHOCO differences and run asynchronous rounds; group methods run the all-reduce.',
+    '',
     ...table(
       ['name', 'kind', 'whole models', 'parameters', 'what it sends'],
-      COMPRESSION_METHODS.map((e) => [code(e.name), e.kind, e.kind === 'pointwise' ? yes(e.wholeModel) : '', e.params.map(code).join(', '), e.summary]),
+      compressorRegistry.builtIns.map((e) => [code(e.name), e.kind, e.kind === 'pointwise' ? yes(e.wholeModel) : '', entryParams(e).map(code).join(', '), e.summary]),
     ),
   ];
 }

@@ -1,6 +1,7 @@
 // The registry of aggregation rules: one entry per `aggregation.name`, with its parameters (a
 // zod object), its builder and its capabilities (the modes it runs in, whether it withstands f
-// faulty contributions, what it asks of local training). The config's aggregation section, the
+// faulty contributions, what it asks of local training, whether it needs a server, whether
+// its server step is a plain mean). The config's aggregation section, the
 // mode/rule checks and docs/config.md derive from it. A new rule is its file plus one entry in
 // AGGREGATION_RULES, or, from code, aggregationRegistry.register().
 import { z } from 'zod';
@@ -32,6 +33,17 @@ export interface RuleCapabilities {
   readonly faults: 'required' | 'optional' | 'none';
   /** Its local-training part (the round driver applies it around the local steps, src/peer/local-training.ts). */
   readonly localTraining?: 'proximal' | 'control-variates' | 'd2';
+  /**
+   * Runs with a server only (mode federated; not the serverless all-reduce or MoDeST): why, as
+   * the refusal says it (e.g. 'keeps the server control variate c').
+   */
+  readonly serverOnly?: string;
+  /**
+   * Its server step is FedAvg's mean of the contributions and nothing more: central DP can noise
+   * that mean (DP-FedAvg), and a group compressor, which averages the updates itself, can stand
+   * in for it.
+   */
+  readonly serverMean?: boolean;
 }
 
 /** An aggregation rule a config can name. */
@@ -79,7 +91,7 @@ function adaptive<const N extends ServerOptimizerKind>(name: N, summary: string)
 
 /** The built-in rules, in the order the config lists them. */
 export const AGGREGATION_RULES = [
-  defineRule({ name: 'fedavg', summary: 'sample-weighted mean', modes: federated, faults: 'none', schema: z.strictObject({ name: z.literal('fedavg') }), build: (s) => stateless(s, fedAvg, { minGroupSize: 1 }) }),
+  defineRule({ name: 'fedavg', summary: 'sample-weighted mean', modes: federated, faults: 'none', serverMean: true, schema: z.strictObject({ name: z.literal('fedavg') }), build: (s) => stateless(s, fedAvg, { minGroupSize: 1 }) }),
   defineRule({ name: 'gossip', summary: 'mix with the topology row\'s weights', modes: gossip, faults: 'none', schema: z.strictObject({ name: z.literal('gossip') }), build: (s) => stateless(s, gossipMix) }),
   defineRule({
     name: 'choco-gossip',
@@ -176,6 +188,7 @@ export const AGGREGATION_RULES = [
     modes: federated,
     faults: 'none',
     localTraining: 'proximal',
+    serverMean: true,
     schema: z.strictObject({
       name: z.literal('fedprox'),
       mu: z.number().min(0).finite().describe('μ: weight of the proximal term (μ/2)‖w − w_round‖² in local training; 0 is FedAvg'),
@@ -188,6 +201,7 @@ export const AGGREGATION_RULES = [
     modes: federated,
     faults: 'none',
     localTraining: 'control-variates',
+    serverOnly: 'keeps the server control variate c',
     schema: z.strictObject({ name: z.literal('scaffold'), serverLr: positive.optional().describe('η_g: global step size on the mean client change (default 1)') }),
     build: (s) => ({ ...stateful(s, scaffoldInitialState, scaffold(s)), training: { controlVariates: true } }),
   }),
@@ -222,7 +236,12 @@ export const AGGREGATION_RULES = [
 /** Every aggregation rule a config can name. */
 export const aggregationRegistry = new Registry<RuleEntry>('aggregation rule', 'aggregation.name', AGGREGATION_RULES as unknown as RuleEntry[]);
 
+/** The names of the registered rules with a capability, in registry order (for refusals that list what fits). */
+export function rulesWhere(test: (e: RuleEntry) => boolean): string[] {
+  return aggregationRegistry.entries.filter(test).map((e) => e.name);
+}
+
 /** The names of the registered rules that run in a mode, in registry order. */
 export function rulesFor(mode: RuleMode): string[] {
-  return aggregationRegistry.entries.filter((e) => e.modes.includes(mode)).map((e) => e.name);
+  return rulesWhere((e) => e.modes.includes(mode));
 }

@@ -1,15 +1,21 @@
-// From a compression config (method, its parameters, error feedback) to a compressor.
+// From a compression config (method, its parameters, error feedback) to a compressor, through
+// the method's registry entry.
 import { ConfigError } from '../util/errors.js';
+import { deriveSeed } from '../util/rng.js';
+import type { LayerCoder } from './coders.js';
 import { ef14, ef21, ef21m, econtrol, type ErrorFeedbackKind } from './feedback.js';
 import type { GroupCompressor } from './group.js';
 import { plainCompressor, type PointwiseCompressor } from './pointwise.js';
 import type { MethodName } from './wire.js';
-import { COMPRESSION_METHODS, methodEntry } from './methods.js';
+import { BUILT_IN_METHODS } from './wire-ids.js';
+import { COMPRESSION_METHODS } from './methods.js';
+import { methodEntry } from './registry.js';
+import { FEEDBACK_KEYS } from './entry.js';
 
 /** Either kind of compressor; `kind` tells the peer algorithm how to drive it. */
 export type Compressor = PointwiseCompressor<any, any> | GroupCompressor<any, any>;
 
-/** A compression method and its parameters, as a config gives them. */
+/** A compression method and its parameters, as a config gives them (a plug-in's own keys as well). */
 export interface CompressionSpec {
   readonly method: MethodName;
   /** top-k / rand-k: fraction of each layer's entries kept (default 0.01). */
@@ -32,13 +38,8 @@ export interface CompressionSpec {
   readonly eta?: number;
 }
 
-/** The methods that run as group compressors. */
+/** The built-in methods that run as group compressors. */
 export const GROUP_METHODS: readonly MethodName[] = COMPRESSION_METHODS.filter((m) => m.kind === 'group').map((m) => m.name);
-
-/** True for methods that run as group compressors. */
-export function isGroupMethod(method: MethodName): boolean {
-  return methodEntry(method).kind === 'group';
-}
 
 /** Builds the compressor of a spec; `seed` is the run's seed (shared randomness). Bad specs throw ConfigError. */
 export function buildCompressor(spec: CompressionSpec, seed: number): Compressor {
@@ -57,9 +58,9 @@ function build(spec: CompressionSpec, seed: number): Compressor {
     if (ef !== 'none') {
       throw new ConfigError(`compression: ${spec.method} keeps its own error memory; set errorFeedback to none (error feedback wraps pointwise methods only)`);
     }
-    return entry.build(spec, seed);
+    return entry.build(spec as never, seed);
   }
-  const coder = entry.build(spec, seed);
+  const coder = pluginCoder(entry.build(spec as never, seed), spec);
   const eta = spec.eta ?? 0.1;
   switch (ef) {
     case 'none':
@@ -77,3 +78,19 @@ function build(spec: CompressionSpec, seed: number): Compressor {
   }
 }
 
+/**
+ * A plug-in's coder, checked, with a digest of its name and parameters in the message header:
+ * the wire names a plug-in by a 7-bit hash of its name only, and its own parameters have no
+ * header ids, so the digest is what makes peers with another plug-in under the same id, or other
+ * parameters, refuse each other's messages (mismatch) instead of decoding them wrongly.
+ */
+function pluginCoder(coder: LayerCoder, spec: CompressionSpec): LayerCoder {
+  if ((BUILT_IN_METHODS as readonly string[]).includes(spec.method)) return coder;
+  if (coder.method !== spec.method) throw new ConfigError(`compression.method: compressor '${spec.method}' built a coder whose method is '${coder.method}'; they must be the same`);
+  if (coder.params.digest !== undefined) return coder;
+  const own = Object.entries(spec)
+    .filter(([k]) => !(k in FEEDBACK_KEYS))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // A view of the coder with the digest added (its prototype is the coder, so a class's methods still work).
+  return Object.create(coder, { params: { value: { ...coder.params, digest: deriveSeed('compressor', JSON.stringify(own)) }, enumerable: true } }) as LayerCoder;
+}

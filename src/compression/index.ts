@@ -57,5 +57,16 @@ export {
 export { powerSgd, powerSgdPlan, type PowerSgdOptions, type PowerSgdState, type PowerSgdSession } from './powersgd.js';
 export { arcTopK, arcTopKPlan, type ArcTopKOptions, type ArcTopKState, type ArcTopKSession, type ArcLayer } from './arc-topk.js';
 export { greedyLore, greedyLorePlan, type GreedyLoreOptions, type GreedyLoreState, type GreedyLoreSession, type LoreLayer } from './greedylore.js';
-export { buildCompressor, isGroupMethod, GROUP_METHODS, type Compressor, type CompressionSpec } from './build.js';
-export { COMPRESSION_METHODS, METHOD_NAMES, WHOLE_MODEL_METHODS, methodEntry, type MethodEntry, type PointwiseEntry, type GroupEntry } from './methods.js';
+export { buildCompressor, GROUP_METHODS, type Compressor, type CompressionSpec } from './build.js';
+export { COMPRESSION_METHODS, METHOD_NAMES, WHOLE_MODEL_METHODS } from './methods.js';
+export { compressorRegistry, methodEntry, isGroupMethod, isWholeModelMethod, methodsWhere } from './registry.js';
+export {
+  definePointwise,
+  defineGroup,
+  entryParams,
+  type CompressorEntry,
+  type PointwiseEntry,
+  type GroupEntry,
+} from './entry.js';
+export { compressionSchema, currentCompressionSchema } from './spec.js';
+export { PLUGIN_METHOD_IDS, pluginMethodId, type BuiltInMethodName } from './wire-ids.js';

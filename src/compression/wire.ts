@@ -8,6 +8,7 @@ import { deriveSeed } from '../util/rng.js';
 import { crc32 } from './crc32.js';
 import { WireError } from './errors.js';
 import { isFiniteHalf } from './float16.js';
+import { BUILT_IN_METHODS, methodId, methodOfId, type BuiltInMethodName } from './wire-ids.js';
 import { CODING_IDS, CODINGS, align4, blockCount, sectionAux, sectionBytes, sectionCount, type Coding, type Section } from './sections.js';
 
 /**
@@ -31,23 +32,10 @@ export const MAX_PARTS = 2;
 export type MessageKind = 'update' | 'group-phase';
 const KINDS: readonly MessageKind[] = ['update', 'group-phase'];
 
-/** Method ids on the wire are positions in this list (append only). */
-export const METHODS = [
-  'identity',
-  'fp16',
-  'int8',
-  'sign',
-  'top-k',
-  'rand-k',
-  'rand-k-unbiased',
-  'random-subspace',
-  'arc-top-k',
-  'powersgd',
-  'powersgd-plus',
-  'greedylore',
-] as const;
-/** The name of a compression method. */
-export type MethodName = (typeof METHODS)[number];
+/** Built-in method ids on the wire are positions in this list (append only); plug-ins hash into 128..255 (./wire-ids.ts). */
+export const METHODS = BUILT_IN_METHODS;
+/** The name of a compression method: a built-in one, or a registered plug-in's. */
+export type MethodName = BuiltInMethodName | (string & {});
 
 /** Parameter ids on the wire are 1 + positions in this list (append only). Values are float64. */
 export const PARAM_NAMES = [
@@ -149,7 +137,7 @@ export function encodeMessage(msg: WireMessage, layout: ParamLayout): Uint8Array
   out.set(MAGIC, 0);
   view.setUint8(4, WIRE_FORMAT_VERSION);
   view.setUint8(5, KINDS.indexOf(msg.kind) + 1);
-  view.setUint8(6, METHODS.indexOf(msg.method));
+  view.setUint8(6, methodId(msg.method));
   view.setUint8(7, msg.parts.length);
   view.setUint32(8, msg.sender, true);
   view.setUint32(12, msg.round, true);
@@ -273,9 +261,9 @@ export function decodeMessage(bytes: Uint8Array, expected: Expected, limits: Dec
   const kindId = view.getUint8(5);
   const kind = KINDS[kindId - 1];
   if (!kind) throw new WireError('header', `unknown message kind ${kindId}`);
-  const methodId = view.getUint8(6);
-  const method = METHODS[methodId];
-  if (!method) throw new WireError('header', `unknown method id ${methodId}`);
+  const methodByte = view.getUint8(6);
+  const method = methodOfId(methodByte);
+  if (method === undefined) throw new WireError('header', `unknown method id ${methodByte} (a plug-in compressor this peer has not registered?)`);
   const partCount = view.getUint8(7);
   if (partCount < 1 || partCount > maxParts) throw new WireError('header', `message has ${partCount} parts, allowed 1..${maxParts}`);
   const sender = view.getUint32(8, true);

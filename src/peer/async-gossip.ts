@@ -24,7 +24,7 @@ import { AggregationError } from '../util/errors.js';
 import { aggregateOrKeep, type GossipPlan, type GossipWire } from './gossip.js';
 import type { Envelope, PeerId } from './transport.js';
 import type { RunConfig } from './config.js';
-import { WHOLE_MODEL_METHODS } from '../compression/index.js';
+import { WHOLE_MODEL_METHODS, isWholeModelMethod, methodsWhere } from '../compression/index.js';
 
 /** Compression methods whose gossip messages are whole models (stateless across rounds). */
 export const ASYNC_METHODS = WHOLE_MODEL_METHODS;
@@ -128,8 +128,8 @@ export function asyncConfigProblem(c: Pick<RunConfig, 'mode' | 'engine' | 'compr
   const why = 'timing.mode async';
   if (c.mode !== 'gossip') return `${why} runs gossip only (mode ${c.mode} averages a group in step every round); use mode: gossip or timing.mode: sync`;
   if (c.engine !== 'per-peer') return `${why}: engine batched trains and mixes all peers in lockstep; use engine: per-peer`;
-  if (!(ASYNC_METHODS as readonly string[]).includes(c.compression.method) || c.compression.errorFeedback !== 'none') {
-    return `${why} mixes the latest whole model of each neighbour, so compression must be stateless across rounds: method ${ASYNC_METHODS.join(', ')} with errorFeedback none (got ${c.compression.method}, errorFeedback ${c.compression.errorFeedback}); compressed differences and error feedback go wrong when messages are skipped or stale`;
+  if (!isWholeModelMethod(c.compression.method) || c.compression.errorFeedback !== 'none') {
+    return `${why} mixes the latest whole model of each neighbour, so compression must be stateless across rounds: method ${methodsWhere((e) => e.kind === 'pointwise' && e.wholeModel).join(', ')} with errorFeedback none (got ${c.compression.method}, errorFeedback ${c.compression.errorFeedback}); compressed differences and error feedback go wrong when messages are skipped or stale`;
   }
   if (c.aggregation?.name === 'choco-gossip') return `${why}: choco-gossip keeps public copies updated by every difference in turn, which skipped or stale messages corrupt; use aggregation gossip, vca or a robust rule`;
   if (!staticGraphNames.includes(c.topology.name)) {

@@ -17,7 +17,7 @@ import { ConfigError } from '../util/errors.js';
 import {
   buildCompressor,
   isGroupMethod,
-  WHOLE_MODEL_METHODS,
+  isWholeModelMethod,
   type CompressionSpec,
   type GroupCompressor,
   type PointwiseCompressor,
@@ -26,6 +26,7 @@ import {
 import type { GossipWire, ModelCodec } from './gossip.js';
 import { wholeModels } from './gossip.js';
 import type { AggregationState } from '../aggregation/build.js';
+import { aggregationRegistry, rulesWhere } from '../aggregation/registry.js';
 
 /** Where a message belongs: its round, phase and sender index. */
 export interface MessageMeta {
@@ -76,16 +77,13 @@ export interface UpdateCodec {
   readonly seed: number;
 }
 
-/** Methods that can carry a whole model in gossip. */
-const MODEL_METHODS = WHOLE_MODEL_METHODS;
-
 /** Builds the update codecs for a compression spec over a parameter layout. */
 export function buildCodec(spec: CompressionSpec & { consensusStep?: number }, layout: ParamLayout, seed: number): UpdateCodec {
   const { consensusStep: _ignored, ...compression } = spec;
   const exact = modelCodec(buildCompressor({ method: 'identity' }, seed) as PointwiseCompressor, layout, seed);
   const group = isGroupMethod(compression.method) ? (buildCompressor(compression, seed) as GroupCompressor<unknown, unknown>) : undefined;
   const pointwise = group ? undefined : (buildCompressor(compression, seed) as PointwiseCompressor);
-  const lossless = MODEL_METHODS.includes(compression.method) && (compression.errorFeedback ?? 'none') === 'none';
+  const lossless = isWholeModelMethod(compression.method) && (compression.errorFeedback ?? 'none') === 'none';
   return {
     method: compression.method,
     exact,
@@ -166,9 +164,9 @@ export function checkCompressionFits(mode: 'gossip' | 'federated', aggregation: 
   if (mode === 'gossip' && !codec.choco && aggregation === 'choco-gossip') {
     throw new ConfigError(`aggregation choco-gossip exchanges compressed differences; pick a lossy compression method (top-k, rand-k, sign, random-subspace)`);
   }
-  // FedProx averages as FedAvg does (its proximal term is in local training).
-  if (mode === 'federated' && codec.group && aggregation !== 'fedavg' && aggregation !== 'fedprox') {
-    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation fedavg (or fedprox) with it`);
+  // A rule whose server step is the plain mean (FedAvg, FedProx) is what the group's average replaces.
+  if (mode === 'federated' && codec.group && !(aggregationRegistry.has(aggregation) && aggregationRegistry.get(aggregation).serverMean)) {
+    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation ${rulesWhere((e) => Boolean(e.serverMean)).join(' or ')} with it`);
   }
 }
 

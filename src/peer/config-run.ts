@@ -7,7 +7,6 @@ import { z } from 'zod';
 import type { ExtendedSchemasOf, SchemasOf } from '../util/registry.js';
 import { datasetRegistry, DATASETS } from '../data/registry.js';
 import { modelRegistry, MODELS } from '../model/registry.js';
-import { METHOD_NAMES, type CompressionSpec, type MethodName } from '../compression/index.js';
 
 export const positiveInt = z.number().int().min(1);
 export const probability = z.number().min(0).max(1);
@@ -57,21 +56,8 @@ export const optimizerSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const compressionSchema = z.strictObject({
-  method: z
-    .enum(METHOD_NAMES as [MethodName, ...MethodName[]])
-    .default('identity')
-    .describe('how updates are compressed on the wire (see docs/compression.md)'),
-  ratio: z.number().gt(0).max(1).optional().describe('top-k / rand-k: fraction of entries kept'),
-  rank: positiveInt.optional().describe('low-rank methods: rank r'),
-  blockSize: positiveInt.optional().describe('int8: values per scale block'),
-  rho: z.number().gt(0).max(1).optional().describe('ARC-Top-K: fraction of rows kept'),
-  sketchRank: positiveInt.optional().describe('ARC-Top-K: sketch columns'),
-  denseRounds: z.number().int().min(0).optional().describe('ARC-Top-K: dense rounds at the start'),
-  refreshEvery: positiveInt.optional().describe('PowerSGD+ / GreedyLore: rounds between dense refreshes'),
-  errorFeedback: z.enum(['none', 'ef14', 'ef21', 'ef21-m', 'econtrol']).default('none').describe('federated uploads with a pointwise method'),
-  eta: z.number().gt(0).max(1).optional().describe('EF21-M momentum weight, EControl error weight'),
-}) satisfies z.ZodType<CompressionSpec>;
+/** The compression section with the built-in methods; the registry's plug-ins add variants (currentCompressionSchema). */
+export { compressionSchema } from '../compression/index.js';
 
 export const modeSchema = z
   .enum(['gossip', 'federated', 'all-reduce', 'modest'])

@@ -14,6 +14,7 @@ import { aggregationSpecSchema, currentAggregationSchema } from '../aggregation/
 import { datasetRegistry } from '../data/registry.js';
 import { modelRegistry } from '../model/registry.js';
 import { scheduleSpecSchema } from '../schedule/spec.js';
+import { currentCompressionSchema } from '../compression/index.js';
 import { privacySpecSchema } from '../privacy/spec.js';
 import {
   compressionSchema,
@@ -36,6 +37,7 @@ interface RegistrySections {
   readonly model: ReturnType<typeof modelSection>;
   readonly topology: typeof topologySpecSchema;
   readonly aggregation: typeof aggregationSpecSchema;
+  readonly compression: typeof compressionSchema;
 }
 
 /** The whole config schema, key by key in the order docs/config.md lists them. */
@@ -61,7 +63,7 @@ function buildConfigSchema(r: RegistrySections) {
         .default(false)
         .describe('gossip: run even when the topology\'s graph falls apart into several components (each then learns on its own); by default such a run is refused with the components named'),
       aggregation: r.aggregation.optional().describe('default: gossip in gossip mode, fedavg in federated mode (see docs/aggregation.md)'),
-      compression: compressionSchema
+      compression: r.compression
         .default({ method: 'identity', errorFeedback: 'none' })
         .describe('how updates are compressed on the wire (see docs/compression.md)'),
       schedule: scheduleSpecSchema.describe('local steps per round, gossip budget r(progress), exact merges (see docs/schedules.md)'),
@@ -84,6 +86,7 @@ export const configSchema = buildConfigSchema({
   model: modelSection(modelRegistry.builtIns),
   topology: topologySpecSchema,
   aggregation: aggregationSpecSchema,
+  compression: compressionSchema,
 });
 
 /** The schema parseConfig validates with: configSchema plus every registered plug-in, rebuilt after a registration. */
@@ -93,6 +96,7 @@ export const currentConfigSchema = cachedByGeneration(() =>
     model: modelSection(modelRegistry.entries),
     topology: currentTopologySchema(),
     aggregation: currentAggregationSchema(),
+    compression: currentCompressionSchema(),
   }),
 );
 

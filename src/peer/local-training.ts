@@ -18,43 +18,44 @@ import type { PeerId } from './transport.js';
 import type { AggregationState } from '../aggregation/build.js';
 import { controlParams, scaffoldClientUpdate, scaffoldCorrection } from '../aggregation/scaffold.js';
 import { d2Correction } from '../aggregation/d2.js';
-import { aggregationRegistry } from '../aggregation/registry.js';
+import { aggregationRegistry, rulesWhere } from '../aggregation/registry.js';
 import { addGaussianNoise, centralNoiseStd } from '../privacy/noise.js';
 import { clipUpdate } from '../privacy/clip.js';
 import { runPrivacy } from '../privacy/run.js';
 import { Rng } from '../util/rng.js';
 
-/** Rules whose local-training part needs a server (SCAFFOLD's control c) or the server's average. */
-const SERVER_ONLY = ['scaffold'];
-/** Rules central DP can noise: the server's step is the (unweighted) mean of the clipped updates. */
-const CENTRAL_DP_RULES = ['fedavg', 'fedprox'];
-
 /**
  * The config's local-training rules that the schema cannot say on its own, as one line naming
- * the key and what to do, or null when the config is fine.
+ * the key and what to do, or null when the config is fine. What a rule needs is read from its
+ * registry entry (serverOnly, serverMean, localTraining), so a plug-in rule declares it too.
  */
 export function localTrainingMisfit(c: RunConfig, groupCompressor: boolean): string | null {
   const rule = c.aggregation?.name ?? (c.mode === 'gossip' ? 'gossip' : 'fedavg');
   const opt = c.training.optimizer;
   // A local-training part of a rule that does not mix by gossip corrects against a server's model.
   const entry = aggregationRegistry.get(rule);
-  if (c.mode === 'gossip' && entry?.localTraining && !entry.modes.includes('gossip')) {
+  if (c.mode === 'gossip' && entry.localTraining && !entry.modes.includes('gossip')) {
     return `aggregation '${rule}' corrects local training against a server's model; use mode: federated (or aggregation: d2, the gossip form of drift correction)`;
   }
-  if (SERVER_ONLY.includes(rule) && c.mode !== 'federated') return `aggregation '${rule}' keeps the server control variate c: use mode: federated`;
-  if (rule === 'scaffold') {
+  if (entry.serverOnly && c.mode !== 'federated') return `aggregation '${rule}' ${entry.serverOnly}: use mode: federated`;
+  if (entry.localTraining === 'control-variates') {
     if (opt.kind !== 'sgd' || opt.momentum) {
-      return `aggregation 'scaffold' updates c_i from the model change of plain SGD steps (option II): set training.optimizer to { kind: sgd } without momentum`;
+      return `aggregation '${rule}' updates c_i from the model change of plain SGD steps (option II): set training.optimizer to { kind: sgd } without momentum`;
     }
-    if (groupCompressor) return `aggregation 'scaffold' needs every client's model and control at the server; a group compressor hands it only the mean: use a pointwise compression.method`;
-    if (c.privacy) return `privacy with aggregation 'scaffold': the control variates would leave the peers unprotected; drop privacy or use fedavg / fedprox`;
+    if (groupCompressor) return `aggregation '${rule}' needs every client's model and control at the server; a group compressor hands it only the mean: use a pointwise compression.method`;
+    if (c.privacy) return `privacy with aggregation '${rule}': the control variates would leave the peers unprotected; drop privacy or use ${orList(rulesWhere((e) => Boolean(e.serverMean)))}`;
   }
   if (c.privacy?.mode === 'central') {
-    if (!CENTRAL_DP_RULES.includes(rule)) return `privacy.mode central noises the server's mean of the clipped updates: use aggregation fedavg or fedprox (got ${rule}), or privacy.mode local`;
+    if (!entry.serverMean) return `privacy.mode central noises the server's mean of the clipped updates: use aggregation ${orList(rulesWhere((e) => Boolean(e.serverMean)))} (got ${rule}), or privacy.mode local`;
     if (groupCompressor) return `privacy.mode central: a group compressor averages without the server; use a pointwise compression.method, or privacy.mode local`;
     if (c.compression.errorFeedback !== 'none') return `privacy.mode central: error feedback adds earlier rounds' residuals to the clipped update, so its norm is no longer bounded by C; set compression.errorFeedback: none, or privacy.mode local`;
   }
   return null;
+}
+
+/** "a", "a or b", "a, b or c". */
+function orList(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
 /** The per-peer memory of the local-training parts: c_i, ψ_prev and the round's Δc_i. */

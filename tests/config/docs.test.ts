@@ -33,7 +33,8 @@ describe('docs/config.md lists the registries', () => {
   });
 
   it('shows a rule\'s capabilities as its entry states them', () => {
-    expect(doc).toContain('| `fedprox` | federated |  | proximal | FedAvg with a proximal term in local training |');
+    expect(doc).toContain('| `fedprox` | federated |  | proximal |  | yes | FedAvg with a proximal term in local training |');
+    expect(doc).toContain('| `scaffold` | federated |  | control-variates | yes |  |');
     expect(doc).toContain('| `krum` | gossip, federated | required |  |');
     expect(doc).toContain('| `random-regular` | static | yes | yes |');
   });
