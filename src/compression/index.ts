@@ -26,7 +26,8 @@ export {
 export type { Section, Coding } from './sections.js';
 export { crc32 } from './crc32.js';
 export { matrixShape, denseBytes, keepCount, type MatrixShape } from './layers.js';
-export { identityCoder, fp16Coder, int8Coder, signCoder, type LayerCoder, type LayerInfo } from './coders.js';
+export { identityCoder, fp16Coder, int8Coder, signCoder, expectSection, assertFiniteOutput, type LayerCoder, type LayerInfo } from './coders.js';
+export { layerSeed, layerRng } from './context.js';
 export { topKCoder, randKCoder } from './sparse.js';
 export { randomSubspaceCoder } from './subspace.js';
 export { topKIndices, sampleSortedIndices } from './select.js';
