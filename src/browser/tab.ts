@@ -3,7 +3,7 @@
 import type { RunConfig } from '../peer/config.js';
 import type { RoundMetrics } from '../report/metrics.js';
 import { initBackend, setWasmPrefix, type TabBackendChoice } from '../compute/browser-backend.js';
-import { runBrowserPeer, type BrowserPeerResult } from '../node/browser/run-browser-peer.js';
+import { runBrowserPeer, type BrowserPeerResult, type TabRound } from '../node/browser/run-browser-peer.js';
 import { buildModel } from '../model/zoo.js';
 import { Trainer } from '../model/trainer.js';
 import { initOptimizerState } from '../model/optimizer.js';
@@ -54,7 +54,9 @@ export interface JoinOptions {
   readonly scale?: number;
   readonly backend?: TabBackendChoice;
   readonly pskText?: string;
-  readonly onRound?: (m: RoundMetrics, peer: { readonly loss: number; readonly members: number }) => void;
+  /** STUN or TURN server URLs for WebRTC between tabs (default none: tabs on one LAN or machine). */
+  readonly iceServers?: readonly string[];
+  readonly onRound?: (m: RoundMetrics, peer: TabRound) => void;
   readonly onListening?: (peerId: string) => void;
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -74,6 +76,7 @@ export async function joinRun(o: JoinOptions): Promise<BrowserPeerResult> {
     config,
     bootstrap: o.bootstrap ?? info.bootstrap,
     ...(o.pskText !== undefined ? { pskText: o.pskText } : {}),
+    ...(o.iceServers?.length ? { iceServers: o.iceServers } : {}),
     ...(data ? { data } : {}),
     ...(o.onRound ? { onRound: o.onRound } : {}),
     ...(o.onListening ? { onListening: o.onListening } : {}),

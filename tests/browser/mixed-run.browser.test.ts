@@ -2,7 +2,9 @@
 // listens on TCP and WebSockets), a second Node peer (`gossipfl peer`) and two headless Chromium
 // tabs that open the page, pick a CSV file of their own through the file input and join. All four
 // train one logistic regression for a few rounds with an exact final merge, and must end with
-// the same model (SHA-256 of the parameters' bytes). Also: the tab's WebGPU path (SwiftShader
+// the same model (SHA-256 of the parameters' bytes); the two tabs connect to each other directly
+// over WebRTC (signalled through the serving peer's relay), read from the connections each tab
+// reports at the end of its rounds. Also: the tab's WebGPU path (SwiftShader
 // here) against wasm on one seeded training run. Skips, saying why, where no Chromium is installed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +35,13 @@ const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
 const chromium = findChromium();
 const ROUNDS = 4;
 const DATA = { dataset: 'synthetic', train: 800, test: 200, features: 8, classes: 3 } as const;
+/** A connection as the page reports it (status element's data-links). */
+interface TabLink {
+  readonly peer: string;
+  readonly addr: string;
+  readonly kind: string;
+  readonly streams: readonly string[];
+}
 const CONFIG = `name: browser-mixed
 seed: 5
 peers: 4
@@ -108,7 +117,8 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
   it('two tabs and two Node peers train one run and end with the same merged model', async () => {
     const t0 = Date.now();
     const config = join(dir, 'run.yaml');
-    writeFileSync(config, CONFIG);
+    // Every peer a neighbour of every other: the two tabs want a connection to each other whatever their ids.
+    writeFileSync(config, CONFIG.replace('topology: { name: ring }', 'topology: { name: complete }'));
     const served = start(['serve-page', '--config', config, '--port', '0', '--out', join(dir, 'a')]);
     procs.push(served);
     const url = await until(() => served.lines.map((l) => /^open (http:\S+)/.exec(l)?.[1]).find(Boolean), 60_000, `the page link\n${served.lines.join('\n')}`);
@@ -141,7 +151,20 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
         log: document.getElementById('log')!.textContent ?? '',
       }));
     };
-    const [a, b] = await Promise.all(tabs.map(done));
+    // While the run goes on: the connections each tab reports at the end of each round.
+    const seen: TabLink[][][] = [[], []];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        for (const [i, page] of tabs.entries()) {
+          const links = await page.evaluate(() => document.getElementById('status')!.getAttribute('data-links')).catch(() => null);
+          if (links) seen[i].push(JSON.parse(links) as TabLink[]);
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    const [a, b] = await Promise.all(tabs.map(done)).finally(() => (polling = false));
+    await poll;
     const codes = await Promise.all([served.exit, other.exit]);
     const logs = `serve-page:\n${served.lines.slice(-15).join('\n')}\npeer:\n${other.lines.slice(-15).join('\n')}\ntab 0: ${a.status}\n${a.log.slice(-1500)}\ntab 1: ${b.status}\n${b.log.slice(-1500)}`;
     expect(codes, logs).toEqual([0, 0]);
@@ -157,6 +180,18 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
       expect(last).toMatchObject({ round: ROUNDS, activePeers: 4, globalMerge: true });
     }
     expect(existsSync(join(dir, 'a', 'page', 'app.js'))).toBe(true);
+    // The two tabs held a direct WebRTC connection to each other during the run, and at some
+    // round's end it was their only connection, carrying their gossip (the relayed one that
+    // carried the signalling closed).
+    const ids = [a, b].map((t) => /this tab is peer (\S+)/.exec(t.log)?.[1]);
+    expect(ids.every(Boolean), logs).toBe(true);
+    for (const [i, other] of [ids[1]!, ids[0]!].entries()) {
+      const toOther = seen[i].map((links) => links.filter((l) => l.peer === other));
+      const why = `tab ${i} → ${other}: ${JSON.stringify(toOther.slice(-2))}\n${logs}`;
+      expect(toOther.some((ls) => ls.some((l) => l.kind === 'webrtc' && l.addr.includes('/webrtc'))), why).toBe(true);
+      expect(toOther.some((ls) => ls.length > 0 && ls.every((l) => l.kind === 'webrtc') && ls.some((l) => l.streams.some((p) => p.startsWith('/meshsub/')))), why).toBe(true);
+    }
+    expect(a.log, logs).toContain(`direct WebRTC connection to ${ids[1]}`);
     process.stdout.write(`mixed run (2 tabs + 2 Node peers, ${ROUNDS} rounds): ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }, 300_000);
 

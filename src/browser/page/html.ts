@@ -25,6 +25,8 @@ export function pageHtml(): string {
   <div id="run-info">Loading the run…</div>
   <label>Bootstrap multiaddr (a Node peer listening on WebSockets)
     <input type="text" id="bootstrap" spellcheck="false"></label>
+  <label>STUN servers for WebRTC between tabs (optional, space-separated <code>stun:host:port</code>; none: tabs on one network)
+    <input type="text" id="ice" spellcheck="false"></label>
   <label id="psk-row" hidden>Pre-shared key file of the run <input type="file" id="psk"></label>
 </fieldset>
 <fieldset><legend>Your data</legend>
@@ -37,7 +39,7 @@ export function pageHtml(): string {
     <option value="wasm">wasm</option><option value="cpu">cpu</option></select></label>
 </fieldset>
 <p><button id="join">Join the run</button> <button id="leave" disabled>Leave</button> <span id="status"></span></p>
-<table><thead><tr><th>round</th><th>members</th><th>loss</th><th>local accuracy</th><th>merged accuracy</th><th>bytes sent</th><th>bytes received</th></tr></thead><tbody id="rounds"></tbody></table>
+<table><thead><tr><th>round</th><th>members</th><th>loss</th><th>local accuracy</th><th>merged accuracy</th><th>bytes sent</th><th>bytes received</th><th>connections</th></tr></thead><tbody id="rounds"></tbody></table>
 <pre id="log" class="note"></pre>
 <script type="module" src="./app.js"></script>
 </body>

@@ -5,6 +5,7 @@ import '../shims/timers.js';
 import { joinRun, loadRunInfo, trainOnBackends, type RunInfo } from '../tab.js';
 import type { PickedFile } from '../local-data.js';
 import type { TabBackendChoice } from '../../compute/browser-backend.js';
+import type { Link } from '../../node/browser/webrtc-links.js';
 
 /** The few DOM members the page uses (the project compiles without the DOM library). */
 interface El {
@@ -42,6 +43,14 @@ const status = (text: string, error = false): void => {
 };
 const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
 const escape = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The connections of a round in a few words, e.g. "2 WebRTC, 1 relay, 1 WebSocket". */
+function linkSummary(links: readonly Link[]): string {
+  const names: Record<Link['kind'], string> = { webrtc: 'WebRTC', relay: 'relay', websocket: 'WebSocket', tcp: 'TCP', other: 'other' };
+  const counts = new Map<string, number>();
+  for (const l of links) counts.set(names[l.kind], (counts.get(names[l.kind]) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+}
 
 async function picked(el: El): Promise<PickedFile[]> {
   return Promise.all(Array.from(el.files ?? [], async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
@@ -87,14 +96,17 @@ async function main(): Promise<void> {
           files,
           scale: Number($('scale').value),
           backend: $('backend').value as TabBackendChoice,
+          iceServers: $('ice').value.split(/\s+/).filter(Boolean),
           ...(pskText !== undefined ? { pskText } : {}),
           onListening: (id) => log(`this tab is peer ${id}`),
           onRound: (m, p) => {
             status(`round ${m.round}/${c.rounds}`);
+            // For scripted use (tests): the tab's connections at the end of the round.
+            $('status').setAttribute('data-links', JSON.stringify(p.links));
             $('rounds').insertAdjacentHTML(
               'beforeend',
               `<tr><td>${m.round}</td><td>${p.members}</td><td>${p.loss.toFixed(4)}</td><td>${pct(m.localAccuracyMean)}</td>` +
-                `<td>${pct(m.mergedAccuracy)}</td><td>${m.bytesSent.toLocaleString()}</td><td>${m.bytesReceived.toLocaleString()}</td></tr>`,
+                `<td>${pct(m.mergedAccuracy)}</td><td>${m.bytesSent.toLocaleString()}</td><td>${m.bytesReceived.toLocaleString()}</td><td>${escape(linkSummary(p.links))}</td></tr>`,
             );
           },
           log,

@@ -16,6 +16,7 @@ import { Libp2pTransport } from '../transport.js';
 import { configHash } from '../run-peer.js';
 import { codecValidator } from '../validate-update.js';
 import { createBrowserNode } from './browser-node.js';
+import { linksOf, type Link } from './webrtc-links.js';
 
 /** Pause after the start set is complete, before round 0 (runPeer's default). */
 const START_GRACE_MS = 2_000;
@@ -27,15 +28,25 @@ export interface BrowserPeerOptions {
   readonly bootstrap: readonly string[];
   /** The run's pre-shared key file text, if the run has one. */
   readonly pskText?: string;
+  /** STUN or TURN server URLs for WebRTC between tabs (default none: see BrowserNodeOptions). */
+  readonly iceServers?: readonly string[];
   /** The user's samples (train) and the part held back to score the models (test); default: the config's data, if the tab can build it (synthetic). */
   readonly data?: { readonly train: Dataset; readonly test: Dataset };
   /** How long to wait for config.peers members (ms; default 120000: people open tabs slowly). */
   readonly startTimeoutMs?: number;
   readonly onListening?: (peerId: string) => void;
-  readonly onRound?: (m: RoundMetrics, peer: { readonly loss: number; readonly members: number }) => void;
+  readonly onRound?: (m: RoundMetrics, peer: TabRound) => void;
   readonly log?: (line: string) => void;
   /** Aborting stops the peer at the next round boundary and leaves the run. */
   readonly signal?: AbortSignal;
+}
+
+/** What a tab reports of itself at the end of a round. */
+export interface TabRound {
+  readonly loss: number;
+  readonly members: number;
+  /** Its open connections now: to Node peers over WebSockets or the relay, to other tabs over WebRTC (or the relay where WebRTC failed). */
+  readonly links: readonly Link[];
 }
 
 /** How a tab's run ended, and a hash of the model it holds at the end. */
@@ -63,7 +74,12 @@ export async function runBrowserPeer(opts: BrowserPeerOptions): Promise<BrowserP
   const run = await buildRun(config, opts.data ? { data: opts.data } : {}, log);
   const { model } = run;
   const trainer = new Trainer(model, config.training.optimizer);
-  const node = await createBrowserNode({ bootstrap: opts.bootstrap, ...(opts.pskText !== undefined ? { pskText: opts.pskText } : {}) });
+  const node = await createBrowserNode({
+    bootstrap: opts.bootstrap,
+    log,
+    ...(opts.pskText !== undefined ? { pskText: opts.pskText } : {}),
+    ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+  });
   let net: Libp2pTransport | undefined;
   try {
     // MoDeST members with no role in a round pass it at once: they may be rounds apart by design.
@@ -111,7 +127,7 @@ export async function runBrowserPeer(opts: BrowserPeerOptions): Promise<BrowserP
       },
       afterRound: (_t, m, roster) => {
         world.takeNotes();
-        opts.onRound?.(m, { loss: peer.lastLoss, members: roster.members.length });
+        opts.onRound?.(m, { loss: peer.lastLoss, members: roster.members.length, links: linksOf(node.libp2p) });
       },
     }, firstRound);
     await transport.leave();
