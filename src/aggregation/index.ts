@@ -33,4 +33,4 @@ export { d2Correction, d2Mix, type D2Options } from './d2.js';
 export { aggregationSpecSchema, currentAggregationSchema, parseAggregationSpec, type AggregationName, type AggregationSpec } from './spec.js';
 export { buildAggregation, type AggregationState, type Aggregator, type LocalTrainingNeeds } from './build.js';
 export { stateful, stateless, withstands, type Parts, type RuleSpec } from './aggregator.js';
-export { aggregationRegistry, AGGREGATION_RULES, defineRule, rulesFor, type RuleCapabilities, type RuleEntry, type RuleMode } from './registry.js';
+export { aggregationRegistry, AGGREGATION_RULES, defineRule, rulesFor, rulesWhere, type RuleCapabilities, type RuleEntry, type RuleMode } from './registry.js';

@@ -58,7 +58,9 @@ function build(spec: CompressionSpec, seed: number): Compressor {
     if (ef !== 'none') {
       throw new ConfigError(`compression: ${spec.method} keeps its own error memory; set errorFeedback to none (error feedback wraps pointwise methods only)`);
     }
-    return entry.build(spec as never, seed);
+    const group = entry.build(spec as never, seed);
+    if (group.name !== spec.method) throw new ConfigError(`compression.method: compressor '${spec.method}' built a group compressor named '${group.name}'; they must be the same (its messages carry that name's wire id)`);
+    return group;
   }
   const coder = pluginCoder(entry.build(spec as never, seed), spec);
   const eta = spec.eta ?? 0.1;
@@ -86,7 +88,7 @@ function build(spec: CompressionSpec, seed: number): Compressor {
  */
 function pluginCoder(coder: LayerCoder, spec: CompressionSpec): LayerCoder {
   if ((BUILT_IN_METHODS as readonly string[]).includes(spec.method)) return coder;
-  if (coder.method !== spec.method) throw new ConfigError(`compression.method: compressor '${spec.method}' built a coder whose method is '${coder.method}'; they must be the same`);
+  if (coder.method !== spec.method) throw new ConfigError(`compression.method: compressor '${spec.method}' built a coder whose method is '${coder.method}'; they must be the same (its messages carry that name's wire id)`);
   if (coder.params.digest !== undefined) return coder;
   const own = Object.entries(spec)
     .filter(([k]) => !(k in FEEDBACK_KEYS))

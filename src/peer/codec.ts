@@ -27,6 +27,7 @@ import type { GossipWire, ModelCodec } from './gossip.js';
 import { wholeModels } from './gossip.js';
 import type { AggregationState } from '../aggregation/build.js';
 import { aggregationRegistry, rulesWhere } from '../aggregation/registry.js';
+import { orList } from './local-training.js';
 
 /** Where a message belongs: its round, phase and sender index. */
 export interface MessageMeta {
@@ -166,7 +167,7 @@ export function checkCompressionFits(mode: 'gossip' | 'federated', aggregation: 
   }
   // A rule whose server step is the plain mean (FedAvg, FedProx) is what the group's average replaces.
   if (mode === 'federated' && codec.group && !(aggregationRegistry.has(aggregation) && aggregationRegistry.get(aggregation).serverMean)) {
-    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation ${rulesWhere((e) => Boolean(e.serverMean)).join(' or ')} with it`);
+    throw new ConfigError(`compression: ${codec.method} averages the group's updates itself; use aggregation ${orList(rulesWhere((e) => Boolean(e.serverMean)))} with it`);
   }
 }
 

@@ -54,7 +54,7 @@ export function localTrainingMisfit(c: RunConfig, groupCompressor: boolean): str
 }
 
 /** "a", "a or b", "a, b or c". */
-function orList(names: readonly string[]): string {
+export function orList(names: readonly string[]): string {
   return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 

@@ -36,7 +36,11 @@ import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { BatchStreams } from './batched-streams.js';
 
-/** The config key that keeps this run off the batched engine and why, or null when it fits. */
+/**
+ * The config key that keeps this run off the batched engine and why, or null when it fits. The
+ * rules are named here, not read from a registry capability: the engine never calls a rule's
+ * aggregate, it runs FedAvg's mean, gossip's and CHOCO's mixing as its own device kernels.
+ */
 export function batchedWorldMisfit(config: RunConfig): { key: string; why: string } | null {
   if (config.privacy) return { key: 'privacy', why: 'its peers do not clip or noise their updates' };
   if (config.mode === 'federated') {
