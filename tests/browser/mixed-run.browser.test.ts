@@ -1,11 +1,12 @@
 // A mixed run in a real browser: `gossipfl serve-page` (a Node peer that serves the page and
 // listens on TCP and WebSockets), a second Node peer (`gossipfl peer`) and two headless Chromium
-// tabs that open the page, pick a CSV file of their own through the file input and join. All four
-// train one logistic regression for a few rounds with an exact final merge, and must end with
-// the same model (SHA-256 of the parameters' bytes); the two tabs connect to each other directly
-// over WebRTC (signalled through the serving peer's relay), read from the connections each tab
-// reports at the end of its rounds. Also: the tab's WebGPU path (SwiftShader
-// here) against wasm on one seeded training run. Skips, saying why, where no Chromium is installed.
+// tabs that open the page, pick a CSV file of their own through the file input and join, all on a
+// private network (a PSK). All four train one logistic regression for a few rounds with an exact
+// final merge, and must end with the same model (SHA-256 of the parameters' bytes); the two tabs
+// connect to each other directly over WebRTC (signalled through the serving peer's relay), read
+// from the connections each tab reports at the end of its rounds. Also: the tab's WebGPU path
+// (SwiftShader here) against wasm on one seeded training run. Skips, saying why, where no
+// Chromium is installed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,6 +17,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { loadDataSource } from '../../src/data/source.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { loadCheckpoint } from '../../src/node/checkpoint.js';
+import { writeNewPskFile } from '../../src/node/keys.js';
 import { buildBrowserBundle } from '../../src/browser/build.js';
 import { servePage } from '../../src/browser/serve.js';
 import { findChromium, launchChromium } from './chromium.js';
@@ -119,11 +121,14 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
     const config = join(dir, 'run.yaml');
     // Every peer a neighbour of every other: the two tabs want a connection to each other whatever their ids.
     writeFileSync(config, CONFIG.replace('topology: { name: ring }', 'topology: { name: complete }'));
-    const served = start(['serve-page', '--config', config, '--port', '0', '--out', join(dir, 'a')]);
+    // A private network: every connection, the WebRTC signalling's included, needs the key.
+    const psk = join(dir, 'swarm.key');
+    writeNewPskFile(psk);
+    const served = start(['serve-page', '--config', config, '--port', '0', '--psk', psk, '--out', join(dir, 'a')]);
     procs.push(served);
     const url = await until(() => served.lines.map((l) => /^open (http:\S+)/.exec(l)?.[1]).find(Boolean), 60_000, `the page link\n${served.lines.join('\n')}`);
     const tcp = await until(() => served.lines.map((l) => /--bootstrap (\S+)$/.exec(l)?.[1]).find(Boolean), 10_000, 'the TCP address');
-    const other = start(['peer', '--config', config, '--encryption', 'both', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', tcp, '--out', join(dir, 'b')]);
+    const other = start(['peer', '--config', config, '--encryption', 'both', '--psk', psk, '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', tcp, '--out', join(dir, 'b')]);
     procs.push(other);
     const files = [csvOf(0, 200), csvOf(200, 400)].map((text, i) => {
       const file = join(dir, `tab-${i}.csv`);
@@ -138,6 +143,7 @@ describe.skipIf(!chromium.path)(`browser peers (${chromium.path ? chromium.path 
       await page.waitForFunction(() => (document.getElementById('bootstrap')?.value ?? '').includes('/ws/'), { timeout: 30_000, polling: 200 });
       const input = await page.$('#data');
       await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(file);
+      await ((await page.$('#psk')) as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(psk);
       await page.select('#backend', 'wasm');
       await page.click('#join');
       tabs.push(page);
