@@ -3,7 +3,7 @@
 // dataset's own limits, rounds named in churn, merges and stragglers exist, and so on. Each
 // failure is one ConfigError naming the key and what to do.
 import { ConfigError } from '../util/errors.js';
-import { GROUP_METHODS, isGroupMethod } from '../compression/index.js';
+import { isGroupMethod, methodsWhere } from '../compression/index.js';
 import { aggregationRegistry, rulesFor } from '../aggregation/registry.js';
 import { datasetRegistry } from '../data/registry.js';
 import { modelRegistry } from '../model/registry.js';
@@ -43,7 +43,7 @@ export function checkConsistency(c: RunConfig, source: string): RunConfig {
   }
   if (c.mode === 'all-reduce' && !isGroupMethod(c.compression.method)) {
     fail(
-      `mode all-reduce averages each round's change through a group compressor: set compression.method to one of ${GROUP_METHODS.join(', ')} (got ${c.compression.method}); for whole models use mode: gossip with topology complete`,
+      `mode all-reduce averages each round's change through a group compressor: set compression.method to one of ${methodsWhere((e) => e.kind === 'group').join(', ')} (got ${c.compression.method}); for whole models use mode: gossip with topology complete`,
     );
   }
   if (c.privacy?.mode === 'central' && c.mode !== 'federated') {

@@ -11,11 +11,16 @@ import { simulate } from '../../src/sim/simulator.js';
 import { crc32 } from '../../src/compression/crc32.js';
 import { runRealPeers } from '../parity/real-peers.js';
 import { seededPositions, seededRandK } from '../fixtures/seeded-rand-k.js';
+import { denseMean } from '../fixtures/dense-mean.js';
 
-const { compressorRegistry, buildCompressor, decodeMessage, pluginMethodId, PLUGIN_METHOD_IDS, WireError } = compression;
+const { compressorRegistry, buildCompressor, decodeMessage, pluginMethodId, runGroupRound, PLUGIN_METHOD_IDS, WireError } = compression;
 
 let undo = compressorRegistry.register(seededRandK);
-afterAll(() => undo());
+const undoGroup = compressorRegistry.register(denseMean);
+afterAll(() => {
+  undo();
+  undoGroup();
+});
 
 const layout = makeLayout([
   { name: 'w', shape: [3, 4], role: 'weight' },
@@ -172,6 +177,45 @@ describe('a config naming the plug-in compressor', () => {
       expect(real.server![r].mergedLoss).toBe(s.mergedLoss);
       s.perPeer!.peer.forEach((k, j) => expect(Object.is(real.metrics[k][r].perPeer!.trainLoss[0], s.perPeer!.trainLoss[j])).toBe(true));
       expect(real.metrics.reduce((n, metrics) => n + metrics[r].bytesSent, real.server![r].bytesSent)).toBe(s.bytesSent);
+    });
+  }, 120_000);
+});
+
+describe('a registered plug-in group compressor', () => {
+  const group = () => buildCompressor({ method: 'dense-mean' }, 7) as compression.GroupCompressor<null, unknown>;
+  const updates = [0, 1, 2].map((p) => paramsFrom(layout, Float32Array.from({ length: 17 }, (_, i) => Math.fround(Math.sin(3 * p + i) / 3))));
+  const mean = Float32Array.from({ length: 17 }, (_, i) => (updates[0].data[i] + updates[1].data[i] + updates[2].data[i]) / 3);
+
+  it('gives every peer the exact mean; a corrupted message is left out, named', () => {
+    const round = runGroupRound(group(), updates.map((update) => ({ update, state: null })), { seed: 7, round: 0 });
+    expect(round.phases).toBe(1);
+    for (const e of round.estimates) expect(Array.from(e.data)).toEqual(Array.from(mean));
+    expect(round.excluded.flat()).toEqual([]);
+    const c = group();
+    const sends = updates.map((u, p) => c.begin(u, null, { seed: 7, round: 0, sender: p }) as compression.GroupSend<unknown>);
+    const bad = sends[2].message.slice();
+    bad[40] ^= 1;
+    const done = c.step(sends[0].session, [{ sender: 0, bytes: sends[0].message }, { sender: 1, bytes: sends[1].message }, { sender: 2, bytes: bad }]);
+    if (done.kind !== 'done') throw new Error('one phase');
+    expect(Array.from(done.estimate.data)).toEqual(Array.from(Float32Array.from({ length: 17 }, (_, i) => (updates[0].data[i] + updates[1].data[i]) / 2)));
+    expect(done.excluded).toEqual([{ sender: 2, phase: 0, reason: expect.stringMatching(/^compressed update rejected \(checksum\)/) }]);
+  });
+
+  it('keeps its own error memory: error feedback around it is refused', () => {
+    expect(() => buildCompressor({ method: 'dense-mean', errorFeedback: 'ef21' }, 7)).toThrow('compression: dense-mean keeps its own error memory; set errorFeedback to none (error feedback wraps pointwise methods only)');
+  });
+
+  it('runs the all-reduce bit-identically in the simulator and between real peers; all-reduce lists it among the group methods', async () => {
+    const input: RunConfigInput = { ...gossip, name: 'plug-in group compressor', mode: 'all-reduce', topology: undefined, aggregation: undefined, compression: { method: 'dense-mean' } as never, schedule: { localSteps: 3 } };
+    expect(() => parseConfig({ ...input, compression: { method: 'seeded-rand-k' } } as never)).toThrow(/set compression\.method to one of arc-top-k, powersgd, powersgd-plus, greedylore, dense-mean \(got seeded-rand-k\)/);
+    const sim = await simulate(parseConfig(input));
+    const peers = (await runRealPeers(parseConfig(input))).metrics;
+    sim.metrics.forEach((s, r) => {
+      peers.forEach((metrics, k) => {
+        expect(Object.is(metrics[r].trainLoss, s.perPeer!.trainLoss[k])).toBe(true);
+        expect(metrics[r].mergedAccuracy).toBe(s.mergedAccuracy);
+      });
+      expect(peers.reduce((n, metrics) => n + metrics[r].bytesSent, 0)).toBe(s.bytesSent);
     });
   }, 120_000);
 });
