@@ -219,3 +219,32 @@ describe('a registered plug-in group compressor', () => {
     });
   }, 120_000);
 });
+
+describe('a plug-in compressor that sends whole models', () => {
+  // fp16 under another name: a whole model survives it, so gossip sends models (no CHOCO) and async rounds take it.
+  const half = compression.definePointwise({
+    name: 'half-precision',
+    summary: 'fp16 as a plug-in',
+    wholeModel: true,
+    schema: z.strictObject({ method: z.literal('half-precision') }),
+    build: () => ({ ...compression.fp16Coder, method: 'half-precision' }),
+  });
+
+  it('runs asynchronous rounds and gossips whole models; a plug-in without the capability is refused, the capable ones listed', () => {
+    const off = compressorRegistry.register(half);
+    try {
+      const async = { peers: 4, topology: { name: 'ring' }, timing: { mode: 'async' } };
+      expect(parseConfig({ ...async, compression: { method: 'half-precision' } } as never).compression.method).toBe('half-precision');
+      expect(() => parseConfig({ ...async, compression: { method: 'seeded-rand-k' }, aggregation: { name: 'choco-gossip' } } as never)).toThrow(
+        /compression must be stateless across rounds: method identity, fp16, int8, half-precision with errorFeedback none \(got seeded-rand-k/,
+      );
+      const codec = buildCodec({ method: 'half-precision' }, layout, 7);
+      expect(codec.choco).toBeUndefined();
+      const model = codec.model.decode(codec.model.encode(update, { round: 0, phase: 0, sender: 0 }), { round: 0, phase: 0, sender: 0 });
+      expect(Array.from(model.data)).toEqual(Array.from(Float32Array.from(update.data, (v) => Math.fround(v))));
+      expect(buildCodec(spec(3), layout, 7).choco).toBeDefined();
+    } finally {
+      off();
+    }
+  });
+});
