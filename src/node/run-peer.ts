@@ -23,7 +23,7 @@ import type { NodeOptions } from './options.js';
 import { Libp2pTransport } from './transport.js';
 import { gossipNeighbours } from './topology-neighbours.js';
 import { checkOutDir, checkpointBytesUpperBound } from './preflight.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, restoreMemory, saveCheckpoint } from './checkpoint.js';
 import { codecValidator } from './validate-update.js';
 import { clientShard, requireServerDownloads, splitRoles } from './federated-roles.js';
 import { roundsSummary, serveRounds } from './serve-rounds.js';
@@ -176,6 +176,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       ...(async ? { async: { transport: net, maxStaleness: config.timing.maxStaleness, yieldBetweenSteps: true } } : {}),
       log,
     }, startRoles ? { id: startRoles.server, participation: config.federated.participation, here: false } : undefined);
+    if (checkpoint) restoreMemory(world, peer.id, checkpoint, checkpointFile, log);
     const { metrics, bytesSentTotal } = await runRounds(run, world, strategy, {
       elapsedSeconds: () => (performance.now() - wallStart) / 1000,
       nextRound: async (t) => {
@@ -198,7 +199,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         return next;
       },
       afterRound: (t, m, roster) => {
-        saveCheckpoint(checkpointFile, { round: t, params: peer.params, optimizer: peer.optimizer, peerId: node.peerId });
+        saveCheckpoint(checkpointFile, { round: t, params: peer.params, optimizer: peer.optimizer, peerId: node.peerId, state: world.peerMemory(peer.id) });
         dir.appendRound(m);
         opts.onRound?.(m);
         const notes = world.takeNotes();

@@ -58,6 +58,12 @@ export function orList(names: readonly string[]): string {
   return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
+/** What of a peer's local-training memory outlives a restart: SCAFFOLD's c_i and D²'s ψ_prev (absent = not yet made). */
+export interface LocalTrainingState {
+  readonly clientControl?: Float32Array;
+  readonly lastTrained?: Float32Array;
+}
+
 /** The per-peer memory of the local-training parts: c_i, ψ_prev and the round's Δc_i. */
 export class LocalTraining {
   private readonly clientControls = new Map<PeerId, Float32Array>();
@@ -109,6 +115,19 @@ export class LocalTraining {
       p.params = paramsFrom(layout, d2Correction(trained, start, this.lastTrained.get(p.id) ?? start));
       this.lastTrained.set(p.id, trained.slice());
     }
+  }
+
+  /** A peer's c_i and ψ_prev after a finished round (for its checkpoint; Δc_i has been sent by then). */
+  exportState(id: PeerId): LocalTrainingState {
+    const clientControl = this.clientControls.get(id);
+    const lastTrained = this.lastTrained.get(id);
+    return { ...(clientControl ? { clientControl } : {}), ...(lastTrained ? { lastTrained } : {}) };
+  }
+
+  /** Puts back what exportState gave (a restarted peer); what is absent starts afresh. */
+  importState(id: PeerId, state: LocalTrainingState): void {
+    if (state.clientControl) this.clientControls.set(id, state.clientControl);
+    if (state.lastTrained) this.lastTrained.set(id, state.lastTrained);
   }
 
   /** The Δc_i a peer computed this round (taken once, for the upload). */

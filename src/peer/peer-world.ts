@@ -17,7 +17,7 @@ import type { LocalStepOptions } from '../model/optimizer.js';
 import { gossipWire } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
 import { federatedDownload, federatedGroupRound, federatedUpload, type FederatedServer, type RoundSides, type TransportHub, type UploadExtras } from './federated.js';
-import { centralNoise, LocalTraining } from './local-training.js';
+import { centralNoise, LocalTraining, type LocalTrainingState } from './local-training.js';
 import { PHASES } from './phases.js';
 import { decodeOrNull } from './gossip.js';
 import { modestRound } from './modest-round.js';
@@ -58,6 +58,11 @@ export interface PeerWorldEnv {
   };
   /** One-line log messages (refused updates, left-out group messages). */
   log(line: string): void;
+}
+
+/** A peer's memory across rounds besides model and optimizer: local training's and the compressor's (plain data). */
+export interface PeerMemory extends LocalTrainingState {
+  readonly compression?: unknown;
 }
 
 /** What a round's exchanges noticed: expected messages that did not come, and (async) the staleness of what was mixed. */
@@ -141,6 +146,17 @@ export class PeerWorld implements World {
       this.notes.missing += o.missing.length;
       for (const r of o.rejected) this.env.log(`round ${step.round + 1}: ${peers[k].id} refused a message from ${r.from}: ${r.reason}`);
     });
+  }
+
+  /** A local peer's memory that a checkpoint keeps: its local-training state and its compressor's. */
+  peerMemory(id: PeerId): PeerMemory {
+    return { ...this.localTraining.exportState(id), compression: this.byId.get(id)!.compression };
+  }
+
+  /** Restores what peerMemory gave (a peer restarted from its checkpoint). */
+  restorePeerMemory(id: PeerId, memory: PeerMemory): void {
+    this.localTraining.importState(id, memory);
+    if (memory.compression !== undefined) this.byId.get(id)!.compression = memory.compression;
   }
 
   /** What the exchanges since the last call noticed (for a real peer's log line). */

@@ -102,13 +102,18 @@ export function makePeer(run: Run, start: PeerStart): Peer {
   if (!(Number.isInteger(i) && i >= 0 && i < config.peers)) throw new ConfigError(`data shard ${i}: need 0 ≤ shard < peers (${config.peers})`);
   const firstRound = start.firstRound ?? 0;
   const params = start.resume?.params ?? (config.training.init === 'shared' ? cloneParams(run.sharedInit) : model.init(Rng.derive(config.seed, 'init', i).nextUint32()));
-  return new Peer({
+  // A resumed peer continues its own minibatch stream (one batch per optimizer step it took), as
+  // if it had never stopped; a late joiner without a checkpoint gets a stream of its first round.
+  const fresh = firstRound === 0 || start.resume !== undefined;
+  const peer = new Peer({
     id: start.id,
     index: i,
     params,
     optimizer: start.resume?.optimizer ?? initOptimizerState(config.training.optimizer, model.layout),
     data: start.data ?? subset(run.train, run.partition.indices[i], `${run.train.name}/shard${i}`),
     batchSize: config.training.batchSize,
-    batchSeed: firstRound === 0 ? Rng.derive(config.seed, 'batches', i).nextUint32() : Rng.derive(config.seed, 'batches', i, firstRound).nextUint32(),
+    batchSeed: fresh ? Rng.derive(config.seed, 'batches', i).nextUint32() : Rng.derive(config.seed, 'batches', i, firstRound).nextUint32(),
   });
+  for (let s = 0; s < (start.resume?.optimizer.step ?? 0); s++) peer.batches.next();
+  return peer;
 }
