@@ -5,6 +5,7 @@ import '../util/polyfills.js';
 import { Command, CommanderError } from 'commander';
 import { GossipflError, EXIT_FAILURE, EXIT_USAGE } from '../util/errors.js';
 import { commands } from './commands/index.js';
+import { loadPluginsBeforeAction } from './plugins.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of commands) register(program);
+  loadPluginsBeforeAction(program);
   return program;
 }
 

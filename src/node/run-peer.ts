@@ -29,6 +29,8 @@ import { clientShard, requireServerDownloads, splitRoles } from './federated-rol
 import { roundsSummary, serveRounds } from './serve-rounds.js';
 import { ChurnFollower } from './churn-follower.js';
 import { churnPlan } from '../peer/churn.js';
+import { aggregationRegistry, rulesWhere } from '../aggregation/registry.js';
+import { orList } from '../peer/local-training.js';
 
 /** What runPeer needs: the run config, node options and callbacks. */
 export interface PeerRunOptions {
@@ -231,8 +233,10 @@ function refuseUnservable(run: Run): void {
   if (run.codec.group) {
     throw new ConfigError(`compression.method ${run.config.compression.method}: a group compressor in mode federated runs in the simulator only; between real peers use mode: all-reduce for it, or a pointwise method with the server`);
   }
-  if (run.config.aggregation?.name === 'scaffold') {
-    throw new ConfigError('aggregation.name scaffold: its control deltas travel to the server in the simulator only; between real peers use fedavg, fedadam or another server rule');
+  // Read from the rule's entry, so a plug-in rule with control variates is refused too.
+  const rule = run.config.aggregation?.name ?? 'fedavg';
+  if (aggregationRegistry.get(rule).localTraining === 'control-variates') {
+    throw new ConfigError(`aggregation.name ${rule}: its control deltas travel to the server in the simulator only; between real peers use ${orList(rulesWhere((e) => e.modes.includes('federated') && e.localTraining !== 'control-variates'))}`);
   }
 }
 

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConfigError } from '../util/errors.js';
 import { CONFIG_FILE } from '../report/run-dir.js';
@@ -28,6 +28,8 @@ export interface SweepRunOptions {
   readonly workers: number;
   /** How to start the gossipfl CLI (default: this process's node, flags and script). */
   readonly cli?: readonly string[];
+  /** Plug-in modules every worker imports before it reads its cell's config (`--plugin`). */
+  readonly plugins?: readonly string[];
   readonly onEvent?: (e: SweepEvent) => void;
 }
 
@@ -111,7 +113,8 @@ async function runCell(cell: Cell, index: number, scratch: string, opts: SweepRu
   const configFile = join(scratch, `cell-${index}.json`);
   writeFileSync(configFile, JSON.stringify(cell.raw));
   const [cmd, ...prefix] = opts.cli ?? [process.execPath, ...process.execArgv, process.argv[1]];
-  const args = [...prefix, 'simulate', configFile, '--out', dir, '--overwrite', '--no-report', '--quiet', '--progress-lines'];
+  const plugins = (opts.plugins ?? []).flatMap((f) => ['--plugin', resolve(f)]);
+  const args = [...prefix, 'simulate', configFile, ...plugins, '--out', dir, '--overwrite', '--no-report', '--quiet', '--progress-lines'];
   const started = performance.now();
   opts.onEvent?.({ kind: 'start', cell });
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });

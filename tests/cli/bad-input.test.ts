@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from './run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gossipfl-bad-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -15,18 +15,6 @@ afterEach(() => vi.restoreAllMocks());
 
 const BASE = 'peers: 4\nrounds: 2\nbackend: cpu\nschedule: { localSteps: 1 }\n';
 const SMALL = 'data: { dataset: mnist, train: 400, test: 100 }\n';
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 function file(name: string, text: string): string {
   const path = join(root, name);

@@ -14,6 +14,7 @@ import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { GossipflError } from '../../util/errors.js';
 import { positiveInt } from '../options.js';
+import { pluginArgs, pluginOption } from '../plugins.js';
 
 export function register(program: Command): void {
   program
@@ -27,14 +28,15 @@ export function register(program: Command): void {
     .addOption(new Option('--transport <kind>', 'TCP, QUIC or both (QUIC uses the same port numbers over UDP)').choices(['tcp', 'quic', 'both']).default('tcp'))
     .option('--psk <file|new>', 'pre-shared key of a private network for all peers: a key file, or "new" to write a fresh one to <out>/swarm.key')
     .addOption(setOption())
-    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string; set?: string[] }) => {
+    .addOption(pluginOption())
+    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string; set?: string[]; plugin?: string[] }) => {
       const config = loadConfigFile(opts.config, opts.set ?? []);
       preflight(config);
       if (config.peers !== opts.peers) {
         throw new GossipflError('config', `--peers ${opts.peers} but ${opts.config} has peers: ${config.peers}; make them equal`);
       }
       const psk = opts.psk === undefined ? undefined : clusterPsk(opts.psk, opts.out);
-      const code = await runCluster({ ...opts, config: resolve(opts.config), serve: config.mode === 'federated', ...(psk ? { psk } : {}) });
+      const code = await runCluster({ ...opts, config: resolve(opts.config), plugins: opts.plugin ?? [], serve: config.mode === 'federated', ...(psk ? { psk } : {}) });
       if (code !== 0) throw new GossipflError('network', `cluster: ${code} peer process(es) failed; see the [peer i] lines above`);
     });
 }
@@ -50,6 +52,8 @@ export interface ClusterOptions {
   /** Default tcp. */
   transport?: TransportChoice;
   backend?: BackendChoice;
+  /** Plug-in modules every peer imports (`--plugin`; already loaded by this process to check the config). */
+  plugins?: readonly string[];
   /** Pre-shared key file every peer uses (a private network). */
   psk?: string;
   /** Start one more process that serves the run (mode federated); the clients then take their shards by position. */
@@ -83,6 +87,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
         'peer',
         '--config', opts.config,
         ...(opts.set ?? []).flatMap((o) => ['--set', o]),
+        ...pluginArgs(opts.plugins),
         ...listenOn(ports[i]).flatMap((a) => ['--listen', a]),
         ...(i > 0 ? ['--bootstrap', bootstrap] : []),
         '--key', join(dirs[i], 'peer.key'),

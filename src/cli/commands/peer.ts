@@ -8,6 +8,7 @@ import { checkOutDir, exposureWarning } from '../../node/preflight.js';
 import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { positiveInt } from '../options.js';
+import { pluginOption } from '../plugins.js';
 
 interface PeerOptions {
   config: string;
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .option('--serve', 'serve a mode: federated run: aggregate the clients\' uploads and send the global model (trains nothing; one per run)')
     .option('--start-timeout <ms>', 'how long to wait for the other peers at start', positiveInt('--start-timeout'), 60_000)
     .addOption(setOption())
+    .addOption(pluginOption())
     .action(async (opts: PeerOptions & { set?: string[] }) => {
       const config = loadConfigFile(opts.config, opts.set ?? []);
       preflight(config);

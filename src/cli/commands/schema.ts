@@ -1,16 +1,17 @@
 // `gossipfl schema [--out FILE]`: the JSON Schema of a run config, for editor completion and
-// validation in other tools. Built from configSchema, the zod schema parseConfig validates
-// with, so it cannot drift from what gossipfl accepts.
+// validation in other tools. Built from the zod schema parseConfig validates with, so it cannot
+// drift from what gossipfl accepts; `--plugin FILE` adds the variants that module registers.
 import type { Command } from 'commander';
+import { pluginOption } from '../plugins.js';
 import { z } from 'zod';
-import { configSchema } from '../../peer/config.js';
+import { currentConfigSchema } from '../../peer/config.js';
 import { writeFileAtomic } from '../../util/fs.js';
 
 type Json = { [key: string]: unknown };
 
-/** The config's JSON Schema (draft 2020-12), as a user writes a config file. */
+/** The config's JSON Schema (draft 2020-12), as a user writes a config file; registered plug-ins included. */
 export function configJsonSchema(): Json {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Json;
+  const schema = z.toJSONSchema(currentConfigSchema(), { io: 'input', unrepresentable: 'any' }) as Json;
   // parseConfig fills these in before validation (topology.peers from the run's peers, the
   // schedule's default), so a file may leave them out.
   schema.required = ((schema.required as string[] | undefined) ?? []).filter((k) => k !== 'topology' && k !== 'schedule');
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .command('schema')
     .description("print the run config's JSON Schema (for editors and other tools), built from the schema gossipfl validates with")
     .option('--out <file>', 'write it to a file instead of stdout')
+    .addOption(pluginOption())
     .action((opts: { out?: string }) => {
       const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
       if (opts.out) {

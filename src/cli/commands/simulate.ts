@@ -14,6 +14,7 @@ import { writeReport } from '../../report/index.js';
 import { startProgress } from '../progress.js';
 import { formatProgressLine } from '../../sweep/progress-line.js';
 import { collect, nonNegativeInt, positiveInt } from '../options.js';
+import { pluginOption } from '../plugins.js';
 import type { RunSummary, RoundMetrics } from '../../report/metrics.js';
 
 export interface SimulateOptions {
@@ -39,6 +40,7 @@ function addRunOptions(cmd: Command, defaultOut: string): Command {
     .option('--out <dir>', 'output folder for metrics.jsonl, config.json, summary.json and report.html', defaultOut)
     .option('--overwrite', 'replace a run already in --out')
     .addOption(setOption())
+    .addOption(pluginOption())
     .addOption(new Option('--backend <name>', 'tfjs backend (same as --set backend=NAME)').choices([...BACKEND_CHOICES]))
     .option('--seed <n>', 'seed (same as --set seed=N)', nonNegativeInt('--seed'))
     .option('--rounds <n>', 'rounds (same as --set rounds=N)', positiveInt('--rounds'))

@@ -10,6 +10,7 @@ import { preflightSimulation } from '../../sim/preflight.js';
 import { ConfigError, GossipflError, InputError } from '../../util/errors.js';
 import { collect, positiveInt } from '../options.js';
 import { setOption } from './simulate.js';
+import { pluginOption } from '../plugins.js';
 import { startMultiProgress, type TaskBar } from '../progress.js';
 
 interface SweepOptions {
@@ -19,6 +20,7 @@ interface SweepOptions {
   quiet?: boolean;
   dryRun?: boolean;
   only?: string[];
+  plugin?: string[];
 }
 
 export function register(program: Command): void {
@@ -29,6 +31,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder: one run directory per cell and the combined report (default runs/<sweep name>)')
     .option('--workers <n>', 'parallel runs (default: the sweep file\'s workers, else the number of CPU cores)', positiveInt('--workers'))
     .addOption(setOption())
+    .addOption(pluginOption())
     .option('--only <setting>', 'run only the settings with this name or folder name (repeatable); the report still covers all finished cells', collect)
     .option('--dry-run', 'validate every cell and list them, run nothing')
     .option('--quiet', 'no progress display')
@@ -55,7 +58,7 @@ export function register(program: Command): void {
       const reporter = progressReporter(selected, opts.quiet);
       let outcomes;
       try {
-        outcomes = await runSweep(selected, { out, workers, onEvent: reporter.onEvent });
+        outcomes = await runSweep(selected, { out, workers, plugins: opts.plugin ?? [], onEvent: reporter.onEvent });
       } finally {
         reporter.stop();
       }

@@ -2,6 +2,7 @@
 // peers, edges, degrees, spectral gap (or per-round consensus rate), stochasticity,
 // symmetry, connectivity — as text or, with --json, as one JSON object.
 import type { Command } from 'commander';
+import { pluginOption } from '../plugins.js';
 import { ConfigError } from '../../util/errors.js';
 import { summarizeTopology, type TopologySummary } from '../../topology/analysis.js';
 import { buildTopology, parseTopologySpec, STATIC_GRAPH_NAMES, TOPOLOGY_NAMES, type TopologySpec } from '../../topology/spec.js';
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--weights <scheme>', 'metropolis-hastings (default; uniform for exponential) or uniform')
     .option('--rounds <t>', 'time-varying: rounds to analyse (default: the period, or ⌈log2 n⌉)')
     .option('--json', 'print one JSON object')
+    .addOption(pluginOption())
     .action((name: string, flags: TopologyFlags) => {
       const spec = specFromFlags(name, flags);
       const summary = summarizeTopology(buildTopology(spec), { rounds: optionalInt(flags.rounds, '--rounds') });
