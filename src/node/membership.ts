@@ -319,11 +319,20 @@ export class Membership {
     return this.active < 0 ? p.lastRound === Infinity : p.joinRound <= this.active && this.active <= p.lastRound;
   }
 
-  /** Takes over another member's drops of members we have not heard from for half the silence limit either. */
+  /**
+   * Takes over another member's drops of members we have not heard from for half the silence
+   * limit either, or whose progress stopped before the round the other noticed their silence:
+   * a peer that just (re)started may have heard a dead peer's last announcements seconds late
+   * (gossipsub's message cache hands them out for a few heartbeats), which makes it look fresh
+   * here while the others have dropped it; counting it would put every member after it at
+   * another index than the others use.
+   */
   private adoptDrops(gone: NonNullable<Announcement['gone']>, nowMs: number): void {
     for (const g of gone) {
       const p = this.peers.get(g.peer);
-      if (!p || p.joinRound === null || nowMs - p.lastSeenMs <= this.silentMs / 2) continue;
+      if (!p || p.joinRound === null) continue;
+      const stale = p.round < g.after - JOIN_MARGIN;
+      if (!stale && nowMs - p.lastSeenMs <= this.silentMs / 2) continue;
       const after = Math.max(g.after, this.active);
       const mine = this.dropped.get(g.peer);
       // Not yet dropped here, or dropped here later than the other says: converge on the earliest round still ahead.

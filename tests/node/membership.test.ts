@@ -80,6 +80,21 @@ describe('Membership', () => {
     expect(m.setOf(7)).toEqual(['a', 'c', 'd']);
   });
 
+  it('adopts at once a drop of a peer whose last round is before the drop was noticed, however fresh its last announcement here', () => {
+    // A peer that restarted hears a dead member's last announcement (round 11) late, from the
+    // gossip cache; a current member reports it dropped after round 16 (noticed at round 14).
+    const m = new Membership('a', identity, 10_000);
+    for (const id of ['b', 'c']) m.onAnnounce(id, ann({ round: 20, joinRound: 0 }), 0);
+    m.onAnnounce('dead', ann({ round: 11, joinRound: 0 }), 0);
+    m.beginRound(20);
+    m.onAnnounce('b', ann({ round: 20, gone: [{ peer: 'dead', after: 16 }] }), 100);
+    expect(m.drops()).toEqual([{ peer: 'dead', after: 20 }]);
+    expect(m.setOf(21)).toEqual(['a', 'b', 'c']);
+    // A member that keeps up (round 20) and was heard 100 ms ago is not dropped on another's word.
+    m.onAnnounce('c', ann({ round: 20, gone: [{ peer: 'b', after: 20 }] }), 200);
+    expect(m.setOf(21)).toEqual(['a', 'b', 'c']);
+  });
+
   it('skips ahead only on a round two current members confirm; a stranger\'s claim changes nothing', () => {
     const m = new Membership('a', identity);
     for (const id of ['b', 'c', 'd']) m.onAnnounce(id, ann(), 0);

@@ -47,9 +47,11 @@ describe('resource attacks on a live node (long)', () => {
       await sample();
     }
     // One peer, 16 streams, each a full model-sized frame: the per-peer budget (two frames) refuses most.
+    // The refusal comes once the receiver reads a frame's prefix, behind 2 × 64 MiB being written on a
+    // loaded machine: seconds, so each ack gets 30 s.
     const big = await Promise.all(Array.from({ length: 16 }, () => openRawStream(pair, MODEL_BYTES, MODEL_BYTES)));
     await sample();
-    const bigAcks = await Promise.all(big.map((s) => Promise.race([s.ack, new Promise((r) => setTimeout(() => r('pending'), 5000))])));
+    const bigAcks = await Promise.all(big.map((s) => Promise.race([s.ack, new Promise((r) => setTimeout(() => r('pending'), 30_000))])));
     const overBudget = bigAcks.filter((a) => typeof a === 'object' && a !== null && /in flight/.test((a as { reason: string }).reason)).length;
     for (const s of big) s.stream.abort(new Error('done'));
     const works = await stillWorks(pair, 1, 9);
