@@ -74,18 +74,18 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     optimizerStep: c.optimizer.step,
     slots: c.optimizer.slots.length,
   };
+  // Always a section (empty without state): a version-2 file says what it holds.
   const vectors: StateVector[] = [];
-  if (c.state) {
-    const size = c.params.layout.size;
-    const own = (v: Float32Array | undefined, name: string) => {
-      if (v && v.length !== size) throw new RangeError(`checkpoint: ${name} holds ${v.length} values, the model ${size}`);
-      return flattenState(v, vectors, name);
-    };
-    const clientControl = own(c.state.clientControl, 'clientControl');
-    const lastTrained = own(c.state.lastTrained, 'lastTrained');
-    const compression = flattenState(c.state.compression, vectors, 'compression');
-    header.state = { version: STATE_VERSION, vectors: vectors.map((v) => ({ type: v instanceof Float32Array ? 'f32' : 'f64', length: v.length })), clientControl, lastTrained, compression };
-  }
+  const state = c.state ?? {};
+  const size = c.params.layout.size;
+  const own = (v: Float32Array | undefined, name: string) => {
+    if (v && v.length !== size) throw new RangeError(`checkpoint: ${name} holds ${v.length} values, the model ${size}`);
+    return flattenState(v, vectors, name);
+  };
+  const clientControl = own(state.clientControl, 'clientControl');
+  const lastTrained = own(state.lastTrained, 'lastTrained');
+  const compression = flattenState(state.compression, vectors, 'compression');
+  header.state = { version: STATE_VERSION, vectors: vectors.map((v) => ({ type: v instanceof Float32Array ? 'f32' : 'f64', length: v.length })), clientControl, lastTrained, compression };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align4(12 + json.length);
   const floats = c.params.layout.size * (1 + header.slots);
