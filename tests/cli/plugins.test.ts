@@ -202,5 +202,16 @@ describe('gossipfl --plugin', () => {
     // After the exact merge both hold one model: the same test loss and accuracy to the last bit.
     expect(finals[0].mergedLoss).toBeGreaterThan(0);
     expect([finals[0].mergedLoss, finals[0].mergedAccuracy]).toEqual([finals[1].mergedLoss, finals[1].mergedAccuracy]);
+    // And it is the simulator's run: each process is the simulated peer of its shard, round by round.
+    const local: RoundMetrics[] = [];
+    await simulate(parseConfig(YAML.parse(readFileSync(cfg, 'utf8'))), { onRound: (m) => local.push(m) });
+    for (const rounds of runs) {
+      // Round 1's loss comes before any exchange, so it names the shard; later rounds check the exchanges.
+      const shard = local[0].perPeer!.trainLoss.indexOf(rounds[0].trainLoss);
+      expect(shard).toBeGreaterThanOrEqual(0);
+      rounds.forEach((m, t) => expect(m.trainLoss).toBe(local[t].perPeer!.trainLoss[shard]));
+    }
+    expect(new Set(runs.map((rounds) => local[0].perPeer!.trainLoss.indexOf(rounds[0].trainLoss)))).toEqual(new Set([0, 1]));
+    expect([finals[0].mergedLoss, finals[0].mergedAccuracy]).toEqual([local.at(-1)!.mergedLoss, local.at(-1)!.mergedAccuracy]);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 // `gossipfl cluster`: N local peer processes on loopback that run one gossip run together, for
 // trying a run on one machine. `--psk new` (or a key file) makes it a private network. A
-// `mode: federated` run gets one more process that serves (`peer --serve`, folder server/).
+// `mode: federated` run gets one more process that serves (`peer --serve`, folder server/). Each
+// process trains the shard of its place in the topology, so the cluster runs what `simulate` runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -78,6 +79,9 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   const quicAddr = (port: number) => `/ip4/127.0.0.1/udp/${port}/quic-v1`;
   const listenOn = (port: number) => (transport === 'tcp' ? [tcpAddr(port)] : transport === 'quic' ? [quicAddr(port)] : [tcpAddr(port), quicAddr(port)]);
   const bootstrap = `${transport === 'quic' ? quicAddr(ports[0]) : tcpAddr(ports[0])}/p2p/${ids[0]}`;
+  // A member's place in the topology is its position among the sorted peer ids; training on the
+  // shard of that position makes each process the simulator's peer of that index (the same run).
+  const sortedIds = ids.slice(0, opts.peers).sort();
   const start = (i: number): ChildProcess => {
     const [cmd, ...prefixArgs] = opts.cli ?? [process.execPath, ...process.execArgv, process.argv[1]];
     const child = spawn(
@@ -92,7 +96,7 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
         ...(i > 0 ? ['--bootstrap', bootstrap] : []),
         '--key', join(dirs[i], 'peer.key'),
         // Federated clients train on the shard of their position among the clients (the server weighs uploads by it).
-        ...(opts.serve ? (i === opts.peers ? ['--serve'] : []) : ['--data-shard', `${i}/${opts.peers}`]),
+        ...(opts.serve ? (i === opts.peers ? ['--serve'] : []) : ['--data-shard', `${sortedIds.indexOf(ids[i])}/${opts.peers}`]),
         '--out', dirs[i],
         '--encryption', opts.encryption,
         '--transport', transport,
