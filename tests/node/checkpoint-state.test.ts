@@ -96,6 +96,68 @@ describe('checkpoint rule-state section', () => {
   });
 });
 
+/** The simulator's world of the run's peers (mode federated: with the server in the same world). */
+function world(run: Run, trainer: Trainer, peers: ReturnType<typeof makePeer>[]): PeerWorld {
+  const members = peers.map((p) => p.id);
+  const federated = run.config.mode === 'federated';
+  const net = new SimNetwork(IDEAL_NETWORK, 1);
+  net.setMembers(federated ? [...members, 'server'] : members);
+  const all = members.map((_, i) => i);
+  const env = { hub: net, seesAll: true, roster: () => ({ members, live: all, local: all, honest: all }), log: () => {} };
+  return new PeerWorld(run, trainer, peers, env, federated ? { id: 'server', participation: 1 } : undefined);
+}
+
+/** A value with its vectors as hex, to compare restored memory bit for bit. */
+const fingerprint = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (ArrayBuffer.isView(x) ? `${x.constructor.name}:${bits(x)}` : x));
+
+describe('every built-in compressor memory survives a checkpoint', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it.each([
+    ['all-reduce', { method: 'powersgd', rank: 2 }],
+    ['all-reduce', { method: 'powersgd-plus', rank: 2 }],
+    ['all-reduce', { method: 'arc-top-k', ratio: 0.3 }],
+    ['all-reduce', { method: 'greedylore', rank: 2 }],
+    ['federated', { method: 'top-k', ratio: 0.3, errorFeedback: 'ef14' }],
+    ['federated', { method: 'top-k', ratio: 0.3, errorFeedback: 'ef21' }],
+    ['federated', { method: 'top-k', ratio: 0.3, errorFeedback: 'ef21-m' }],
+    ['federated', { method: 'sign', errorFeedback: 'econtrol' }],
+  ] as const)('%s with %j: after 2 rounds, saved and restored into a fresh world, bit for bit', async (mode, compression) => {
+    const config = parseConfig({
+      name: 'compressor-ckpt',
+      seed: 1,
+      peers: 3,
+      rounds: 2,
+      backend: 'cpu',
+      mode,
+      compression,
+      data: { dataset: 'synthetic', train: 300, test: 60, features: 24, classes: 3, partition: { kind: 'iid' } },
+      model: { kind: 'mlp', hidden: [16] },
+      training: { batchSize: 8, optimizer: { kind: 'sgd', lr: 0.1 } },
+      schedule: { localSteps: 2 },
+      eval: { every: 1 },
+    });
+    const run = await buildRun(config);
+    const trainer = new Trainer(run.model, config.training.optimizer);
+    try {
+      const peers = [0, 1, 2].map((i) => makePeer(run, { id: `p${i}`, shard: i }));
+      const before = world(run, trainer, peers);
+      await runRounds(run, before, mode === 'federated' ? 'server' : 'all-reduce', { elapsedSeconds: () => 0 });
+      const had = before.peerMemory('p1');
+      // Memory that changed in the rounds: the restore has something to bring back.
+      expect(fingerprint(had.compression)).not.toBe(fingerprint(world(run, trainer, [0, 1, 2].map((i) => makePeer(run, { id: `p${i}`, shard: i }))).peerMemory('p1').compression));
+      const ck = decodeCheckpoint(encodeCheckpoint({ round: 1, peerId: 'p1', params: peers[1].params, optimizer: peers[1].optimizer, state: had }), run.model.layout);
+      const after = world(run, trainer, [0, 1, 2].map((i) => makePeer(run, { id: `p${i}`, shard: i })));
+      restoreMemory(after, 'p1', ck, 'checkpoint.bin', () => {});
+      expect(fingerprint(after.peerMemory('p1').compression)).toBe(fingerprint(had.compression));
+    } finally {
+      trainer.dispose();
+    }
+  }, 60_000);
+});
+
 describe('SCAFFOLD client state through a checkpoint file', () => {
   beforeAll(async () => {
     await initBackend('cpu');
@@ -116,15 +178,6 @@ describe('SCAFFOLD client state through a checkpoint file', () => {
     schedule: { localSteps: 3 },
     eval: { every: 1 },
   });
-
-  /** The simulator's federated world of the run's clients (server in the same world). */
-  function world(run: Run, trainer: Trainer, peers: ReturnType<typeof makePeer>[]): PeerWorld {
-    const members = peers.map((p) => p.id);
-    const net = new SimNetwork(IDEAL_NETWORK, 1);
-    net.setMembers([...members, 'server']);
-    const all = members.map((_, i) => i);
-    return new PeerWorld(run, trainer, peers, { hub: net, seesAll: true, roster: () => ({ members, live: all, local: all, honest: all }), log: () => {} }, { id: 'server', participation: 1 });
-  }
 
   it("a client's c_i and EF21 memory after 2 rounds, saved and loaded into a fresh world, are the ones it had, bit for bit", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gossipfl-scaffold-ckpt-'));
