@@ -6,9 +6,16 @@ import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, ope
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 
-/** Bytes a checkpoint of `paramCount` parameters can take on disk: model and up to two optimizer slots, twice (the new file is written before the old one goes), plus room for the metrics. */
+/**
+ * Vectors of the model's size a checkpoint can hold: the model, two optimizer slots, one rule
+ * state (SCAFFOLD's c_i or D²'s previous model), and the compressor's memory (at most two such
+ * vectors, e.g. EF21-M's h and momentum, plus PowerSGD's warm start, smaller than one).
+ */
+const CHECKPOINT_VECTORS = 7;
+
+/** Bytes a checkpoint of `paramCount` parameters can take on disk: CHECKPOINT_VECTORS float32 vectors, twice (the new file is written before the old one goes), plus room for the metrics. */
 export function checkpointBytesUpperBound(paramCount: number): number {
-  return 2 * 3 * 4 * paramCount + 1024 * 1024;
+  return 2 * CHECKPOINT_VECTORS * 4 * paramCount + 1024 * 1024;
 }
 
 /** Throws a ConfigError naming `dir` unless it exists (or can be made), takes a write, and has `needBytes` free. */

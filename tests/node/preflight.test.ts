@@ -25,7 +25,7 @@ describe('preflight checks', () => {
     expect(() => checkOutDir(join(file, 'sub'))).toThrow(ConfigError);
     expect(() => checkOutDir(join(file, 'sub'))).toThrow(`--out ${join(file, 'sub')}: cannot create the folder`);
     expect(() => checkOutDir(dir, Number.MAX_SAFE_INTEGER)).toThrow(/MiB free, but checkpoints of this model need up to/);
-    expect(checkpointBytesUpperBound(1000)).toBe(24_000 + 1024 * 1024);
+    expect(checkpointBytesUpperBound(1000)).toBe(56_000 + 1024 * 1024);
   });
 
   it('cluster --psk new writes a fresh key under --out each time; a given file is checked before any peer starts', () => {

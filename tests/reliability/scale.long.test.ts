@@ -58,8 +58,8 @@ describe(`${PEERS} real peer processes`, () => {
         expect(failed, failed.slice(0, 3).map((i) => fleet.tail(i)).join('\n')).toEqual([]);
 
         const finals = fleet.dirs.map((_, i) => fleet.metrics(i));
-        for (const m of finals) {
-          expect(m.length).toBe(ROUNDS);
+        for (const [i, m] of finals.entries()) {
+          expect(m.length, `peer ${i} reported ${m.length} rounds:\n${fleet.tail(i, 30)}`).toBe(ROUNDS);
           expect(m.at(-1)!.globalMerge).toBe(true);
           expect(m.at(-1)!.activePeers).toBe(PEERS);
         }
