@@ -29,6 +29,8 @@ export const runInfoSchema = z.object({
   platform: z.string(),
   /** The commit the CLI was bundled from. */
   commit: z.string().optional(),
+  /** How the CLI ran: bundled into one file with esbuild (the default, for hosts without npm) or from source with tsx. */
+  cli: z.enum(['bundle', 'source']).optional(),
   /** Sweeps that ran on the same machine at the same time (their cells shared the cores). */
   alongside: z.array(z.string()).optional(),
 });

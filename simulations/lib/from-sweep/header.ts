@@ -24,7 +24,7 @@ export function sweepHeader(sweeps: readonly StudySweep[]): SweepHeader {
     quick: false,
     ...(warnings.length ? { warning: warnings.join(' ') } : {}),
     date: i.startedAt.slice(0, 10),
-    machine: `${i.cores}-core CPU (${i.cpuModel}), ${i.memoryGiB} GiB, ${i.workers} runs at a time${i.alongside?.length ? ` (the sweeps ${i.alongside.join(', ')} ran alongside, on the other cores)` : ''}; Node ${i.node}; tfjs ${backend} backend; the gossipfl CLI bundled into one file with esbuild${i.commit ? ` from commit ${i.commit.slice(0, 7)}` : ''}`,
+    machine: `${i.cores}-core CPU (${i.cpuModel}), ${i.memoryGiB} GiB, ${i.workers} runs at a time${i.alongside?.length ? ` (the sweeps ${i.alongside.join(', ')} ran alongside, on the other cores)` : ''}; Node ${i.node}; tfjs ${backend} backend; ${i.cli === 'source' ? 'the gossipfl CLI run from source with tsx' : 'the gossipfl CLI bundled into one file with esbuild'}${i.commit ? ` from commit ${i.commit.slice(0, 7)}` : ''}`,
     wallSeconds: sweeps.reduce((t, s) => t + s.info.wallSeconds, 0),
   };
 }
