@@ -15,7 +15,7 @@ import os from 'node:os';
 import { tf } from '../src/compute/tf.js';
 import { initBackend } from '../src/compute/backend.js';
 import type { RunConfig } from '../src/peer/config.js';
-import { engineRate, endToEnd, manyPeersConfig, peakRssMiB } from './simulator.js';
+import { engineRate, endToEnd, manyPeersConfig, peakRssMiB, phaseTimes } from './simulator.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -27,7 +27,7 @@ const peersList = flag('peers', '256,1024').split(',').filter(Boolean).map(Numbe
 const rounds = Number(flag('rounds', '20'));
 const steps = Number(flag('steps', '10'));
 const big = Number(flag('big', '10000'));
-const engineSteps = Number(flag('engine-steps', '50'));
+const engineSteps = Number(flag('engine-steps', '200'));
 const deadlineS = Number(flag('deadline-s', '400'));
 const out = flag('out', '');
 for (const [name, v] of Object.entries({ rounds, steps, big, engineSteps, deadlineS })) {
@@ -71,9 +71,11 @@ for (const P of peersList) {
   }
   try {
     const c = config(P, 64);
-    const engine = await engineRate(c, engineSteps);
+    const engine = await engineRate(c, engineSteps, 3);
     memory?.resetPeak();
     const e2e = await endToEnd(c);
+    // The same run again, part by part (the kernels are compiled by now, as in a sweep's later runs).
+    const phases = await phaseTimes(c);
     record({
       case: `rate-${P}`,
       peers: P,
@@ -87,6 +89,8 @@ for (const P of peersList) {
       mergedAccuracy: e2e.mergedAccuracy,
       peakDeviceMiB: memory ? memory.peakMiB() : null,
       peakRssMiB: e2e.peakRssMiB,
+      phases,
+      roundsRatio: phases.roundsPeerStepsPerSecond / engine.wall,
     });
   } catch (err) {
     record({ case: `rate-${P}`, error: String(err instanceof Error ? err.message : err) });

@@ -349,6 +349,18 @@ export class BatchedTrainer {
     this.replaceStack(next);
   }
 
+  /** The mean of stack rows `rows` as one model, computed where the stack lives (one row comes back). */
+  async meanRows(rows: readonly number[]): Promise<Params> {
+    this.assertLive();
+    const list = this.checkRows(rows);
+    if (list.length === 0) throw new InputError('batched engine: meanRows needs at least one row');
+    if (this.dev) return paramsFrom(this.model.layout, await this.dev.meanRows(list));
+    const mean = tf.tidy(() => tf.mean(tf.gather(this.stack, tf.tensor1d(list, 'int32')), 0));
+    const data = (await mean.data()) as Float32Array;
+    mean.dispose();
+    return paramsFrom(this.model.layout, data);
+  }
+
   /** Per-row test loss and accuracy of stack rows `rows` on `data`: a batched forward, a few numbers per row read back. */
   async evaluate(rows: readonly number[], data: EvalData): Promise<RowsEval> {
     this.assertLive();

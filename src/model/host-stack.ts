@@ -223,6 +223,11 @@ export class HostStack {
     this.spare = w;
   }
 
+  /** The mean of rows `rows`, as one row. */
+  async meanRows(rows: Int32Array): Promise<Float32Array> {
+    return this.meanOf(rows);
+  }
+
   private meanOf(rows: Int32Array): Float32Array {
     const d = this.dim;
     const sum = new Float64Array(d);

@@ -144,6 +144,17 @@ export class WebGpuStack {
     return { consensus: total / rows.length, mean: result };
   }
 
+  /** The mean of rows `rows`, as one row: the consensus kernel's mean, d numbers read back. */
+  async meanRows(rows: Int32Array): Promise<Float32Array> {
+    const { rt, graph, weights } = this.device;
+    const mean = this.meanDevice();
+    this.sq ??= rt.storage(this.device.rowBytes, 'column squares');
+    const k = columnMomentsKernel(graph.dim, rows.length);
+    rt.submit([await this.dispatch(k, { X: { buffer: weights }, Rows: { buffer: this.rowList(rows) }, Mean: { buffer: mean.weights }, Sq: { buffer: this.sq } })]);
+    const [row] = await rt.read([{ buffer: mean.weights, offset: 0, bytes: this.device.rowBytes }]);
+    return row;
+  }
+
   loadAll(flat: Float32Array): void {
     this.device.rt.write(this.device.weights, 0, flat);
   }

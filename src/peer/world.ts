@@ -67,6 +67,13 @@ export interface Traffic {
   readonly received: number;
 }
 
+/**
+ * What a run brings back at its end: every local model and the merged one ('all'), or only the
+ * merged model ('merged': a batched world computes it where its stack lives and holds no model
+ * per peer on the host; the models list is then empty).
+ */
+export type FinalModels = 'all' | 'merged';
+
 /** The peers one process holds, as the round driver drives them. */
 export interface World extends ModeRounds {
   /** Fixes round t's roster (churn and membership changes take effect here). */
@@ -82,7 +89,7 @@ export interface World extends ModeRounds {
   /** Bytes moved since the last call. */
   takeTraffic(): Traffic;
   /** The local honest live models and the merged model (the mean of all honest live models where known). */
-  finalModels(): Promise<{ readonly models: readonly Params[]; readonly merged: Params | null }>;
+  finalModels(which?: FinalModels): Promise<{ readonly models: readonly Params[]; readonly merged: Params | null }>;
 }
 
 /** Rounds of the modes beyond gossip, for worlds that hold per-peer models (the batched world has none). */

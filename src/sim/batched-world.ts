@@ -24,7 +24,7 @@
 // host); afterTrain advances the simulated clocks. The simulated network adds no time here.
 import type { RunConfig } from '../peer/config.js';
 import type { Run } from '../peer/run.js';
-import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from '../peer/world.js';
+import type { FinalModels, GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from '../peer/world.js';
 import type { SparseMixing } from '../topology/mixing.js';
 import { RoundMixing } from '../peer/round-mixing.js';
 import { BatchedTrainer, type StackMixing } from '../model/batched.js';
@@ -133,11 +133,7 @@ export class BatchedWorld implements World {
     const d = model.layout.size;
     // The same starting models and minibatch seeds as the per-peer engine's peers; the server
     // starts from the shared init (its row also steps with the others, and is overwritten).
-    const init = new Float32Array(rows * d);
-    for (let i = 0; i < rows; i++) {
-      const p = config.training.init === 'shared' || i === P ? run.sharedInit : model.init(Rng.derive(config.seed, 'init', i).nextUint32());
-      init.set(p.data, i * d);
-    }
+    const initial = (i: number) => (config.training.init === 'shared' || i === P ? run.sharedInit : model.init(Rng.derive(config.seed, 'init', i).nextUint32()));
     const specs = partition.indices.map((r, i) => ({ rows: r, seed: Rng.derive(config.seed, 'batches', i).nextUint32() }));
     if (this.server) specs.push({ rows: partition.indices[0], seed: 0 });
     this.streams = new BatchStreams(specs, config.training.batchSize);
@@ -145,7 +141,14 @@ export class BatchedWorld implements World {
     this.chocoStep = agg?.name === 'choco-gossip' ? (agg.stepSize ?? 1) : 1;
     this.engine = new BatchedTrainer(model, config.training.optimizer, rows);
     try {
-      this.engine.loadAll(init);
+      if (this.engine.kernels === 'tfjs') {
+        const init = new Float32Array(rows * d);
+        for (let i = 0; i < rows; i++) init.set(initial(i).data, i * d);
+        this.engine.loadAll(init);
+      } else {
+        // Row by row: no P×d copy of the stack on the host, even for a moment.
+        for (let i = 0; i < rows; i++) this.engine.loadPeer(i, initial(i));
+      }
       this.engine.setData(train.x, train.y, train.n);
     } catch (err) {
       this.engine.dispose();
@@ -253,7 +256,11 @@ export class BatchedWorld implements World {
     return t;
   }
 
-  async finalModels(): Promise<{ readonly models: readonly Params[]; readonly merged: Params | null }> {
+  async finalModels(which: FinalModels = 'all'): Promise<{ readonly models: readonly Params[]; readonly merged: Params | null }> {
+    if (which === 'merged') {
+      const merged = this.server ? await this.engine.readPeer(this.server.row) : await this.engine.meanRows(this.all);
+      return { models: [], merged };
+    }
     const stack = await this.engine.readAll();
     const layout = this.run.model.layout;
     const d = layout.size;

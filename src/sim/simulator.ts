@@ -12,7 +12,7 @@ import { cloneParams, type Params } from '../params/index.js';
 import { buildRun, makePeer, type Run, type RunPlugins } from '../peer/run.js';
 import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
-import type { World } from '../peer/world.js';
+import type { FinalModels, World } from '../peer/world.js';
 import type { ModelCodec } from '../peer/gossip.js';
 import { Rng } from '../util/rng.js';
 import { SimNetwork } from './memory-transport.js';
@@ -29,6 +29,8 @@ export interface SimulationHooks {
   onRound?(metrics: RoundMetrics): void;
   /** One-line log messages (backend choice, rejected messages, churn). */
   log?(line: string): void;
+  /** What the result carries at the end (default 'all'; 'merged' leaves finalModels empty). */
+  readonly finalModels?: FinalModels;
 }
 
 /** Parts a library user brings instead of the ones the config names. */
@@ -39,7 +41,7 @@ export interface SimulationResult {
   readonly metrics: RoundMetrics[];
   readonly summary: RunSummary;
   readonly partition: { numClasses: number; histograms: number[][] };
-  /** Final models of the live honest peers. */
+  /** Final models of the live honest peers (empty when the hooks asked for finalModels: 'merged'). */
   readonly finalModels: Params[];
   /** The merged model: the server's (federated), the MoDeST holder's, else the average of the live honest models. */
   readonly merged: Params;
@@ -60,7 +62,7 @@ export async function simulate(config: RunConfig, hooks: SimulationHooks = {}, p
       elapsedSeconds: () => sim.elapsedMs() / 1000,
       afterRound: (_t, m) => hooks.onRound?.(m),
     });
-    return result(run, metrics, bytesSentTotal, wallStart, await sim.world.finalModels());
+    return result(run, metrics, bytesSentTotal, wallStart, await sim.world.finalModels(hooks.finalModels));
   } finally {
     sim.dispose();
   }

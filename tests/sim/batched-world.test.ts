@@ -91,6 +91,21 @@ describe('batched world vs per-peer simulator', () => {
     perPeer.finalModels.forEach((m, i) => expect(maxDifference(m.data, batched.models[i])).toBeLessThan(1e-4));
   });
 
+  it("finalModels: 'merged' brings back only the merged model, computed where the stack lives (gossip mean, FedAvg server row)", async () => {
+    const gossip = { ...base, schedule: { localSteps: 2, gossipSteps: 2 } };
+    const federated: RunConfigInput = { ...base, mode: 'federated', schedule: { localSteps: 2 } };
+    for (const input of [gossip, federated]) {
+      const all = await simulate(parseConfig({ ...input, engine: 'batched' }));
+      const merged = await simulate(parseConfig({ ...input, engine: 'batched' }), { finalModels: 'merged' });
+      expect(merged.finalModels).toEqual([]);
+      expect(merged.metrics).toEqual(all.metrics.map((m) => ({ ...m, wallSeconds: merged.metrics[m.round - 1].wallSeconds })));
+      // The host average and the stack's own mean sum the same rows in another order.
+      expect(maxDifference(merged.merged.data, all.merged.data)).toBeLessThan(1e-6);
+      // Without a final merge the peers differ: the gossip mean is none of their rows.
+      if (input.mode !== 'federated') expect(maxDifference(merged.merged.data, all.finalModels[0].data)).toBeGreaterThan(1e-6);
+    }
+  });
+
   it('fp16 whole models: neighbours average decoded models, bytes as the codec writes them', async () => {
     const input = { ...base, compression: { method: 'fp16' as const } };
     const perPeer = await simulate(parseConfig(input));

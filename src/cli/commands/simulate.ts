@@ -92,6 +92,9 @@ export async function runAndReport(base: RunConfig, opts: SimulateOptions): Prom
   try {
     const result = await simulate(config, {
       log,
+      // The run directory holds metrics and the summary, no models: a batched world of many
+      // peers then reads back only the merged model.
+      finalModels: 'merged',
       onRound: (m) => {
         dir.appendRound(m);
         progress.update(m.round, roundInfo(m));
