@@ -12,6 +12,13 @@ export interface InboxLimits {
   readonly maxRoundsAhead: number;
   /** Total payload bytes buffered for future positions. */
   readonly maxBufferedBytes: number;
+  /**
+   * A phase buffered however many rounds ahead (still within maxBufferedBytes): the exact
+   * merge's. Every member sends its model to every other, so a peer that fell rounds behind
+   * would otherwise drop the models of those that reached the merge first and finished (they
+   * never send again), and end with a different average.
+   */
+  readonly anyRoundsAheadPhase?: number;
 }
 
 /** What an inbox did with an offered message. */
@@ -58,7 +65,7 @@ export class Inbox {
         if (!open.expected.has(from)) return 'unexpected';
         return open.got.has(from) ? 'duplicate' : 'delivered';
       }
-      if (round > pos.round + this.limits.maxRoundsAhead) return 'overflow';
+      if (round > pos.round + this.limits.maxRoundsAhead && phase !== this.limits.anyRoundsAheadPhase) return 'overflow';
     }
     return this.future.get(key(round, phase))?.has(from) ? 'duplicate' : 'buffered';
   }

@@ -21,6 +21,7 @@ import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
 import { Libp2pTransport } from './transport.js';
+import { payloadBounds } from './transport-options.js';
 import { gossipNeighbours } from './topology-neighbours.js';
 import { checkOutDir, checkpointBytesUpperBound } from './preflight.js';
 import { loadCheckpoint, restoreMemory, saveCheckpoint } from './checkpoint.js';
@@ -109,7 +110,7 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
       identity: { runId: config.name, modelFingerprint: hashText(layoutFingerprint(model.layout)), configHash: configHash(config) },
       // Everything but the sender's index (checked in the exchange, which knows the round's members).
       validate: codecValidator(model.layout),
-      maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
+      ...payloadBounds(model.layout.size, config.peers),
       suspectAfterRounds: config.heterogeneity.suspectAfterRounds,
       // Gossip keeps connections to the topology's neighbours (dialled a round ahead), not to every member.
       ...(strategy === 'gossip' ? { neighbours: gossipNeighbours(run, node.peerId) } : {}),

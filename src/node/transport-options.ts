@@ -151,3 +151,13 @@ export function positive(field: string, v: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * A peer's payload bounds for a model of `params` floats in a run of `peers`: one message is the
+ * model plus headroom, and the early-update buffer holds every member's exact-merge model (from
+ * peers that reached the merge first; the merge holds that many anyway), at least 4 messages.
+ */
+export function payloadBounds(params: number, peers: number): { maxPayloadBytes: number; maxBufferedBytes: number } {
+  const maxPayloadBytes = params * 4 + 64 * 1024;
+  return { maxPayloadBytes, maxBufferedBytes: Math.max(4, peers + 1) * maxPayloadBytes };
+}

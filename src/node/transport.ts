@@ -15,6 +15,7 @@ import { GossipflError } from '../util/errors.js';
 import type { GossipflNode } from './create-node.js';
 import { handleUpdateProtocol, UPDATE_PROTOCOL } from './direct.js';
 import { Inbox } from './inbox.js';
+import { MERGE_PHASE } from '../peer/gossip.js';
 import { Membership, JOIN_MARGIN, peerOfAddr } from './membership.js';
 import { Liveness } from './liveness.js';
 import { RefusalLog } from './refusal-log.js';
@@ -86,7 +87,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
       options,
       o: this.o,
       membership: this.membership,
-      inbox: new Inbox({ maxRoundsAhead: this.o.maxRoundsAhead, maxBufferedBytes: this.o.maxBufferedBytes }),
+      inbox: new Inbox({ maxRoundsAhead: this.o.maxRoundsAhead, maxBufferedBytes: this.o.maxBufferedBytes, anyRoundsAheadPhase: MERGE_PHASE }),
       liveness: new Liveness(this.o.suspectAfterRounds),
       refusals: new RefusalLog(this.log, this.o.refusalLogIntervalMs),
       log: this.log,

@@ -98,12 +98,19 @@ export class MessageValidator {
     const forOthers = msg.to.length > 0 && !msg.to.includes(self);
     if (!forOthers && this.latestInbox && msg.phase !== MERGE_PHASE) return this.admitLatest(this.latestInbox, from, msg, where);
     const place = forOthers ? 'forward' : inbox.classify(msg.round, msg.phase, from);
-    if (place === 'stale' || place === 'duplicate' || place === 'unexpected') return { result: 'ignore', reason: place };
+    // Addressed to others as well: a message too late or too early for this peer is still relayed
+    // to them when valid (an exact merge's model reaches every member through peers at other
+    // rounds; gossipsub stops at the first relay that ignores it).
+    const alsoForOthers = msg.to.length > 1; // direct streams carry no recipients: nothing to relay
+    const relay = (): Verdict => (alsoForOthers && this.checkUpdate(from, msg, where) === null ? { result: 'forward', reason: `${place} here, addressed to others too` } : { result: 'ignore', reason: place });
+    if (place === 'duplicate') return { result: 'ignore', reason: place };
+    if (place === 'stale' || place === 'unexpected') return relay();
     if (place === 'overflow') {
       // A valid update far ahead is what a peer that fell behind sees: evidence of the sender's round.
-      if (this.checkUpdate(from, msg, where) === null) membership.onUpdate(from, msg.round);
+      const valid = this.checkUpdate(from, msg, where) === null;
+      if (valid) membership.onUpdate(from, msg.round);
       refusals.refuse('update too far ahead', `${where} dropped: too far ahead or the early-update buffer is full`);
-      return { result: 'ignore', reason: place };
+      return valid && alsoForOthers ? { result: 'forward', reason: 'too far ahead here, addressed to others too' } : { result: 'ignore', reason: place };
     }
     // Checked before forwarding too: gossipsub must not relay junk addressed to someone else.
     const refused = this.checkUpdate(from, msg, where);

@@ -47,6 +47,19 @@ describe('Inbox', () => {
     expect(inbox.buffered).toBe(15);
   });
 
+  it('buffers the exact merge phase however many rounds ahead, within the byte bound, and hands it to a peer that skips to it', () => {
+    const inbox = new Inbox({ maxRoundsAhead: 2, maxBufferedBytes: 15, anyRoundsAheadPhase: 255 });
+    inbox.openExchange(3, 0, ['b'], () => undefined);
+    inbox.closeExchange();
+    expect(inbox.offer(env('b', 19, 0, 1))).toBe('overflow');
+    expect(inbox.offer(env('b', 19, 255, 10))).toBe('buffered');
+    expect(inbox.offer(env('c', 19, 255, 10))).toBe('overflow');
+    const got: string[] = [];
+    inbox.openExchange(19, 255, ['b', 'c'], (e) => got.push(`${e.from}@${e.round}/${e.phase}`));
+    expect(got).toEqual(['b@19/255']);
+    expect(inbox.buffered).toBe(0);
+  });
+
   it('refuses positions that go backwards and a second open exchange', () => {
     const inbox = new Inbox({ maxRoundsAhead: 2, maxBufferedBytes: 15 });
     inbox.openExchange(1, 1, [], () => undefined);

@@ -139,6 +139,11 @@ export class PeerFleet {
     return addr;
   }
 
+  /** Every peer's stamped lines (ms since the epoch), for the skip checks of skips.ts. */
+  get stamped(): ReadonlyArray<ReadonlyArray<{ readonly at: number; readonly line: string }>> {
+    return this.peers.map((p) => p.lines);
+  }
+
   lines(i: number): string[] {
     return this.peers[i].lines.map((l) => l.line);
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/cli/commands/cluster.js';
 import { bundlePeerCli, PeerFleet, type FleetReport } from './scale-fleet.js';
+import { skipsOf, unconfirmedSkips, unexplainedGaps } from './skips.js';
 
 const PEERS = Number(process.env.SCALE_PEERS ?? 64);
 const ROUNDS = 20;
@@ -46,6 +47,7 @@ describe(`${PEERS} real peer processes`, () => {
       writeFileSync(configFile, configYaml(topology));
       const bundle = await bundlePeerCli();
       const fleet = await PeerFleet.prepare(dir, configFile, PEERS, bundle, START_TIMEOUT_MS);
+      let passed = false;
       try {
         const ports = await freePorts(PEERS);
         const listen = (i: number) => `/ip4/127.0.0.1/tcp/${ports[i]}`;
@@ -58,8 +60,14 @@ describe(`${PEERS} real peer processes`, () => {
         expect(failed, failed.slice(0, 3).map((i) => fleet.tail(i)).join('\n')).toEqual([]);
 
         const finals = fleet.dirs.map((_, i) => fleet.metrics(i));
+        const everyone = fleet.dirs.map((_, i) => i);
         for (const [i, m] of finals.entries()) {
-          expect(m.length, `peer ${i} reported ${m.length} rounds:\n${fleet.tail(i, 30)}`).toBe(ROUNDS);
+          // Every round trained, or skipped to catch up with a round the others had reached (a
+          // process starved of CPU on 2 shared cores falls behind: that is the catch-up working).
+          const text = `peer ${i} reported ${m.length} rounds:\n${fleet.tail(i, 30)}`;
+          expect(unconfirmedSkips(fleet, i, everyone.filter((j) => j !== i)), text).toEqual([]);
+          expect(unexplainedGaps(m.map((r) => r.round), skipsOf(fleet, i), ROUNDS), text).toEqual([]);
+          expect(m.at(-1)!.round, text).toBe(ROUNDS);
           expect(m.at(-1)!.globalMerge).toBe(true);
           expect(m.at(-1)!.activePeers).toBe(PEERS);
         }
@@ -77,9 +85,12 @@ describe(`${PEERS} real peer processes`, () => {
         // plus briefly the peers an exchange dialled on demand; nobody holds the full mesh.
         expect(report.connectionsMean).toBeLessThanOrEqual(WANTED_ABOUT[topology] + 1);
         expect(report.connectionsMaxOfMeans).toBeLessThanOrEqual(2 * WANTED_ABOUT[topology]);
+        passed = true;
       } finally {
         fleet.stop();
-        for (const d of fleet.dirs) rmSync(d, { recursive: true, force: true });
+        // A failed run keeps every peer's peer.log and metrics to read.
+        if (passed) rmSync(dir, { recursive: true, force: true });
+        else process.stderr.write(`scale ${topology} failed; the peers' logs and metrics are in ${dir}\n`);
       }
     });
   }

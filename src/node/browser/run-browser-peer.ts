@@ -13,6 +13,7 @@ import { runRounds, strategyOf } from '../../peer/driver.js';
 import { PeerWorld } from '../../peer/peer-world.js';
 import { ConfigError } from '../../util/errors.js';
 import { Libp2pTransport } from '../transport.js';
+import { payloadBounds } from '../transport-options.js';
 import { configHash } from '../run-peer.js';
 import { codecValidator } from '../validate-update.js';
 import { createBrowserNode } from './browser-node.js';
@@ -87,7 +88,7 @@ export async function runBrowserPeer(opts: BrowserPeerOptions): Promise<BrowserP
     net = await Libp2pTransport.start(node, {
       identity: { runId: config.name, modelFingerprint: sha256Hex(layoutFingerprint(model.layout)).slice(0, 16), configHash: configHash(config) },
       validate: codecValidator(model.layout),
-      maxPayloadBytes: model.layout.size * 4 + 64 * 1024,
+      ...payloadBounds(model.layout.size, config.peers),
       suspectAfterRounds: config.heterogeneity.suspectAfterRounds,
       log,
       ...(unpaced ? { maxRoundsAhead: config.rounds } : {}),
