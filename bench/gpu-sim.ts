@@ -3,6 +3,7 @@
 // 500 test samples, final exact merge, synthetic 784-feature data, 64 samples per peer):
 //   - for each P of --peers: the batched engine's own peer-steps/s and `simulate`'s end-to-end
 //     peer-steps/s with engine: batched on the same config, and their ratio;
+//   - with --parity P (default 300): the stack split into 3 blocks against one buffer, op by op;
 //   - for P = --big (32 samples per peer): the wall time of `simulate`, the peak device memory
 //     (live GPU buffer bytes, counted at createBuffer/destroy on tfjs's device) and peak host RSS.
 // It prints one JSON line per case and rewrites --out after each, so a cut-off run keeps what
@@ -16,6 +17,7 @@ import { tf } from '../src/compute/tf.js';
 import { initBackend } from '../src/compute/backend.js';
 import type { RunConfig } from '../src/peer/config.js';
 import { engineRate, endToEnd, manyPeersConfig, peakRssMiB, phaseTimes } from './simulator.js';
+import { blockedParity } from './blocked-parity.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -29,14 +31,13 @@ const steps = Number(flag('steps', '10'));
 const big = Number(flag('big', '10000'));
 const engineSteps = Number(flag('engine-steps', '200'));
 const deadlineS = Number(flag('deadline-s', '400'));
+const parityPeers = Number(flag('parity', '300'));
 const out = flag('out', '');
-for (const [name, v] of Object.entries({ rounds, steps, big, engineSteps, deadlineS })) {
+for (const [name, v] of Object.entries({ rounds, steps, big, engineSteps, deadlineS, parityPeers })) {
   if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: need an integer ≥ 0, got ${v}`);
 }
 if (!peersList.every((p) => Number.isInteger(p) && p >= 2)) throw new Error(`--peers: need a comma-separated list of integers ≥ 2, got ${flag('peers', '')}`);
 
-/** Parameters of the MLP 784-128-10 (one row of the stack). */
-const MLP_PARAMS = 784 * 128 + 128 + 128 * 10 + 10;
 
 const started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
@@ -62,6 +63,15 @@ function record(c: Record<string, unknown>): void {
 /** The measured run: ring of MLP peers on synthetic data, evaluated every 5 rounds, one final merge. */
 function config(peers: number, perPeer: number): RunConfig {
   return manyPeersConfig(backend, peers, rounds, steps, perPeer, { every: 5 }, `gpu-sim-${peers}`);
+}
+
+// The stack split into blocks (as past one storage binding) against one buffer, op by op.
+if (parityPeers > 0 && backend === 'webgpu') {
+  try {
+    record({ case: `blocked-parity-${parityPeers}`, ...(await blockedParity(config(parityPeers, 16), Math.ceil(parityPeers / 3))) });
+  } catch (err) {
+    record({ case: `blocked-parity-${parityPeers}`, error: String(err instanceof Error ? err.stack : err) });
+  }
 }
 
 for (const P of peersList) {
@@ -124,12 +134,7 @@ async function scaleCase(P: number): Promise<boolean> {
   }
 }
 
-if (big > 0 && !(await scaleCase(big)) && memory) {
-  // Most likely the stack outgrew one storage binding: retry at the most peers that fit one.
-  const rowBytes = 4 * MLP_PARAMS;
-  const fit = Math.floor(memory.limits.maxStorageBufferBindingSize / rowBytes / 1000) * 1000;
-  if (fit >= 1000 && fit < big) await scaleCase(fit);
-}
+if (big > 0) await scaleCase(big);
 console.log(JSON.stringify({ done: true, seconds: elapsed() }));
 
 /**

@@ -53,6 +53,14 @@ async function timed(fn: () => Promise<void>): Promise<{ wall: number; cpu: numb
   return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
 }
 
+/** Every peer's minibatch stream of the run, as the batched world draws them. */
+export function peerStreams(config: RunConfig, shards: readonly Uint32Array[]): BatchStreams {
+  return new BatchStreams(
+    shards.map((rows, i) => ({ rows, seed: Rng.derive(config.seed, 'batches', i).nextUint32() })),
+    config.training.batchSize,
+  );
+}
+
 /** Peer-steps per second of the batched engine alone on the run's data and streams (after 2 warm-up steps; the best of `repeats`). */
 export async function engineRate(config: RunConfig, steps: number, repeats = 1): Promise<Rate & { kernels: string }> {
   const run = await buildRun(config);
@@ -63,10 +71,7 @@ export async function engineRate(config: RunConfig, steps: number, repeats = 1):
   for (let i = 0; i < P; i++) init.set(run.sharedInit.data, i * model.layout.size);
   engine.loadAll(init);
   engine.setData(train.x, train.y, train.n);
-  const streams = new BatchStreams(
-    partition.indices.map((rows, i) => ({ rows, seed: Rng.derive(config.seed, 'batches', i).nextUint32() })),
-    config.training.batchSize,
-  );
+  const streams = peerStreams(config, partition.indices);
   for (let s = 0; s < 2; s++) await engine.stepIndices(streams.next());
   await engine.takeLoss();
   // The best of `repeats` timings: the baseline the whole run is held against is the engine at its fastest.

@@ -16,6 +16,8 @@
 import { tf } from '../compute/tf.js';
 import type { tf as TF } from '../compute/tf.js';
 import { WebGpuStack } from './webgpu-stack.js';
+import { WebGpuBlocks } from './webgpu-blocks.js';
+import { GpuRuntime } from '../compute/webgpu/runtime.js';
 import { HostStack, type DenseLayer } from './host-stack.js';
 import { webgpuUnsupported } from './webgpu-training.js';
 import { paramsFrom, sameLayout, type Params } from '../params/index.js';
@@ -71,6 +73,11 @@ export type BatchedKernels = 'auto' | 'tfjs' | 'webgpu-fused' | 'host';
 export interface BatchedOptions {
   /** 'auto' takes the compiled WebGPU step where it applies, the host stack for dense models on wasm and cpu, tfjs ops otherwise. */
   readonly kernels?: BatchedKernels;
+  /**
+   * WebGPU: most peers one device buffer holds (default: as many as one storage binding takes);
+   * a larger population is split into blocks (./webgpu-blocks.ts).
+   */
+  readonly maxBlockPeers?: number;
 }
 
 type Tensor = TF.Tensor;
@@ -91,7 +98,7 @@ export class BatchedTrainer {
   private slots: Tensor[] = [];
   private lossSum!: Tensor;
   /** The stack outside tfjs: WebGPU buffers, or host arrays on the CPU backends (dense models). */
-  private readonly dev: WebGpuStack | HostStack | undefined;
+  private readonly dev: WebGpuStack | WebGpuBlocks | HostStack | undefined;
   private lossSteps = 0;
   private dataX: Tensor | undefined;
   private dataY: Tensor | undefined;
@@ -111,7 +118,9 @@ export class BatchedTrainer {
     this.dense = denseLayers(model);
     this.kernels = chooseKernels(options.kernels ?? 'auto', model);
     if (this.kernels === 'webgpu-fused') {
-      this.dev = new WebGpuStack(model, optimizer, peers);
+      const perBinding = Math.floor(GpuRuntime.fromTfjs().device.limits.maxStorageBufferBindingSize / (4 * this.dim));
+      const maxBlock = Math.min(options.maxBlockPeers ?? perBinding, perBinding);
+      this.dev = peers > maxBlock && maxBlock >= 1 ? new WebGpuBlocks(model, optimizer, peers, maxBlock) : new WebGpuStack(model, optimizer, peers);
       return;
     }
     if (this.kernels === 'host') {

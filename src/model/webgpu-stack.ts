@@ -7,7 +7,7 @@
 import type { BufferRange, Dispatch } from '../compute/webgpu/runtime.js';
 import { adamStepSize } from '../compute/webgpu/nn.js';
 import { gemmKernel } from '../compute/webgpu/gemm.js';
-import { columnMomentsKernel, mergeRowsKernel, mixRowsKernel } from '../compute/webgpu/stack-ops.js';
+import { columnMomentsKernel, fillRowsKernel, mergeRowsKernel, mixRowsKernel } from '../compute/webgpu/stack-ops.js';
 import type { Kernel } from '../compute/webgpu/wgsl.js';
 import type { Model } from './zoo.js';
 import type { OptimizerSpec } from './optimizer.js';
@@ -117,6 +117,52 @@ export class WebGpuStack {
       accuracy[j] = stats[2 * r + 1] / data.n;
     });
     return { loss, accuracy };
+  }
+
+  /** The device buffers a split stack (./webgpu-blocks.ts) reads and writes across blocks. */
+  get buffers(): { readonly weights: GPUBuffer; readonly mixed: GPUBuffer; readonly rowBytes: number } {
+    return { weights: this.device.weights, mixed: this.mixed, rowBytes: this.device.rowBytes };
+  }
+
+  /** A dispatch of a kernel over these buffers, for a split stack's cross-block products. */
+  dispatchOf(k: Kernel, ranges: Record<string, BufferRange>): Promise<Dispatch> {
+    return this.dispatch(k, ranges);
+  }
+
+  /** Column means and column sums of squared deviations of rows `rows`: 2d numbers read back. */
+  async moments(rows: Int32Array): Promise<{ readonly mean: Float32Array; readonly sq: Float32Array }> {
+    const { rt, graph, weights } = this.device;
+    const mean = this.meanDevice();
+    this.sq ??= rt.storage(this.device.rowBytes, 'column squares');
+    const k = columnMomentsKernel(graph.dim, rows.length);
+    rt.submit([await this.dispatch(k, { X: { buffer: weights }, Rows: { buffer: this.rowList(rows) }, Mean: { buffer: mean.weights }, Sq: { buffer: this.sq } })]);
+    const [m, sq] = await rt.read([
+      { buffer: mean.weights, offset: 0, bytes: this.device.rowBytes },
+      { buffer: this.sq, offset: 0, bytes: this.device.rowBytes },
+    ]);
+    return { mean: m, sq };
+  }
+
+  /** Rows `rows` of the stack become `row` (one upload of d values, one dispatch). */
+  async fillRows(rows: Int32Array, row: Float32Array): Promise<void> {
+    const { rt, graph, weights } = this.device;
+    const src = this.meanDevice().weights;
+    rt.write(src, 0, row);
+    rt.submit([await this.dispatch(fillRowsKernel(graph.dim, rows.length), { X: { buffer: weights }, Rows: { buffer: this.rowList(rows) }, Src: { buffer: src } })]);
+  }
+
+  /** Test loss and accuracy of one model given as a row (not a row of the stack). */
+  async evaluateRow(row: Float32Array, data: EvalData): Promise<{ loss: number; accuracy: number; samples: number }> {
+    const { rt } = this.device;
+    const mean = this.meanDevice();
+    const plans = await this.evalFor(data);
+    rt.write(mean.weights, 0, row);
+    rt.write(mean.stats, 0, new Float32Array(2));
+    const dispatches = [];
+    for (let c = 0; c < plans.chunks; c++) dispatches.push(...plans.mean[c + 1 < plans.chunks || data.n % plans.chunk === 0 ? 0 : 1].step(c));
+    rt.submit(dispatches);
+    const [stats] = await rt.read([{ buffer: mean.stats, offset: 0, bytes: 8 }]);
+    return { loss: stats[0] / data.n, accuracy: stats[1] / data.n, samples: data.n };
   }
 
   /** Consensus distance of rows `rows` and, with data, the loss and accuracy of their mean: d + 2 numbers read back. */

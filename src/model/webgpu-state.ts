@@ -69,6 +69,10 @@ export class DeviceModel {
   upload(x: Float32Array, labels: ArrayLike<number>, n: number, label: string): DataOnDevice {
     const F = this.graph.featureSize;
     if (x.length < n * F) throw new InputError(`${label}: ${x.length} values for ${n} rows of ${F}`);
+    const limit = this.rt.device.limits.maxStorageBufferBindingSize;
+    if (n * F * 4 > limit) {
+      throw new InputError(`${label}: ${n} samples × ${F} features is ${n * F * 4} bytes, more than this GPU binds in one storage buffer (${limit}); use at most ${Math.floor(limit / (F * 4))} samples`);
+    }
     const y = Int32Array.from({ length: n }, (_, i) => labels[i]);
     this.checkLabels(y, n);
     const d = { data: this.rt.storage(n * F * 4, label), labels: this.rt.storage(n * 4, `${label} labels`), n };

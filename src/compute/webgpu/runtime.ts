@@ -33,6 +33,9 @@ export interface BufferCopy {
   readonly bytes: number;
 }
 
+/** Work encoded before a submit's compute pass: a copy, or zeroing the first bytes of a buffer. */
+export type BufferPrep = BufferCopy | { readonly clear: GPUBuffer; readonly bytes: number };
+
 /** WebGPU's storage-buffer binding offset alignment (the spec's default and minimum). */
 export const BINDING_ALIGNMENT = 256;
 
@@ -105,9 +108,13 @@ export class GpuRuntime {
     this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Encodes the dispatches into one compute pass, then the buffer copies, and submits them. */
-  submit(dispatches: readonly Dispatch[], copies: readonly BufferCopy[] = []): void {
+  /** Encodes `before`, then the dispatches in one compute pass, then the buffer copies, and submits them. */
+  submit(dispatches: readonly Dispatch[], copies: readonly BufferCopy[] = [], before: readonly BufferPrep[] = []): void {
     const encoder = this.device.createCommandEncoder();
+    for (const b of before) {
+      if ('clear' in b) encoder.clearBuffer(b.clear, 0, b.bytes);
+      else encoder.copyBufferToBuffer(b.from, 0, b.to, 0, b.bytes);
+    }
     const pass = encoder.beginComputePass();
     for (const d of dispatches) {
       pass.setPipeline(d.pipeline);

@@ -27,6 +27,40 @@ export function mixRowsKernel(peers: number, dim: number, scale: number): Kernel
 }
 
 /**
+ * Out[i, c] += scale · Σ_k Vals[k] · (Nbr[Cols[k], c] − Ref[i, c]) over the entries k of row i
+ * (Ref taken as 0 when `withRef` is false): one source block's share of a mixing product when
+ * the stack is split over several buffers (./../../model/webgpu-blocks.ts). Out starts as Base
+ * (or zero) and gets one dispatch per source block.
+ */
+export function mixRowsAddKernel(peers: number, dim: number, scale: number, withRef: boolean): Kernel {
+  const scaled = scale === 1 ? 'acc' : `${f32(scale)} * acc`;
+  return flatKernel(
+    `mix rows add ${peers}×${dim}${withRef ? '' : ' no ref'}`,
+    [...reads(...(withRef ? ['Ref', 'Nbr'] : ['Nbr'])), readsInt('RowStart'), readsInt('Cols'), ...reads('Vals'), writes('Out')],
+    peers * dim,
+    `  let row = i / ${dim};
+  let c = i - row * ${dim};
+  let r = ${withRef ? 'Ref[i]' : '0.0'};
+  var acc = 0.0;
+  for (var k = RowStart[row]; k < RowStart[row + 1]; k = k + 1) {
+    acc = acc + Vals[k] * (Nbr[Cols[k] * ${dim} + c] - r);
+  }
+  Out[i] = Out[i] + ${scaled};`,
+  );
+}
+
+/** Every row Rows[j] of X becomes the row Src (an exact merge whose mean was computed elsewhere). */
+export function fillRowsKernel(dim: number, rows: number): Kernel {
+  return flatKernel(
+    `fill rows ${rows}×${dim}`,
+    [writes('X'), readsInt('Rows'), ...reads('Src')],
+    dim,
+    `  let v = Src[i];
+  for (var j = 0; j < ${rows}; j = j + 1) { X[Rows[j] * ${dim} + i] = v; }`,
+  );
+}
+
+/**
  * For every column c: Mean[c] = the mean of X[Rows[j], c] over the R rows, and
  * Sq[c] = Σ_j (X[Rows[j], c] − Mean[c])² (two passes, no cancellation).
  */
