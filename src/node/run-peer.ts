@@ -37,7 +37,7 @@ import { orList } from '../peer/local-training.js';
 export interface PeerRunOptions {
   readonly config: RunConfig;
   readonly node: NodeOptions;
-  /** Folder for metrics.jsonl, summary.json, checkpoint.bin (and the key file by default). */
+  /** Folder for metrics.jsonl, config.json, summary.json, checkpoint.bin (and the key file by default). */
   readonly outDir: string;
   /** Which shard of the run's partition this peer trains on: index i of n (n = config.peers). Default: its position among the start members. */
   readonly dataShard?: { readonly index: number; readonly count: number };
@@ -149,6 +149,8 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
         (checkpoint ? `resuming after round ${checkpoint.round + 1} from ${checkpointFile}` : `starting at round ${firstRound + 1}`),
     );
     const dir = new RunDirectory(opts.outDir, { overwrite: true, append: checkpoint !== undefined });
+    // The effective config (file, --set overrides, --backend, defaults), as simulate writes it.
+    dir.writeConfig(config);
     const slowDelayMs = config.timing.slowPeers.find((s) => s.peer === shard.index)?.delayMs ?? 0;
     // Async: updates that arrive before the first round are kept from the start set's neighbours.
     if (async) net.setAsyncSenders(inNeighbours(run, start.members, node.peerId, firstRound));

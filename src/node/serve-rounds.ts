@@ -22,6 +22,7 @@ export async function serveRounds(run: Run, net: Libp2pTransport, trainer: Train
   const { config } = run;
   const self = net.self;
   const dir = new RunDirectory(opts.outDir, { overwrite: true });
+  dir.writeConfig(config);
   log(`peer ${self}: serving run "${config.name}" (${config.aggregation?.name ?? "fedavg"}) from round ${startRound + 1}`);
   const world = new PeerWorld(
     run,

