@@ -9,11 +9,12 @@ import type { ChocoState } from './choco.js';
 import type { FedAuState } from './fedau.js';
 import type { FedAvgMState } from './fedavg-m.js';
 import type { ScaffoldState } from './scaffold.js';
+import type { ScaffoldGossipState } from './scaffold-gossip.js';
 import type { ServerOptimizerState } from './server-opt.js';
 import type { AggregationContext, AggregationRule, Contribution, StatefulAggregationRule, StatefulResult } from './types.js';
 
 /** The memory of a stateful rule, tagged with the rule it belongs to; null for stateless rules. */
-export type AggregationState = ChocoState | FedAuState | FedAvgMState | ServerOptimizerState | ScaffoldState | null;
+export type AggregationState = ChocoState | FedAuState | FedAvgMState | ServerOptimizerState | ScaffoldState | ScaffoldGossipState | null;
 
 /**
  * What a rule needs from local training (the round driver passes it to Trainer.train):
@@ -24,6 +25,11 @@ export interface LocalTrainingNeeds {
   readonly proximalMu?: number;
   /** SCAFFOLD: add c − c_i to every local gradient, then update c_i and send Δc_i (see scaffold.ts). */
   readonly controlVariates?: boolean;
+  /**
+   * SCAFFOLD over gossip (K-GT): add ĉ_i − c_i to every local gradient (ĉ_i: the rule state),
+   * then update c_i, move ĉ_i by Δc_i, send x + η_s·(y − x) and exchange ĉ_i (see scaffold-gossip.ts).
+   */
+  readonly trackedControl?: { readonly stepSize: number };
   /** D²: send ψ_t + x_t − ψ_{t−1} (trained model corrected by the last round's) instead of ψ_t (see d2.ts). */
   readonly d2?: boolean;
 }

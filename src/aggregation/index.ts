@@ -29,6 +29,15 @@ export {
   type ScaffoldOptions,
   type ScaffoldState,
 } from './scaffold.js';
+export {
+  estimateParams,
+  scaffoldGossip,
+  scaffoldGossipInitialState,
+  scaffoldGossipStep,
+  trackControl,
+  type ScaffoldGossipOptions,
+  type ScaffoldGossipState,
+} from './scaffold-gossip.js';
 export { d2Correction, d2Mix, type D2Options } from './d2.js';
 export { aggregationSpecSchema, currentAggregationSchema, parseAggregationSpec, type AggregationName, type AggregationSpec } from './spec.js';
 export { buildAggregation, type AggregationState, type Aggregator, type LocalTrainingNeeds } from './build.js';

@@ -17,6 +17,7 @@ import { gossipMix } from './gossip.js';
 import { krum, krumMinGroup } from './krum.js';
 import { nearestNeighbourAverage, nnaMinGroup } from './nna.js';
 import { scaffold, scaffoldInitialState } from './scaffold.js';
+import { scaffoldGossip, scaffoldGossipInitialState } from './scaffold-gossip.js';
 import { serverOptimizer, serverOptimizerInitialState, type ServerOptimizerKind } from './server-opt.js';
 import { varianceCorrected } from './vca.js';
 
@@ -204,6 +205,16 @@ export const AGGREGATION_RULES = [
     serverOnly: 'keeps the server control variate c',
     schema: z.strictObject({ name: z.literal('scaffold'), serverLr: positive.optional().describe('η_g: global step size on the mean client change (default 1)') }),
     build: (s) => ({ ...stateful(s, scaffoldInitialState, scaffold(s)), training: { controlVariates: true } }),
+  }),
+  // SCAFFOLD without a server: each peer tracks c by gossip (K-GT); local training as SCAFFOLD's.
+  defineRule({
+    name: 'scaffold-gossip',
+    summary: 'SCAFFOLD over gossip (K-GT): control variates with a gossip-tracked estimate of c',
+    modes: gossip,
+    faults: 'none',
+    localTraining: 'control-variates',
+    schema: z.strictObject({ name: z.literal('scaffold-gossip'), stepSize: positive.optional().describe('η_s: step on each peer\'s round change before mixing, x + η_s(y − x) (K-GT\'s server step; default 1)') }),
+    build: (s) => ({ ...stateful(s, scaffoldGossipInitialState, scaffoldGossip()), training: { trackedControl: { stepSize: s.stepSize ?? 1 } } }),
   }),
   // D² corrects the model before it is sent (local training) and mixes with the topology's weights.
   defineRule({

@@ -14,6 +14,9 @@
 //     (line 12, option II); restarting from c_i = 0 changes every later correction c − c_i;
 //   D²'s ψ_{t−1}: Tang et al. 2018, Algorithm 1: x_{t+1/2} = 2x_t − x_{t−1} − γ(g_t − g_{t−1})
 //     needs the previous iterate, so a restart would take a plain step instead;
+//   SCAFFOLD over gossip's ĉ_i (`controlEstimate`, K-GT's tracked correction, Liu et al. 2024):
+//     the peer's share of the tracked mean of the c_j; restarting from 0 would shift that mean
+//     (absent from files written before it was kept, which load with ĉ_i = 0);
 //   the compressor's sender memory: EF14's error e (Seide et al. 2014; Stich et al. 2018),
 //     EF21's h and message count (Richtárik et al. 2021: the server keeps the same h per
 //     client, so a client restarting from h = 0 is refused as out of sequence), PowerSGD's
@@ -52,6 +55,7 @@ interface StateSection {
   clientControl: StateTree;
   lastTrained: StateTree;
   compression: StateTree;
+  controlEstimate?: StateTree;
 }
 
 interface Header {
@@ -85,7 +89,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const clientControl = own(state.clientControl, 'clientControl');
   const lastTrained = own(state.lastTrained, 'lastTrained');
   const compression = flattenState(state.compression, vectors, 'compression');
-  header.state = { version: STATE_VERSION, vectors: vectors.map((v) => ({ type: v instanceof Float32Array ? 'f32' : 'f64', length: v.length })), clientControl, lastTrained, compression };
+  const controlEstimate = own(state.controlEstimate, 'controlEstimate');
+  header.state = { version: STATE_VERSION, vectors: vectors.map((v) => ({ type: v instanceof Float32Array ? 'f32' : 'f64', length: v.length })), clientControl, lastTrained, compression, controlEstimate };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align4(12 + json.length);
   const floats = c.params.layout.size * (1 + header.slots);
@@ -189,7 +194,13 @@ function readState(section: StateSection, bytes: Uint8Array, layout: ParamLayout
   const clientControl = own(section.clientControl, 'clientControl');
   const lastTrained = own(section.lastTrained, 'lastTrained');
   const compression = read(section.compression, 'compression');
-  return { ...(clientControl ? { clientControl } : {}), ...(lastTrained ? { lastTrained } : {}), ...(compression !== undefined ? { compression } : {}) };
+  const controlEstimate = section.controlEstimate === undefined ? undefined : own(section.controlEstimate, 'controlEstimate');
+  return {
+    ...(clientControl ? { clientControl } : {}),
+    ...(lastTrained ? { lastTrained } : {}),
+    ...(compression !== undefined ? { compression } : {}),
+    ...(controlEstimate ? { controlEstimate } : {}),
+  };
 }
 
 /**

@@ -7,7 +7,10 @@
 //             option-II update and Δc_i waits for the upload (see src/aggregation/scaffold.ts);
 //   privacy:  the change u = x − x_s is clipped to C; in local mode it is noised as well, and the
 //             peer keeps the released model, so everything it sends later is post-processing;
-//   D²:       the peer sends ψ + x_s − ψ_prev instead of its trained model ψ (src/aggregation/d2.ts).
+//   D²:       the peer sends ψ + x_s − ψ_prev instead of its trained model ψ (src/aggregation/d2.ts);
+//   SCAFFOLD over gossip: as SCAFFOLD with the peer's own estimate ĉ_i (its rule state) for c;
+//             afterwards ĉ_i moves by Δc_i and the peer sends x_s + η_s·(y − x_s)
+//             (src/aggregation/scaffold-gossip.ts; the round driver exchanges ĉ_i after the models).
 import type { Params } from '../params/index.js';
 import { paramsFrom } from '../params/index.js';
 import type { LocalStepOptions } from '../model/optimizer.js';
@@ -18,6 +21,7 @@ import type { PeerId } from './transport.js';
 import type { AggregationState } from '../aggregation/build.js';
 import { controlParams, scaffoldClientUpdate, scaffoldCorrection } from '../aggregation/scaffold.js';
 import { d2Correction } from '../aggregation/d2.js';
+import { scaffoldGossipStep, trackControl } from '../aggregation/scaffold-gossip.js';
 import { aggregationRegistry, rulesWhere } from '../aggregation/registry.js';
 import { addGaussianNoise, centralNoiseStd } from '../privacy/noise.js';
 import { clipUpdate } from '../privacy/clip.js';
@@ -42,8 +46,11 @@ export function localTrainingMisfit(c: RunConfig, groupCompressor: boolean): str
     if (opt.kind !== 'sgd' || opt.momentum) {
       return `aggregation '${rule}' updates c_i from the model change of plain SGD steps (option II): set training.optimizer to { kind: sgd } without momentum`;
     }
-    if (groupCompressor) return `aggregation '${rule}' needs every client's model and control at the server; a group compressor hands it only the mean: use a pointwise compression.method`;
+    if (groupCompressor && c.mode === 'federated') return `aggregation '${rule}' needs every client's model and control at the server; a group compressor hands it only the mean: use a pointwise compression.method`;
     if (c.privacy) return `privacy with aggregation '${rule}': the control variates would leave the peers unprotected; drop privacy or use ${orList(rulesWhere((e) => Boolean(e.serverMean)))}`;
+    // The gossip form exchanges its estimates ĉ_i once per round, after the models, in step with everyone.
+    if (c.mode === 'gossip' && c.timing.mode === 'async') return `aggregation '${rule}' tracks the mean control variate by synchronous gossip (a stale or skipped estimate moves the mean): use timing.mode: sync`;
+    if (c.mode === 'gossip' && (c.schedule.gossipSteps ?? 1) !== 1) return `aggregation '${rule}' mixes models and control estimates once per round: set schedule.gossipSteps to 1 (got ${c.schedule.gossipSteps})`;
   }
   if (c.privacy?.mode === 'central') {
     if (!entry.serverMean) return `privacy.mode central noises the server's mean of the clipped updates: use aggregation ${orList(rulesWhere((e) => Boolean(e.serverMean)))} (got ${rule}), or privacy.mode local`;
@@ -74,7 +81,7 @@ export class LocalTraining {
 
   constructor(private readonly run: Run) {
     const t = run.aggregator.training;
-    this.active = Boolean(t?.proximalMu !== undefined || t?.controlVariates || t?.d2 || run.config.privacy);
+    this.active = Boolean(t?.proximalMu !== undefined || t?.controlVariates || t?.trackedControl || t?.d2 || run.config.privacy);
   }
 
   /** Whether clients upload a control delta (SCAFFOLD). */
@@ -82,39 +89,51 @@ export class LocalTraining {
     return Boolean(this.run.aggregator.training?.controlVariates);
   }
 
-  /** The options of a peer's local steps from x_s; `server` is the server's rule state (SCAFFOLD's c). */
-  begin(p: Peer, server: AggregationState): { start: Float32Array; options: LocalStepOptions } {
+  /**
+   * The options of a peer's local steps from x_s; `ruleState` is the server's rule state (SCAFFOLD's
+   * c) or, for SCAFFOLD over gossip, the peer's own (its estimate ĉ_i).
+   */
+  begin(p: Peer, ruleState: AggregationState): { start: Float32Array; options: LocalStepOptions } {
     const start = p.params.data.slice();
     const t = this.run.aggregator.training;
     const options: LocalStepOptions = {
       ...(t?.proximalMu !== undefined ? { proximal: { mu: t.proximalMu, anchor: start } } : {}),
-      ...(t?.controlVariates ? { correction: scaffoldCorrection(serverControl(server), this.clientControls.get(p.id) ?? null, start.length) } : {}),
+      ...(t?.controlVariates || t?.trackedControl ? { correction: scaffoldCorrection(globalControl(ruleState), this.clientControls.get(p.id) ?? null, start.length) } : {}),
     };
     return { start, options };
   }
 
-  /** After k local steps: SCAFFOLD's control update, privacy, then D²'s correction, on the peer's model in place. */
-  finish(p: Peer, start: Float32Array, steps: number, round: number, server: AggregationState): void {
+  /**
+   * After k local steps: SCAFFOLD's control update, privacy, then D²'s correction or SCAFFOLD over
+   * gossip's step η_s, on the peer's model in place. Returns the peer's rule state when local
+   * training moved it (SCAFFOLD over gossip: ĉ_i + Δc_i), else undefined.
+   */
+  finish(p: Peer, start: Float32Array, steps: number, round: number, ruleState: AggregationState): AggregationState | undefined {
     const { config, aggregator } = this.run;
+    const t = aggregator.training;
     const layout = p.params.layout;
-    if (aggregator.training?.controlVariates && steps > 0) {
+    let next: AggregationState | undefined;
+    if ((t?.controlVariates || t?.trackedControl) && steps > 0) {
       const u = scaffoldClientUpdate({
         global: start,
         local: p.params.data,
         clientControl: this.clientControls.get(p.id) ?? null,
-        serverControl: serverControl(server),
+        serverControl: globalControl(ruleState),
         localLr: config.training.optimizer.lr,
         localSteps: steps,
       });
       this.clientControls.set(p.id, u.clientControl);
-      this.controls.set(p.id, controlParams(p.params, u.controlDelta));
+      if (t?.controlVariates) this.controls.set(p.id, controlParams(p.params, u.controlDelta));
+      else if (ruleState !== null && ruleState.rule === 'scaffold-gossip') next = trackControl(ruleState, u.controlDelta);
     }
     if (config.privacy) p.params = paramsFrom(layout, privatize(p.params.data, start, config, round, p.index));
-    if (aggregator.training?.d2) {
+    if (t?.d2) {
       const trained = p.params.data;
       p.params = paramsFrom(layout, d2Correction(trained, start, this.lastTrained.get(p.id) ?? start));
       this.lastTrained.set(p.id, trained.slice());
     }
+    if (t?.trackedControl && steps > 0) p.params = paramsFrom(layout, scaffoldGossipStep(start, p.params.data, t.trackedControl.stepSize));
+    return next;
   }
 
   /** A peer's c_i and ψ_prev after a finished round (for its checkpoint; Δc_i has been sent by then). */
@@ -138,8 +157,11 @@ export class LocalTraining {
   }
 }
 
-function serverControl(state: AggregationState): Float32Array | null {
-  return state !== null && state.rule === 'scaffold' ? state.c : null;
+/** c in the correction c − c_i: the server's (SCAFFOLD) or the peer's gossip estimate ĉ_i (SCAFFOLD over gossip). */
+function globalControl(state: AggregationState): Float32Array | null {
+  if (state === null) return null;
+  if (state.rule === 'scaffold') return state.c;
+  return state.rule === 'scaffold-gossip' ? state.estimate : null;
 }
 
 /** x_s + clip(x − x_s, C), plus N(0, (σC)²) per coordinate in local mode (seeded by run seed, round and shard). */

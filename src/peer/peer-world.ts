@@ -6,13 +6,14 @@ import type { Params } from '../params/index.js';
 import { cloneParams, sub } from '../params/index.js';
 import type { Trainer, TrainResult } from '../model/trainer.js';
 import type { AggregationState } from '../aggregation/build.js';
-import type { AggregationRule } from '../aggregation/types.js';
+import type { AggregationContext, AggregationRule, Contribution } from '../aggregation/types.js';
+import { estimateParams, scaffoldGossipInitialState } from '../aggregation/scaffold-gossip.js';
 import { globalAverage } from '../aggregation/fedavg.js';
 import type { Run } from './run.js';
 import type { Peer } from './peer.js';
 import type { ExchangeRequest, PeerId, Transport } from './transport.js';
 import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from './world.js';
-import { gossipExchange, exactMerge, MergeMemo } from './gossip.js';
+import { aggregateOrKeep, gossipExchange, exactMerge, MergeMemo } from './gossip.js';
 import type { LocalStepOptions } from '../model/optimizer.js';
 import { gossipWire } from './codec.js';
 import { groupAllReduce } from './allreduce.js';
@@ -60,9 +61,17 @@ export interface PeerWorldEnv {
   log(line: string): void;
 }
 
-/** A peer's memory across rounds besides model and optimizer: local training's and the compressor's (plain data). */
+/** A peer's memory across rounds besides model and optimizer: local training's, the compressor's (plain data) and SCAFFOLD over gossip's estimate ĉ_i. */
 export interface PeerMemory extends LocalTrainingState {
   readonly compression?: unknown;
+  readonly controlEstimate?: Float32Array;
+}
+
+/** What a peer's model exchange handed its rule, held until the estimates have arrived (SCAFFOLD over gossip). */
+interface HeldMix {
+  readonly own: Params;
+  readonly received: readonly Contribution[];
+  readonly ctx: AggregationContext;
 }
 
 /** What a round's exchanges noticed: expected messages that did not come, and (async) the staleness of what was mixed. */
@@ -129,6 +138,9 @@ export class PeerWorld implements World {
     if (peers.length === 0) return;
     if (this.env.async) return await this.asyncStep(step, peers);
     this.hub.setParticipants(step.participants.map((i) => members[i]));
+    // SCAFFOLD over gossip mixes models and estimates together, once the estimates have come too.
+    const held = this.run.aggregator.training?.trackedControl ? new Map<PeerId, HeldMix>() : undefined;
+    const holding = (p: Peer): AggregationRule => (own, received, ctx) => (held!.set(p.id, { own, received, ctx: ctx ?? { round: step.round, members } }), own);
     const outcomes = await Promise.all(
       peers.map((p) => {
         const i = this.indexOf(p);
@@ -137,7 +149,7 @@ export class PeerWorld implements World {
           { round: step.round, phase: step.phase, members, selfIndex: i, row: step.mixing.row(i), sendTo: step.mixing.outNeighbours(i), deadlineMs: step.deadlineMs },
           this.hub.transportFor(p.id),
           gossipWire(this.run.codec, this.outgoing(p, step.round, peers), this.aggStates.get(p.id)!),
-          this.ruleOf(p),
+          held ? holding(p) : this.ruleOf(p),
         );
       }),
     );
@@ -146,16 +158,60 @@ export class PeerWorld implements World {
       this.notes.missing += o.missing.length;
       for (const r of o.rejected) this.env.log(`round ${step.round + 1}: ${peers[k].id} refused a message from ${r.from}: ${r.reason}`);
     });
+    if (held) await this.mixEstimates(step, peers, held);
+  }
+
+  /**
+   * SCAFFOLD over gossip, after the model exchange: each peer sends its estimate ĉ_i whole (phase
+   * controlGossip) to the peers that average it, then mixes the models it holds together with
+   * the estimates that arrived (a neighbour's estimate without its model is not used).
+   */
+  private async mixEstimates(step: GossipStep, peers: readonly Peer[], held: ReadonlyMap<PeerId, HeldMix>): Promise<void> {
+    const { members } = this.current();
+    const { round } = step;
+    const phase = PHASES.controlGossip;
+    const exact = this.run.codec.exact;
+    const indexOf = new Map<PeerId, number>(members.map((id, k) => [id, k]));
+    this.hub.setParticipants(step.participants.map((i) => members[i]));
+    const results = await Promise.all(
+      peers.map((p) => {
+        const i = this.indexOf(p);
+        const state = this.aggStates.get(p.id)!;
+        const payload = exact.encode(estimateParams(p.params, state !== null && state.rule === 'scaffold-gossip' ? state : scaffoldGossipInitialState()), { round, phase, sender: i });
+        const ids = (list: ArrayLike<number>) => Array.from(list, (j) => members[j]);
+        return this.hub.transportFor(p.id).exchange({ round, phase, payload, sendTo: ids(step.mixing.outNeighbours(i)), expectFrom: ids(step.mixing.row(i).peers), deadlineMs: step.deadlineMs });
+      }),
+    );
+    results.forEach((r, k) => {
+      const p = peers[k];
+      const rejected: Array<{ from: PeerId; reason: string }> = [];
+      const estimates = new Map<PeerId, Params>();
+      for (const env of r.received) {
+        const c = decodeOrNull(exact, env.bytes, { round, phase, sender: indexOf.get(env.from) ?? -1 });
+        if (c) estimates.set(env.from, c);
+        else rejected.push({ from: env.from, reason: 'malformed control estimate' });
+      }
+      const h = held.get(p.id);
+      if (h) {
+        const received = h.received.map((c) => (estimates.has(c.from) ? { ...c, control: estimates.get(c.from)! } : c));
+        p.params = aggregateOrKeep(this.ruleOf(p), h.own, received, h.ctx, rejected);
+      }
+      this.notes.missing += r.missing.length;
+      for (const x of rejected) this.env.log(`round ${round + 1}: ${p.id} refused a message from ${x.from}: ${x.reason}`);
+    });
   }
 
   /** A local peer's memory that a checkpoint keeps: its local-training state and its compressor's. */
   peerMemory(id: PeerId): PeerMemory {
-    return { ...this.localTraining.exportState(id), compression: this.byId.get(id)!.compression };
+    const rule = this.aggStates.get(id);
+    const estimate = rule && rule.rule === 'scaffold-gossip' ? rule.estimate : null;
+    return { ...this.localTraining.exportState(id), compression: this.byId.get(id)!.compression, ...(estimate ? { controlEstimate: estimate } : {}) };
   }
 
   /** Restores what peerMemory gave (a peer restarted from its checkpoint). */
   restorePeerMemory(id: PeerId, memory: PeerMemory): void {
     this.localTraining.importState(id, memory);
+    if (memory.controlEstimate && this.run.aggregator.training?.trackedControl) this.aggStates.set(id, { rule: 'scaffold-gossip', estimate: memory.controlEstimate });
     if (memory.compression !== undefined) this.byId.get(id)!.compression = memory.compression;
   }
 
@@ -362,10 +418,12 @@ export class PeerWorld implements World {
 
   private async trainOne(p: Peer, steps: number): Promise<TrainResult> {
     this.env.beforeTrain?.(p);
-    const serverState = this.server?.state ?? null;
-    const hooks = this.localTraining.active ? this.localTraining.begin(p, serverState) : undefined;
+    // The c of SCAFFOLD's correction: the server's, or (over gossip) the peer's own estimate ĉ_i.
+    const ruleState = this.server?.state ?? (this.run.aggregator.training?.trackedControl ? this.aggStates.get(p.id)! : null);
+    const hooks = this.localTraining.active ? this.localTraining.begin(p, ruleState) : undefined;
     const r = this.env.async?.yieldBetweenSteps ? await trainYielding(p, this.trainer, steps, hooks?.options) : await p.train(this.trainer, steps, hooks?.options);
-    if (hooks) this.localTraining.finish(p, hooks.start, steps, this.round, serverState);
+    const moved = hooks ? this.localTraining.finish(p, hooks.start, steps, this.round, ruleState) : undefined;
+    if (moved !== undefined) this.aggStates.set(p.id, moved);
     // Before anything is sent: a diverged model would be refused by every encoder on the way.
     this.checkDiverged(this.round, [this.indexOf(p)]);
     await this.env.afterTrain?.(p, steps);

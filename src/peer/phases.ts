@@ -8,6 +8,7 @@
 //   1          participants' changes to the server              server rounds, MoDeST uploads
 //   2          SCAFFOLD clients' control deltas Δc_i            server rounds (pointwise compressors only)
 //   250        the group's result to the server                 federated rounds with a group compressor
+//   251        control estimates ĉ_i of SCAFFOLD over gossip     gossip mode (one gossip step per round)
 //   255        models of an exact merge                          merges of the schedule
 //
 // Exchanges that share a number never run in the same round of the same mode.
@@ -21,6 +22,7 @@ export const PHASES = {
   upload: 1,
   controlUpload: 2,
   groupResult: 250,
+  controlGossip: 251,
   merge: 255,
 } as const;
 

@@ -1,6 +1,7 @@
 // The local-training hooks and differential privacy run the same between real peers as in the
-// simulator: FedProx in serverless all-reduce, D² with local DP in ring gossip (the modes real
-// peers run). Same config and seed, bit-identical per-round numbers and the same ε.
+// simulator: FedProx in serverless all-reduce, D² with local DP and SCAFFOLD over gossip (its
+// control estimates in their own exchange) in ring gossip (the modes real peers run). Same config
+// and seed, bit-identical per-round numbers and the same ε.
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type RunConfigInput } from '../../src/peer/config.js';
 import { simulate } from '../../src/sim/simulator.js';
@@ -54,5 +55,13 @@ describe('local-training hooks between real peers', () => {
     const sim = await simulate(parseConfig(config));
     expect(sim.metrics[0].privacy!.epsilon).toBeGreaterThan(0);
     expectSame(sim.metrics, (await runRealPeers(parseConfig(config))).metrics);
+  }, 120_000);
+
+  it('SCAFFOLD over gossip in ring gossip gives the simulator\'s rounds, estimates and all', async () => {
+    const config: RunConfigInput = { ...input, mode: 'gossip', topology: { name: 'ring' }, aggregation: { name: 'scaffold-gossip' } };
+    const sim = await simulate(parseConfig(config));
+    expectSame(sim.metrics, (await runRealPeers(parseConfig(config))).metrics);
+    const plain = await simulate(parseConfig({ ...config, aggregation: { name: 'gossip' } }));
+    expect(plain.metrics.at(-1)!.trainLoss).not.toBe(sim.metrics.at(-1)!.trainLoss);
   }, 120_000);
 });

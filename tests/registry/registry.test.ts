@@ -141,12 +141,14 @@ describe('the mode/rule check reads the rules\' capabilities', () => {
     expect(accepts({ mode: 'federated', aggregation })).toBe(entry.modes.includes('federated'));
   });
 
-  it('fedprox and scaffold are federated rules with their local-training parts; d2 a gossip rule with its own', () => {
+  it('fedprox and scaffold are federated rules with their local-training parts; d2 and scaffold-gossip gossip rules with theirs', () => {
     expect(aggregationRegistry.get('fedprox')).toMatchObject({ modes: ['federated'], localTraining: 'proximal' });
     expect(aggregationRegistry.get('scaffold')).toMatchObject({ modes: ['federated'], localTraining: 'control-variates' });
     expect(aggregationRegistry.get('d2')).toMatchObject({ modes: ['gossip'], localTraining: 'd2' });
+    expect(aggregationRegistry.get('scaffold-gossip')).toMatchObject({ modes: ['gossip'], localTraining: 'control-variates' });
+    expect(aggregationRegistry.get('scaffold-gossip').serverOnly).toBeUndefined();
     expect(rulesFor('federated')).toEqual(['fedavg', 'median', 'trimmed-mean', 'krum', 'nna', 'fedau', 'fedadagrad', 'fedyogi', 'fedadam', 'fedprox', 'scaffold', 'fedavg-m']);
-    expect(rulesFor('gossip')).toEqual(['gossip', 'choco-gossip', 'vca', 'median', 'trimmed-mean', 'krum', 'nna', 'd2']);
+    expect(rulesFor('gossip')).toEqual(['gossip', 'choco-gossip', 'vca', 'median', 'trimmed-mean', 'krum', 'nna', 'scaffold-gossip', 'd2']);
   });
 
   it('a registered rule follows its own capabilities, and the error lists the rules of the mode', () => {
@@ -162,7 +164,7 @@ describe('the mode/rule check reads the rules\' capabilities', () => {
     undo.push(aggregationRegistry.register(serverOnly), aggregationRegistry.register(gossipOnly));
     expect(parseConfig({ mode: 'federated', aggregation: { name: 'server-mean' } as never }).aggregation).toEqual({ name: 'server-mean' });
     expect(configError(() => parseConfig({ mode: 'gossip', aggregation: { name: 'server-mean' } as never }))).toBe(
-      `config: aggregation 'server-mean' needs mode: federated (gossip mode mixes with the topology's weights: use one of gossip, choco-gossip, vca, median, trimmed-mean, krum, nna, d2, mix)`,
+      `config: aggregation 'server-mean' needs mode: federated (gossip mode mixes with the topology's weights: use one of gossip, choco-gossip, vca, median, trimmed-mean, krum, nna, scaffold-gossip, d2, mix)`,
     );
     expect(configError(() => parseConfig({ mode: 'modest', aggregation: { name: 'mix' } as never }))).toBe(
       `config: aggregation 'mix' is a gossip rule; federated mode aggregates with fedavg, median, trimmed-mean, krum, nna, fedau, fedadagrad, fedyogi, fedadam, fedprox, scaffold, fedavg-m, server-mean`,

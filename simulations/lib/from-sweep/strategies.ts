@@ -1,5 +1,5 @@
 // simulations/strategies/RESULTS.md from its sweep: FedAvg, FedProx and SCAFFOLD in server
-// rounds, ring gossip and D² in gossip, all under the same client drift (Dirichlet α, many local
+// rounds, ring gossip, D² and SCAFFOLD over gossip in gossip, all under the same client drift (Dirichlet α, many local
 // steps), every setting over the same seeds.
 import type { RunData } from '../../../src/report/index.js';
 import { lastEvaluated, markdownTable, type ResultsDoc, type Verdict } from '../results.js';
@@ -48,7 +48,7 @@ export function strategiesResults(s: StudySweep): ResultsDoc {
     setup: [
       `${describeData(c0)} split over ${c0.peers} peers by Dirichlet(${alpha}) label skew; MLP 784-128-10, SGD lr ${c0.training.optimizer.lr}, batch ${c0.training.batchSize}, ${c0.schedule.localSteps} local steps per round, shared initial model, ${c0.rounds} rounds.`,
       `Server rounds, every peer every round: FedAvg; FedProx with μ = ${mu} (proximal term μ(w − w_round) in every local gradient); SCAFFOLD (option-II control update, server step 1, each client's Δc_i uploaded with its model).`,
-      'Gossip over a ring (weights 1/3): plain gossip averaging, and D² with its lazy (I + W)/2 mixing (each peer sends ψ_t + x_t − ψ_{t−1}; docs/aggregation.md).',
+      'Gossip over a ring (weights 1/3): plain gossip averaging, D² with its lazy (I + W)/2 mixing (each peer sends ψ_t + x_t − ψ_{t−1}), and SCAFFOLD over gossip (K-GT: option-II control update against a gossip-tracked estimate ĉ_i of c, ĉ_i exchanged with the models; docs/aggregation.md).',
       `"Merged" is the server's model, or in gossip the exact average of all peers' models, evaluated on ${c0.eval.testSamples ?? "all the"} test digits. A seed fixes the split, the initial model and the batches, so each seed is a paired comparison.`,
       'Each cell is the mean ± sample standard deviation over seeds.',
     ],
