@@ -1,4 +1,4 @@
-// GPU host entry for the batched simulator (pack with gpu/pack.sh bench/gpu-sim.ts .gpu-sim).
+// GPU host entry for the batched simulator (pack with scripts/pack-gpu.sh bench/gpu-sim.ts .gpu).
 // One process measures, for MLP 784-128-10 peers (batch 32, ring gossip, eval every 5 rounds on
 // 500 test samples, final exact merge, synthetic 784-feature data, 64 samples per peer):
 //   - for each P of --peers: the batched engine's own peer-steps/s and `simulate`'s end-to-end
@@ -8,8 +8,8 @@
 //     (live GPU buffer bytes, counted at createBuffer/destroy on tfjs's device) and peak host RSS.
 // It prints one JSON line per case and rewrites --out after each, so a cut-off run keeps what
 // finished. Cases that would start after --deadline-s are skipped (recorded as skipped).
-//   bash .gpu-sim/run.sh --out results.json
-//   node main.mjs --backend wasm --peers 16 --rounds 2 --big 64 --out r.json   (CPU check)
+//   bash .gpu/run.sh --out results.json
+//   bash .gpu/run.sh --backend wasm --peers 16 --rounds 2 --big 64 --out r.json   (CPU check)
 import '../src/util/polyfills.js';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,6 @@
 // GPU benchmark: tfjs on WebGPU (Dawn) against PyTorch on the same GPU, in one run.
 //
-//   bash gpu/pack.sh bench/gpu.ts .gpu        # here, after npm install
+//   bash scripts/pack-gpu.sh bench/gpu.ts .gpu        # here, after npm install
 //   bash .gpu/run.sh --out /path/gpu.json [--torch bench/torch_baseline.py] [--quick]   # on the GPU host
 //
 // Measures: matmul rate; training samples/s of the MLP and the CNN at several batch sizes (the
@@ -469,8 +469,8 @@ const results: Record<string, unknown> = {
   cpu: os.cpus()[0]?.model,
   dawnFlags: process.env.GOSSIPFL_DAWN_FLAGS ?? '',
   reproduce: [
-    'npm install && bash gpu/pack.sh bench/gpu.ts .gpu   # pack.sh of the shared GPU tooling (docs/gpu.md), on a machine with npm',
-    'bash .gpu/run.sh --out gpu.json --torch $PWD/bench/torch_baseline.py  # on the GPU host, from the repository root',
+    'npm install && bash scripts/pack-gpu.sh bench/gpu.ts .gpu   # docs/gpu.md, on a machine with npm',
+    'bash .gpu/run.sh --out gpu.json --torch bench/torch_baseline.py  # on the GPU host, from the repository root',
   ],
 };
 /** Runs one section; a failure is logged and recorded, and the run goes on with the next. */

