@@ -45,7 +45,7 @@ function addRunOptions(cmd: Command, defaultOut: string): Command {
     .option('--seed <n>', 'seed (same as --set seed=N)', nonNegativeInt('--seed'))
     .option('--rounds <n>', 'rounds (same as --set rounds=N)', positiveInt('--rounds'))
     .option('--no-report', 'skip report.html')
-    .option('--quiet', 'no progress bar')
+    .option('--quiet', 'no progress (a bar on a terminal, else a line per 10% of the rounds or 30 s)')
     .addOption(new Option('--progress-lines', 'machine-readable progress on stderr').hideHelp());
 }
 

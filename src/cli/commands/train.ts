@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--train-size <n>', 'training samples (default: mnist 8000, fashion-mnist 60000)', positiveInt('--train-size'))
     .option('--test-size <n>', 'test samples (default: mnist 2000, fashion-mnist 10000)', positiveInt('--test-size'))
     .option('--json', 'print the result as one JSON object')
-    .option('--quiet', 'no progress bar')
+    .option('--quiet', 'no progress (a bar on a terminal, else a line per 10% of the epochs or 30 s)')
     .action(async (opts: TrainOptions) => {
       const result = await trainCentralized(opts, (line) => process.stderr.write(`${line}\n`));
       if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -86,7 +86,7 @@ export async function trainCentralized(opts: TrainOptions, log: (line: string) =
   const state = initOptimizerState(optimizer, model.layout);
   const batches = batchIterator(train, opts.batchSize, opts.seed + 1);
   const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
-  const progress = startProgress(opts.epochs, 'train', { quiet: opts.quiet });
+  const progress = startProgress(opts.epochs, 'train', { quiet: opts.quiet, unit: 'epoch' });
   const history: CentralizedResult['history'] = [];
   const t0 = performance.now();
   let trainSeconds = 0;
