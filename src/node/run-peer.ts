@@ -3,7 +3,7 @@
 // metrics.jsonl as the simulator.
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import type { RunConfig } from '../peer/config.js';
 import type { RunSummary } from '../report/metrics.js';
 import type { RoundMetrics } from '../report/metrics.js';
@@ -17,6 +17,8 @@ import type { Transport } from '../peer/transport.js';
 import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
 import { poisoningTransport } from '../peer/attack-payloads.js';
 import { RunDirectory } from '../report/run-dir.js';
+import { REPORT_FILE, writeRunReport } from '../report/write-report.js';
+import { METRICS_FILE } from '../report/read-run.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
@@ -37,7 +39,7 @@ import { orList } from '../peer/local-training.js';
 export interface PeerRunOptions {
   readonly config: RunConfig;
   readonly node: NodeOptions;
-  /** Folder for metrics.jsonl, config.json, summary.json, checkpoint.bin (and the key file by default). */
+  /** Folder for metrics.jsonl, config.json, summary.json, partition.json, report.html, checkpoint.bin (and the key file by default). */
   readonly outDir: string;
   /** Which shard of the run's partition this peer trains on: index i of n (n = config.peers). Default: its position among the start members. */
   readonly dataShard?: { readonly index: number; readonly count: number };
@@ -67,10 +69,25 @@ export function configHash(config: RunConfig): string {
   return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
 }
 
-/** Runs one peer of a run over libp2p to the end; returns its summary. */
+/**
+ * Runs one peer of a run over libp2p to the end; returns its summary. Its run folder then holds
+ * report.html too, as simulate's does (written after the node stopped, so no other peer waits for it).
+ */
 export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
-  const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const summary = await runOverNetwork(opts, log);
+  // A peer stopped before its first round ended (interrupted, or alone) has no round to plot.
+  if (readFileSync(join(opts.outDir, METRICS_FILE), 'utf8').trim() === '') {
+    log(`no round finished: no ${REPORT_FILE} in ${opts.outDir}`);
+    return summary;
+  }
+  const report = await writeRunReport(opts.outDir);
+  for (const warning of report.warnings) log(`report: ${warning}`);
+  return summary;
+}
+
+async function runOverNetwork(opts: PeerRunOptions, log: (line: string) => void): Promise<RunSummary> {
+  const { config } = opts;
   const strategy = strategyOf(config);
   const serving = opts.serve === true;
   if (serving && strategy !== 'server') {
@@ -221,7 +238,8 @@ export async function runPeer(opts: PeerRunOptions): Promise<RunSummary> {
     const conns = net.connectionStats();
     log(`peer ${node.peerId}: connected to ${conns.meanAtRounds.toFixed(1)} peers per round (mean; max ${conns.maxAtRounds}, ${conns.maxSeen} at most ever, ${conns.dialsOnDemand} dialled on demand, ${conns.closed} closed as unneeded)`);
     const summary: RunSummary = { ...roundsSummary(run, metrics, bytesSentTotal, wallStart, net.members().length - (federated ? 1 : 0)), connections: { ...conns } };
-    dir.writeSummary(summary, { numClasses: run.train.numClasses, histograms: [run.partition.histograms[shard.index]] });
+    // The run's whole split, as simulate and the server write it (every peer draws the same partition).
+    dir.writeSummary(summary, { numClasses: run.train.numClasses, histograms: run.partition.histograms });
     await net.leave();
     return summary;
   } finally {

@@ -4,5 +4,5 @@ export { readRun, parseMetricsLines, METRICS_FILE, SUMMARY_FILE, PARTITION_FILE,
 export { buildPlots, type PlotId, type PlotSpec } from './plots.js';
 export type { NamedRun } from './series.js';
 export { renderSvg, svgToPng } from './render.js';
-export { writeReport, defaultReportPath, type ReportResult } from './write-report.js';
+export { writeReport, writeRunReport, defaultReportPath, REPORT_FILE, type ReportResult } from './write-report.js';
 export { RunDirectory } from './run-dir.js';

@@ -38,9 +38,17 @@ export async function writeReport(runDirs: string[], outFile: string): Promise<R
   return { html: outFile, pngs, warnings: runs.flatMap((r) => r.warnings.map((w) => `${r.name}: ${w}`)) };
 }
 
+/** File name of a run folder's own report (its PNGs go next to it as report-<plot>.png). */
+export const REPORT_FILE = 'report.html';
+
+/** Writes a run folder's own report, DIR/report.html (what simulate and every peer write at the end of a run). */
+export function writeRunReport(dir: string): Promise<ReportResult> {
+  return writeReport([dir], join(dir, REPORT_FILE));
+}
+
 /** The default output: inside the run directory for one run, the current directory for several. */
 export function defaultReportPath(runDirs: string[]): string {
-  return runDirs.length === 1 ? join(runDirs[0], 'report.html') : 'report.html';
+  return runDirs.length === 1 ? join(runDirs[0], REPORT_FILE) : REPORT_FILE;
 }
 
 /**

@@ -105,3 +105,15 @@ describe('simulate refuses bad input before the run starts', () => {
     expectNoRun(out);
   });
 });
+
+describe('cluster refuses bad input before any peer starts', () => {
+  it('--peers other than the config\'s peers: one line naming both, exit 2, no peer folder', async () => {
+    const cfg = file('cluster.yaml', BASE + SMALL);
+    const out = join(root, 'out-cluster');
+    const { code, out: stdout, err } = await cli(['cluster', '--config', cfg, '--peers', '3', '--out', out]);
+    expect(err.trim().split('\n')).toEqual([expect.stringMatching(/--peers 3 but .*cluster\.yaml has peers: 4; make them equal or leave --peers out/)]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -191,9 +191,24 @@ describe('gossipfl --plugin', () => {
     const out = join(root, 'cluster');
     // RULES is loaded but unused: the peers' config hash, and so the run, does not see it.
     // The --set name is a label only (not in the config hash, not in the simulated run below).
-    const r = await spawnCli(['cluster', '--config', cfg, '--peers', '2', '--plugin', PLUGIN, '--plugin', RULES, '--set', 'name=cluster via set', '--out', out]);
+    // No --peers: the cluster starts the config's peers (2).
+    const r = await spawnCli(['cluster', '--config', cfg, '--plugin', PLUGIN, '--plugin', RULES, '--set', 'name=cluster via set', '--out', out]);
     expect(r.code, r.err.split('\n').slice(-20).join('\n')).toBe(0);
     const peers = [0, 1].map((i) => join(out, `peer-${i}`));
+    // A run that completed ends without failed sends: the last exchange's streams close cleanly at shutdown.
+    expect(r.err).not.toMatch(/closed before the receiver's ack|update for round \d+ phase \d+ to \S+ failed/);
+    // Each peer's folder is a run folder with its own report, as simulate writes it; the cluster's
+    // report overlays both, one run per peer folder.
+    for (const dir of peers) {
+      expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg');
+      expect(existsSync(join(dir, 'report-accuracy.png'))).toBe(true);
+    }
+    const combined = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(combined).toContain('gossipfl report: 2 runs');
+    for (const name of ['peer-0', 'peer-1']) expect(combined).toContain(`<td>${name}</td>`);
+    // The peers' folders hold the run's whole split, so their reports warn of nothing.
+    expect(r.err).not.toMatch(/^\[peer \d\] report: |^warning: /m);
+    expect(r.out).toContain(`report of all of them in ${join(out, 'report.html')}`);
     // Each peer's run folder holds the effective config: the file, the --set override, the defaults.
     const effective = parseConfig({ ...(YAML.parse(readFileSync(cfg, 'utf8')) as object), name: 'cluster via set' });
     for (const dir of peers) expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(effective)));

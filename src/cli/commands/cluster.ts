@@ -16,29 +16,35 @@ import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { GossipflError } from '../../util/errors.js';
 import { positiveInt } from '../options.js';
 import { pluginArgs, pluginOption } from '../plugins.js';
+import { REPORT_FILE, writeReport } from '../../report/write-report.js';
 
 export function register(program: Command): void {
   program
     .command('cluster')
     .description('start N local peer processes on 127.0.0.1 that run one gossip run together')
     .requiredOption('--config <file>', 'run config (YAML or JSON)')
-    .requiredOption('--peers <n>', 'number of peer processes (must equal the config\'s peers)', positiveInt('--peers'))
-    .option('--out <dir>', 'folder with one sub-folder per peer', 'runs/cluster')
+    .option('--peers <n>', 'number of peer processes (default: the config\'s peers; must equal them)', positiveInt('--peers'))
+    .option('--out <dir>', 'folder with one sub-folder per peer (each a run folder with its report.html) and report.html over all of them', 'runs/cluster')
     .addOption(new Option('--encryption <kind>', 'connection encryption').choices(['noise', 'tls', 'both']).default('tls'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_CHOICES]))
     .addOption(new Option('--transport <kind>', 'TCP, QUIC or both (QUIC uses the same port numbers over UDP)').choices(['tcp', 'quic', 'both']).default('tcp'))
     .option('--psk <file|new>', 'pre-shared key of a private network for all peers: a key file, or "new" to write a fresh one to <out>/swarm.key')
     .addOption(setOption())
     .addOption(pluginOption())
-    .action(async (opts: { config: string; peers: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string; set?: string[]; plugin?: string[] }) => {
+    .action(async (opts: { config: string; peers?: number; out: string; encryption: EncryptionChoice; transport: TransportChoice; backend?: BackendChoice; psk?: string; set?: string[]; plugin?: string[] }) => {
       const config = loadConfigFile(opts.config, opts.set ?? []);
       preflight(config);
-      if (config.peers !== opts.peers) {
-        throw new GossipflError('config', `--peers ${opts.peers} but ${opts.config} has peers: ${config.peers}; make them equal`);
+      if (opts.peers !== undefined && config.peers !== opts.peers) {
+        throw new GossipflError('config', `--peers ${opts.peers} but ${opts.config} has peers: ${config.peers}; make them equal or leave --peers out`);
       }
       const psk = opts.psk === undefined ? undefined : clusterPsk(opts.psk, opts.out);
-      const code = await runCluster({ ...opts, config: resolve(opts.config), plugins: opts.plugin ?? [], serve: config.mode === 'federated', ...(psk ? { psk } : {}) });
+      const serve = config.mode === 'federated';
+      const code = await runCluster({ ...opts, peers: config.peers, config: resolve(opts.config), plugins: opts.plugin ?? [], serve, ...(psk ? { psk } : {}) });
       if (code !== 0) throw new GossipflError('network', `cluster: ${code} peer process(es) failed; see the [peer i] lines above`);
+      // One report over every process's run folder, each a run of its own (named peer-i, server).
+      const report = await writeReport(clusterDirs(opts.out, config.peers, serve), join(opts.out, REPORT_FILE));
+      for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
+      process.stdout.write(`cluster: ${config.peers} peers${serve ? ' and a server' : ''} finished; report of all of them in ${report.html}\n`);
     });
 }
 
@@ -68,7 +74,7 @@ export interface ClusterOptions {
 export async function runCluster(opts: ClusterOptions): Promise<number> {
   const processes = opts.peers + (opts.serve ? 1 : 0);
   const ports = await freePorts(processes);
-  const dirs = Array.from({ length: processes }, (_, i) => join(opts.out, i === opts.peers ? 'server' : `peer-${i}`));
+  const dirs = clusterDirs(opts.out, opts.peers, opts.serve === true);
   const ids: string[] = [];
   for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
@@ -133,6 +139,11 @@ export async function runCluster(opts: ClusterOptions): Promise<number> {
   const codes = await Promise.all(children.map((c) => new Promise<number>((res) => c.on('exit', (code) => res(code ?? 1)))));
   process.off('SIGINT', forward);
   return codes.filter((c) => c !== 0).length;
+}
+
+/** The run folders of a cluster's processes: peer-0 … peer-(n−1), and server/ when one serves. */
+export function clusterDirs(out: string, peers: number, serve: boolean): string[] {
+  return Array.from({ length: peers + (serve ? 1 : 0) }, (_, i) => join(out, i === peers ? 'server' : `peer-${i}`));
 }
 
 /** The key file for `--psk`: "new" writes a fresh key to <out>/swarm.key (replacing one from an earlier run); a path is checked now, before any peer starts. */

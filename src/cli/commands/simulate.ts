@@ -2,7 +2,6 @@
 // config.json, summary.json, partition.json and report.html into DIR. `gossipfl start` runs the
 // embedded default config (what `npm start` calls). The config is checked in full (schema and
 // pre-flight) before DIR is touched, and the run is staged so that a failed run leaves no result.
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfigFile, parseConfig, parseConfigInput, DEFAULT_CONFIG, type RunConfig } from '../../peer/config.js';
 import { applyOverrides } from '../../peer/overrides.js';
@@ -10,7 +9,7 @@ import { preflightSimulation } from '../../sim/preflight.js';
 import { simulate } from '../../sim/simulator.js';
 import { RunDirectory } from '../../report/run-dir.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
-import { writeReport } from '../../report/index.js';
+import { writeRunReport } from '../../report/index.js';
 import { startProgress } from '../progress.js';
 import { formatProgressLine } from '../../sweep/progress-line.js';
 import { collect, nonNegativeInt, positiveInt } from '../options.js';
@@ -104,7 +103,7 @@ export async function runAndReport(base: RunConfig, opts: SimulateOptions): Prom
     progress.stop();
     summary = result.summary;
     dir.writeSummary(summary, result.partition);
-    if (opts.report !== false) await writeReport([dir.workDir], join(dir.workDir, 'report.html'));
+    if (opts.report !== false) await writeRunReport(dir.workDir);
     dir.commit();
   } catch (err) {
     progress.stop();
