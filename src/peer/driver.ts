@@ -11,13 +11,14 @@
 //      topology (or a random pull under the schedule's budget), or an exact merge of all live
 //      members when the schedule says so; federated runs a server round; all-reduce averages
 //      the round's change through a group compressor; MoDeST its sampled round;
-//   4. metrics: bytes, losses, consensus distance and, every eval.every rounds, at the end and
-//      after a merge, the test accuracy of local models and of the merged model; with `privacy`,
-//      the (ε, δ) the rounds so far give each peer (src/privacy's RDP accountant).
+//   4. metrics: bytes (in total and each local peer's), losses, consensus distance and, every
+//      eval.every rounds, at the end and after a merge, the test accuracy of local models and of
+//      the merged model; with `privacy`, the (ε, δ) the rounds so far give each peer (src/privacy's
+//      RDP accountant).
 import type { RunConfig } from './config.js';
 import type { RoundMetrics } from '../report/metrics.js';
 import type { Run } from './run.js';
-import type { Observation, Roster, World } from './world.js';
+import type { Observation, Roster, Traffic, World } from './world.js';
 import { Rng } from '../util/rng.js';
 import { ConfigError } from '../util/errors.js';
 import { privacyAfter } from './local-training.js';
@@ -104,9 +105,12 @@ export async function runRounds(run: Run, world: World, strategy: Strategy, hook
     const evaluate = (t + 1) % config.eval.every === 0 || t === config.rounds - 1 || globalMerge;
     const honest = new Set(roster.honest);
     const honestParticipants = participants.filter((i) => honest.has(i));
-    const obs = await world.observe({ round: t, evaluate, evalPeers: evaluate ? evalPeers(config, roster) : [], participants: honestParticipants });
+    // Peers that only moved bytes (an exact merge's non-trainers) are listed too, so that the
+    // per-peer bytes add up to the round's.
+    const listed = [...new Set([...honestParticipants, ...[...traffic.byPeer.keys()].filter((i) => honest.has(i))])].sort((a, b) => a - b);
+    const obs = await world.observe({ round: t, evaluate, evalPeers: evaluate ? evalPeers(config, roster) : [], participants: listed });
     const privacy = privacyAfter(config, t + 1);
-    const m = roundMetrics(t, obs, honestParticipants, evaluate && allEqual, {
+    const m = roundMetrics(t, obs, traffic, honestParticipants, evaluate && allEqual, {
       globalMerge,
       preMergeLocalAccuracyMean: preMerge,
       bytesSent: traffic.sent,
@@ -163,6 +167,7 @@ function meanAccuracy(obs: Observation): number | null {
 function roundMetrics(
   t: number,
   obs: Observation,
+  traffic: Traffic,
   participants: readonly number[],
   allEqual: boolean,
   extra: Pick<RoundMetrics, 'globalMerge' | 'preMergeLocalAccuracyMean' | 'bytesSent' | 'bytesReceived' | 'bytesSentTotal' | 'simSeconds' | 'wallSeconds' | 'privacy'>,
@@ -191,6 +196,9 @@ function roundMetrics(
       trainLoss: obs.peers.map((p) => p.trainLoss),
       accuracy: obs.peers.map((p) => p.accuracy ?? null),
       loss: obs.peers.map((p) => p.loss ?? null),
+      bytesSent: obs.peers.map((p) => traffic.byPeer.get(p.index)?.sent ?? 0),
+      bytesReceived: obs.peers.map((p) => traffic.byPeer.get(p.index)?.received ?? 0),
+      ...(traffic.server ? { server: { bytesSent: traffic.server.sent, bytesReceived: traffic.server.received } } : {}),
     },
   };
 }

@@ -12,7 +12,7 @@ import { globalAverage } from '../aggregation/fedavg.js';
 import type { Run } from './run.js';
 import type { Peer } from './peer.js';
 import type { ExchangeRequest, PeerId, Transport } from './transport.js';
-import type { GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from './world.js';
+import type { GossipStep, Observation, ObserveRequest, PeerObservation, PeerTraffic, Roster, Traffic, World } from './world.js';
 import { aggregateOrKeep, gossipExchange, exactMerge, MergeMemo } from './gossip.js';
 import type { LocalStepOptions } from '../model/optimizer.js';
 import { gossipWire } from './codec.js';
@@ -29,7 +29,7 @@ import { checkFinite } from './divergence.js';
 /** The async side of a real peer's transport (timing.mode async). */
 export interface AsyncSide extends AsyncTransport {
   setAsyncSenders(ids: Iterable<PeerId>): void;
-  takeAsyncTraffic(): Traffic;
+  takeAsyncTraffic(): PeerTraffic;
   /** Resolves once every member has reached `round` (exact merges stay barriers). */
   waitForRound(round: number): Promise<void>;
   /** Between publishing and mixing (the simulator lets every peer that acts at the same simulated time publish first). */
@@ -91,7 +91,7 @@ export interface ServerSpec {
 export class PeerWorld implements World {
   private readonly byId: Map<PeerId, Peer>;
   private readonly aggStates = new Map<PeerId, AggregationState>();
-  private readonly counter = { sent: 0, received: 0 };
+  private readonly counter = new TrafficCounter();
   private readonly hub: TransportHub;
   private roster: Roster | undefined;
   private readonly server: FederatedServer | undefined;
@@ -109,6 +109,7 @@ export class PeerWorld implements World {
     private readonly env: PeerWorldEnv,
     server?: ServerSpec,
   ) {
+    if (env.async && peers.length !== 1) throw new Error(`PeerWorld: asynchronous gossip runs one peer per world, not ${peers.length}`);
     this.byId = new Map(peers.map((p) => [p.id, p]));
     this.localTraining = new LocalTraining(run);
     for (const p of peers) {
@@ -394,10 +395,21 @@ export class PeerWorld implements World {
 
   takeTraffic(): Traffic {
     const async = this.env.async?.transport.takeAsyncTraffic();
-    const t = { sent: this.counter.sent + (async?.sent ?? 0), received: this.counter.received + (async?.received ?? 0) };
-    this.counter.sent = 0;
-    this.counter.received = 0;
-    return t;
+    // An asynchronous world holds one peer (see the constructor): what its async transport moved is that peer's.
+    if (async) this.counter.add(this.byId.keys().next().value!, async.sent, async.received);
+    const index = new Map(this.current().members.map((id, i) => [id, i]));
+    const byPeer = new Map<number, PeerTraffic>();
+    let server: PeerTraffic | undefined;
+    let sent = 0;
+    let received = 0;
+    for (const [id, t] of this.counter.take()) {
+      sent += t.sent;
+      received += t.received;
+      const i = index.get(id);
+      if (id === this.server?.id) server = t;
+      else if (i !== undefined) byPeer.set(i, t);
+    }
+    return { sent, received, byPeer, ...(server ? { server } : {}) };
   }
 
   async finalModels(): Promise<{ models: readonly Params[]; merged: Params | null }> {
@@ -487,8 +499,27 @@ function lookup<K, V>(map: ReadonlyMap<K, V>): (key: K) => V | undefined {
   return (key) => map.get(key);
 }
 
-/** A hub whose transports count the payload bytes each exchange puts on the wire and takes off it. */
-function countingHub(hub: TransportHub, counter: { sent: number; received: number }): TransportHub {
+/** Payload bytes each transport's owner put on the wire and took off it since the last take. */
+class TrafficCounter {
+  private counts = new Map<PeerId, { sent: number; received: number }>();
+
+  add(id: PeerId, sent: number, received: number): void {
+    const c = this.counts.get(id);
+    if (c) {
+      c.sent += sent;
+      c.received += received;
+    } else this.counts.set(id, { sent, received });
+  }
+
+  take(): ReadonlyMap<PeerId, PeerTraffic> {
+    const counts = this.counts;
+    this.counts = new Map();
+    return counts;
+  }
+}
+
+/** A hub whose transports count the payload bytes each exchange puts on the wire and takes off it, by sender and receiver. */
+function countingHub(hub: TransportHub, counter: TrafficCounter): TransportHub {
   const cache = new Map<PeerId, Transport>();
   return {
     setParticipants: (ids) => hub.setParticipants(ids),
@@ -500,15 +531,15 @@ function countingHub(hub: TransportHub, counter: { sent: number; received: numbe
   };
 }
 
-function countingTransport(inner: Transport, counter: { sent: number; received: number }): Transport {
+function countingTransport(inner: Transport, counter: TrafficCounter): Transport {
   return {
     self: inner.self,
     members: () => inner.members(),
     now: () => inner.now(),
     exchange: async (req: ExchangeRequest) => {
-      counter.sent += sentBytes(req, inner.self);
+      counter.add(inner.self, sentBytes(req, inner.self), 0);
       const result = await inner.exchange(req);
-      for (const env of result.received) counter.received += env.bytes.byteLength;
+      counter.add(inner.self, 0, result.received.reduce((n, env) => n + env.bytes.byteLength, 0));
       return result;
     },
   };

@@ -37,7 +37,7 @@ export interface ObserveRequest {
   readonly evaluate: boolean;
   /** Local peers to evaluate (a prefix of the honest local peers: eval.localPeers). */
   readonly evalPeers: readonly number[];
-  /** Members that took part this round (their training losses count). */
+  /** Members that took part this round: trained, or sent or received bytes (the driver counts the training losses of those that trained). */
   readonly participants: readonly number[];
 }
 
@@ -61,10 +61,21 @@ export interface Observation {
   readonly consensusDistance: number;
 }
 
-/** Bytes a world's peers put on the wire and took off it since the last call, summed over local peers. */
-export interface Traffic {
+/** Payload bytes put on the wire and taken off it. */
+export interface PeerTraffic {
   readonly sent: number;
   readonly received: number;
+}
+
+/**
+ * Bytes a world's peers put on the wire and took off it since the last call: the totals, and
+ * who moved them. The totals are the sum of `byPeer` and `server`.
+ */
+export interface Traffic extends PeerTraffic {
+  /** Each local member's share, by member index; a member that moved no bytes may be absent. */
+  readonly byPeer: ReadonlyMap<number, PeerTraffic>;
+  /** The share of the federated server, where the world holds it (it is not a member). */
+  readonly server?: PeerTraffic;
 }
 
 /**

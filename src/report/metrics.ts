@@ -47,9 +47,16 @@ export interface PerPeerMetrics {
   /** Test accuracy and loss of the peer's own model (null when not evaluated this round). */
   accuracy: Array<number | null>;
   loss: Array<number | null>;
-  /** Bytes the peer sent and received this round, where known. */
+  /**
+   * Payload bytes the peer put on the wire and took off it this round (as the round's
+   * `bytesSent`/`bytesReceived` count them). Listed are the peers that moved bytes besides the
+   * evaluated ones, so these plus `server` sum to the round's totals, but for the bytes of
+   * Byzantine simulated peers (they are not listed).
+   */
   bytesSent?: number[];
   bytesReceived?: number[];
+  /** The federated server's own bytes this round, where this process holds the server (the simulator in mode federated, `gossipfl peer --serve`; not a client). */
+  server?: { bytesSent: number; bytesReceived: number };
 }
 
 /** A whole run's summary (summary.json). */

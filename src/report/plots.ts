@@ -1,6 +1,7 @@
 // Vega-Lite specs of the report's plots, built from the rows of series.ts. Colour is the run
 // (the same colour for a run in every plot); line dash tells local mean from merged accuracy;
-// dotted vertical rules mark the rounds that ended with an exact global merge.
+// dotted vertical rules mark the rounds that ended with an exact global merge; a band is the
+// spread over peers, faint lines each peer's own values.
 import type { TopLevelSpec } from 'vega-lite';
 import {
   accuracyBandRows,
@@ -8,17 +9,31 @@ import {
   consensusRows,
   distinctPartitions,
   epsilonRows,
+  hasSimulatedDelays,
   histogramRows,
   mergeRows,
   perPeerAccuracyRows,
+  perPeerBytesRows,
+  perPeerBytesSpreadRows,
   preMergeRows,
   trainLossRows,
+  withSimSeconds,
   type NamedRun,
+  type PeerValueRow,
   type RoundValueRow,
+  type SpreadRow,
 } from './series.js';
 
 /** Which plot a spec draws. */
-export type PlotId = 'accuracy' | 'accuracy-vs-bytes' | 'accuracy-vs-epsilon' | 'consensus' | 'loss' | 'label-histograms';
+export type PlotId =
+  | 'accuracy'
+  | 'accuracy-vs-bytes'
+  | 'accuracy-vs-time'
+  | 'accuracy-vs-epsilon'
+  | 'consensus'
+  | 'loss'
+  | 'bytes-per-peer'
+  | 'label-histograms';
 
 /** One plot of the report: its id, title, caption and Vega-Lite spec. */
 export interface PlotSpec {
@@ -50,17 +65,19 @@ const CONFIG = {
 /** The report's plots for a set of runs. */
 export function buildPlots(runs: NamedRun[]): PlotSpec[] {
   const colour = runColour(runs.map((r) => r.name));
-  const plots: PlotSpec[] = [
+  // Against simulated time only where a run's clock is more than a count of rounds.
+  const timed = runs.some((r) => hasSimulatedDelays(r.summary?.config));
+  const plots: Array<PlotSpec | null> = [
     accuracyPlot(runs, colour, 'round'),
     accuracyPlot(runs, colour, 'bytes'),
+    timed ? accuracyPlot(runs, colour, 'time') : null,
+    epsilonPlot(runs, colour),
     consensusPlot(runs, colour),
     lossPlot(runs, colour),
+    bytesPerPeerPlot(runs, colour),
+    labelHistogramPlot(runs),
   ];
-  const privacy = epsilonPlot(runs, colour);
-  if (privacy !== null) plots.splice(2, 0, privacy);
-  const histograms = labelHistogramPlot(runs);
-  if (histograms !== null) plots.push(histograms);
-  return plots;
+  return plots.filter((p): p is PlotSpec => p !== null);
 }
 
 type ColourEncoding = ReturnType<typeof runColour>;
@@ -75,6 +92,7 @@ function runColour(names: string[]) {
 }
 
 const ROUND_AXIS = { field: 'round', type: 'quantitative' as const, title: 'Round', axis: { tickMinStep: 1, format: 'd' } };
+const TIME_AXIS = { field: 'seconds', type: 'quantitative' as const, title: 'Simulated time since the start (s)' };
 const BYTES_AXIS = {
   field: 'bytes',
   type: 'quantitative' as const,
@@ -90,6 +108,27 @@ function mergeLayer(runs: NamedRun[], colour: ColourEncoding, x: object) {
     mark: { type: 'rule' as const, strokeDash: [2, 3], strokeWidth: 1.5, opacity: 0.7 },
     encoding: { x, color: colour },
   };
+}
+
+/** The spread over peers (rows with lo and hi) as a faint area. */
+function bandLayer(rows: object[], colour: ColourEncoding, x: object, y: object) {
+  return {
+    data: { values: rows },
+    mark: { type: 'area' as const, opacity: 0.15 },
+    encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: colour },
+  };
+}
+
+/** Each peer's own values as a faint line (none where no row is given). */
+function peerLinesLayers(rows: object[], colour: ColourEncoding, x: object, y: object) {
+  if (rows.length === 0) return [];
+  return [
+    {
+      data: { values: rows },
+      mark: { type: 'line' as const, strokeWidth: 1, opacity: 0.2 },
+      encoding: { x, y, color: colour, detail: { field: 'peer', type: 'nominal' as const } },
+    },
+  ];
 }
 
 /** Characters of subtitle per line; a longer line would widen the plot past its axes. */
@@ -127,16 +166,40 @@ const MODEL_SERIES = ['local mean', 'merged'];
 // A larger legend symbol, so that the dash pattern of the merged line shows in it.
 const MODEL_LEGEND = { field: 'series', type: 'nominal' as const, title: 'Model', legend: { symbolSize: 300 } };
 
-function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' | 'bytes'): PlotSpec {
+/** The three x axes of the accuracy plot: round, cumulative bytes, simulated time. */
+const ACCURACY_VS = {
+  round: {
+    id: 'accuracy',
+    x: ROUND_AXIS,
+    title: 'Test accuracy vs round',
+    caption: 'Mean test accuracy of the peers’ own models (solid) and of their average, the merged model (dashed).',
+  },
+  bytes: {
+    id: 'accuracy-vs-bytes',
+    x: BYTES_AXIS,
+    title: 'Test accuracy vs bytes sent',
+    caption: 'Accuracy against the total bytes all peers have put on the wire: how much communication each run paid for its accuracy.',
+  },
+  time: {
+    id: 'accuracy-vs-time',
+    x: TIME_AXIS,
+    title: 'Test accuracy vs simulated time',
+    caption:
+      'Accuracy against the simulated clock (local steps, network delays, stragglers; a round ends when its slowest peer is done): what slow links and slow peers cost in time. Between real peers the clock is wall time.',
+  },
+} as const satisfies Record<string, { id: PlotId; x: object; title: string; caption: string }>;
+
+function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: keyof typeof ACCURACY_VS): PlotSpec {
+  const { id, x, title, caption } = ACCURACY_VS[xKind];
   const byBytes = xKind === 'bytes';
-  // A log axis cannot show zero bytes (rounds before the first exchange).
-  const keep = <T extends { bytes: number }>(rows: T[]) => (byBytes ? rows.filter((r) => r.bytes > 0) : rows);
-  const x = byBytes ? BYTES_AXIS : ROUND_AXIS;
+  // A log axis cannot show zero bytes (rounds before the first exchange); the time axis reads each round's simSeconds.
+  const keep = <T extends { run: string; round: number; bytes: number }>(rows: T[]) =>
+    byBytes ? rows.filter((r) => r.bytes > 0) : xKind === 'time' ? withSimSeconds(runs, rows) : rows;
   const bands = keep(accuracyBandRows(runs));
   const merges = keep(mergeRows(runs));
   const preMerge = keep(preMergeRows(runs));
+  // Each peer's line against rounds or time; against bytes x is all peers' total, not the peer's own.
   const peerRows = byBytes ? [] : perPeerAccuracyRows(runs, MAX_PEER_LINES);
-  const title = byBytes ? 'Test accuracy vs bytes sent' : 'Test accuracy vs round';
   const sub = subtitle([
     bands.length > 0 && 'band: min–max of the peers’ local accuracies',
     peerRows.length > 0 && 'faint lines: each peer',
@@ -145,11 +208,9 @@ function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' |
   ]);
   const y = { field: 'accuracy', type: 'quantitative' as const, title: 'Test accuracy (%)', axis: { format: '.0%' }, scale: { zero: false } };
   return {
-    id: byBytes ? 'accuracy-vs-bytes' : 'accuracy',
+    id,
     title,
-    caption: byBytes
-      ? 'Accuracy against the total bytes all peers have put on the wire: how much communication each run paid for its accuracy.'
-      : 'Mean test accuracy of the peers’ own models (solid) and of their average, the merged model (dashed).',
+    caption,
     spec: {
       title: titled(title, sub),
       width: WIDTH,
@@ -157,20 +218,8 @@ function accuracyPlot(runs: NamedRun[], colour: ColourEncoding, xKind: 'round' |
       config: CONFIG,
       layer: [
         { ...mergeLayer(runs, colour, x), data: { values: merges } },
-        {
-          data: { values: bands },
-          mark: { type: 'area', opacity: 0.15 },
-          encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: colour },
-        },
-        ...(peerRows.length > 0
-          ? [
-              {
-                data: { values: peerRows },
-                mark: { type: 'line' as const, strokeWidth: 1, opacity: 0.2 },
-                encoding: { x, y, color: colour, detail: { field: 'peer', type: 'nominal' as const } },
-              },
-            ]
-          : []),
+        bandLayer(bands, colour, x, y),
+        ...peerLinesLayers(xKind === 'time' ? withSimSeconds(runs, peerRows) : peerRows, colour, x, y),
         {
           data: { values: keep(accuracyRows(runs)) },
           mark: lineMark(longestSeries(runs)),
@@ -216,28 +265,57 @@ function lossPlot(runs: NamedRun[], colour: ColourEncoding): PlotSpec {
   });
 }
 
-/** One line per run of a per-round value, with the global merges marked. */
+/** Each peer's bytes sent per round: the mean over peers, their min–max band and each peer's faint line. */
+function bytesPerPeerPlot(runs: NamedRun[], colour: ColourEncoding): PlotSpec | null {
+  const spread = perPeerBytesSpreadRows(runs);
+  if (spread.length === 0) return null;
+  const server = runs.some((r) => r.metrics.some((m) => m.perPeer?.server !== undefined));
+  return roundLinePlot(runs, colour, {
+    id: 'bytes-per-peer',
+    title: 'Bytes sent per peer vs round',
+    note: 'line: mean over peers',
+    caption:
+      'Payload bytes each peer put on the wire in the round: compression, topology and participation show as the level and spread; a federated server’s own bytes are not drawn.',
+    rows: spread,
+    band: spread,
+    peers: perPeerBytesRows(runs, MAX_PEER_LINES),
+    y: { title: `Bytes sent in the round, per ${server ? 'client' : 'peer'} (B)`, axis: { format: '~s' } },
+  });
+}
+
+/** One line per run of a per-round value, with the global merges marked (and the spread over peers, where given). */
 function roundLinePlot(
   runs: NamedRun[],
   colour: ColourEncoding,
-  plot: { id: PlotId; title: string; note?: string; caption: string; rows: RoundValueRow[]; y: object },
+  plot: { id: PlotId; title: string; note?: string; caption: string; rows: RoundValueRow[]; band?: SpreadRow[]; peers?: PeerValueRow[]; y: object },
 ): PlotSpec {
   const merges = mergeRows(runs);
+  const band = plot.band ?? [];
+  const peers = plot.peers ?? [];
+  const y = { field: 'value', type: 'quantitative' as const, ...plot.y };
+  const sub = subtitle([
+    plot.note ?? false,
+    band.length > 0 && 'band: min–max over peers',
+    peers.length > 0 && 'faint lines: each peer',
+    merges.length > 0 && 'dotted lines: global merges',
+  ]);
   return {
     id: plot.id,
     title: plot.title,
     caption: plot.caption,
     spec: {
-      title: titled(plot.title, subtitle([plot.note ?? false, merges.length > 0 && 'dotted lines: global merges'])),
+      title: titled(plot.title, sub),
       width: WIDTH,
       height: HEIGHT,
       config: CONFIG,
       layer: [
         mergeLayer(runs, colour, ROUND_AXIS),
+        ...(band.length > 0 ? [bandLayer(band, colour, ROUND_AXIS, y)] : []),
+        ...peerLinesLayers(peers, colour, ROUND_AXIS, y),
         {
           data: { values: plot.rows },
           mark: lineMark(longestSeries(runs)),
-          encoding: { x: ROUND_AXIS, y: { field: 'value', type: 'quantitative', ...plot.y }, color: colour },
+          encoding: { x: ROUND_AXIS, y, color: colour },
         },
       ],
     },

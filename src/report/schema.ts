@@ -36,6 +36,7 @@ export const roundMetricsSchema = z.object({
       loss: z.array(nonNegative.nullable()),
       bytesSent: z.array(nonNegative).optional(),
       bytesReceived: z.array(nonNegative).optional(),
+      server: z.object({ bytesSent: nonNegative, bytesReceived: nonNegative }).optional(),
     })
     .superRefine((p, ctx) => {
       for (const key of ['trainLoss', 'accuracy', 'loss', 'bytesSent', 'bytesReceived'] as const) {

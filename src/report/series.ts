@@ -1,12 +1,13 @@
 // Turns runs into the flat rows the plots draw: one row per (run, round, series). Pure
 // functions over plain data, so what each plot shows can be checked exactly.
-import type { PartitionSummary, RoundMetrics } from './metrics.js';
+import type { PartitionSummary, PerPeerMetrics, RoundMetrics } from './metrics.js';
 
-/** A run as the plots need it: its display name and its records. */
+/** A run as the plots need it: its display name and its records (and its summary's config, where known). */
 export interface NamedRun {
   name: string;
   metrics: RoundMetrics[];
   partition: PartitionSummary | null;
+  summary?: { config?: unknown };
 }
 
 export type AccuracySeries = 'local mean' | 'merged';
@@ -140,24 +141,87 @@ export interface PeerAccuracyRow {
   accuracy: number;
 }
 
+/** One peer's value of one round (from the optional per-peer record). */
+export interface PeerValueRow {
+  run: string;
+  round: number;
+  peer: number;
+  value: number;
+}
+
 /** Per-peer accuracies where the run recorded them; at most `maxPeers` peers per run (the first listed). */
 export function perPeerAccuracyRows(runs: NamedRun[], maxPeers = Infinity): PeerAccuracyRow[] {
-  const rows: PeerAccuracyRow[] = [];
+  return perPeerValueRows(runs, (pp) => pp.accuracy, maxPeers).map(({ value, ...row }) => ({ ...row, accuracy: value }));
+}
+
+/** The bytes each peer sent in each round where the run recorded them; at most `maxPeers` peers per run (the first listed). */
+export function perPeerBytesRows(runs: NamedRun[], maxPeers = Infinity): PeerValueRow[] {
+  return perPeerValueRows(runs, (pp) => pp.bytesSent, maxPeers);
+}
+
+/** The spread of the peers' bytes sent in one round: their mean (`value`), min and max. */
+export interface SpreadRow extends RoundValueRow {
+  lo: number;
+  hi: number;
+}
+
+/** Mean, min and max over the listed peers of the bytes each sent, for every round that recorded them. */
+export function perPeerBytesSpreadRows(runs: NamedRun[]): SpreadRow[] {
+  return runs.flatMap((run) =>
+    run.metrics.flatMap((m) => {
+      const sent = m.perPeer?.bytesSent;
+      if (!sent || sent.length === 0) return [];
+      const value = sent.reduce((a, b) => a + b, 0) / sent.length;
+      return [{ run: run.name, round: m.round, value, lo: Math.min(...sent), hi: Math.max(...sent) }];
+    }),
+  );
+}
+
+function perPeerValueRows(runs: NamedRun[], pick: (pp: PerPeerMetrics) => ReadonlyArray<number | null> | undefined, maxPeers: number): PeerValueRow[] {
+  const rows: PeerValueRow[] = [];
   for (const run of runs) {
     const shown = new Set<number>();
     for (const m of run.metrics) {
-      const pp = m.perPeer;
-      if (!pp) continue;
-      pp.peer.forEach((peer, i) => {
-        const accuracy = pp.accuracy[i];
-        if (accuracy === null || accuracy === undefined) return;
+      const values = m.perPeer && pick(m.perPeer);
+      if (!values) continue;
+      m.perPeer!.peer.forEach((peer, i) => {
+        const value = values[i];
+        if (value === null || value === undefined) return;
         if (!shown.has(peer) && shown.size >= maxPeers) return;
         shown.add(peer);
-        rows.push({ run: run.name, round: m.round, peer, accuracy });
+        rows.push({ run: run.name, round: m.round, peer, value });
       });
     }
   }
   return rows;
+}
+
+/**
+ * Whether a run's config (summary.config) makes its clock more than a count of rounds: a
+ * network model that delays messages (network.latencyMs, jitterMs, bandwidthMbps) or stragglers
+ * (timing.slowPeers, heterogeneity.speedSpread). Without them every round takes the same
+ * simulated time, and accuracy against time is accuracy against rounds.
+ */
+export function hasSimulatedDelays(config: unknown): boolean {
+  const at = (path: string): unknown => path.split('.').reduce<unknown>((v, key) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined), config);
+  const positive = (path: string) => {
+    const n = at(path);
+    return typeof n === 'number' && n > 0;
+  };
+  const slowPeers = at('timing.slowPeers');
+  return (
+    positive('network.latencyMs') ||
+    positive('network.jitterMs') ||
+    positive('network.bandwidthMbps') ||
+    positive('heterogeneity.speedSpread') ||
+    (Array.isArray(slowPeers) && slowPeers.length > 0)
+  );
+}
+
+/** The rows with the simulated seconds since the start (`simSeconds`) of their run's round. */
+export function withSimSeconds<T extends { run: string; round: number }>(runs: NamedRun[], rows: T[]): Array<T & { seconds: number }> {
+  const seconds = new Map(runs.map((run) => [run.name, new Map(run.metrics.map((m) => [m.round, m.simSeconds]))]));
+  return rows.map((row) => ({ ...row, seconds: seconds.get(row.run)!.get(row.round)! }));
 }
 
 /** A run's privacy cost and what it bought: ε at its last round with one, and the accuracy then. */

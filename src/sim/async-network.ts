@@ -6,7 +6,7 @@
 // real effect on staleness. Exact merges stay barriers, as between real peers.
 import type { Envelope, PeerId } from '../peer/transport.js';
 import type { AsyncSide } from '../peer/peer-world.js';
-import type { Traffic } from '../peer/world.js';
+import type { PeerTraffic } from '../peer/world.js';
 import { deliver, type NetworkModel } from './network.js';
 import type { SimNetwork } from './memory-transport.js';
 
@@ -156,7 +156,7 @@ export class SimAsyncNetwork {
     return out;
   }
 
-  private take(self: PeerId): Traffic {
+  private take(self: PeerId): PeerTraffic {
     const t = this.count(self);
     const out = { sent: t.sent, received: t.received };
     t.sent = 0;

@@ -140,6 +140,8 @@ class RoundCombiner {
         trainLoss: ms.flatMap((m) => m.perPeer?.trainLoss ?? []),
         accuracy: ms.flatMap((m) => m.perPeer?.accuracy ?? []),
         loss: ms.flatMap((m) => m.perPeer?.loss ?? []),
+        bytesSent: ms.flatMap((m) => m.perPeer?.bytesSent ?? []),
+        bytesReceived: ms.flatMap((m) => m.perPeer?.bytesReceived ?? []),
       },
     };
   }

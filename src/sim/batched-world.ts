@@ -24,7 +24,7 @@
 // host); afterTrain advances the simulated clocks. The simulated network adds no time here.
 import type { RunConfig } from '../peer/config.js';
 import type { Run } from '../peer/run.js';
-import type { FinalModels, GossipStep, Observation, ObserveRequest, PeerObservation, Roster, Traffic, World } from '../peer/world.js';
+import type { FinalModels, GossipStep, Observation, ObserveRequest, PeerObservation, PeerTraffic, Roster, Traffic, World } from '../peer/world.js';
 import type { SparseMixing } from '../topology/mixing.js';
 import { RoundMixing } from '../peer/round-mixing.js';
 import { BatchedTrainer, type StackMixing } from '../model/batched.js';
@@ -97,8 +97,10 @@ export class BatchedWorld implements World {
   private readonly engine: BatchedTrainer;
   private readonly streams: BatchStreams;
   private readonly lastLoss: Float64Array;
-  private sent = 0;
-  private received = 0;
+  /** Bytes each peer (row) sent and received since the last takeTraffic, and the server's. */
+  private readonly sentBy: Float64Array;
+  private readonly receivedBy: Float64Array;
+  private serverTraffic = { sent: 0, received: 0 };
   /** Bytes of one whole-model message through the gossip codec and through the exact codec. */
   private readonly modelBytes: number;
   private readonly exactBytes: number;
@@ -121,6 +123,8 @@ export class BatchedWorld implements World {
     this.members = Array.from({ length: P }, (_, i) => `p${i}`);
     this.all = Array.from({ length: P }, (_, i) => i);
     this.lastLoss = new Float64Array(P).fill(Number.NaN);
+    this.sentBy = new Float64Array(P);
+    this.receivedBy = new Float64Array(P);
     const meta = { round: 0, phase: 0, sender: 0 };
     this.modelBytes = run.codec.model.encode(run.sharedInit, meta).byteLength;
     this.exactBytes = run.codec.exact.encode(run.sharedInit, { ...meta, phase: MERGE_PHASE }).byteLength;
@@ -182,9 +186,12 @@ export class BatchedWorld implements World {
     if (!server) throw new ConfigError('mode: this batched world was built for gossip rounds; use engine: per-peer');
     if (participants.length !== this.P) throw new ConfigError('federated.participation: engine: batched trains every peer in every round; use engine: per-peer');
     await this.engine.mixRows(server.download);
-    this.count(this.exactBytes * this.P);
+    // The server sends its model to every peer; every peer uploads its change to the server.
+    this.receivedBy.forEach((_, i) => (this.receivedBy[i] += this.exactBytes));
+    this.serverTraffic.sent += this.exactBytes * this.P;
     await this.train(participants, steps);
-    this.count(server.uploadBytes * this.P);
+    this.sentBy.forEach((_, i) => (this.sentBy[i] += server.uploadBytes));
+    this.serverTraffic.received += server.uploadBytes * this.P;
     await this.engine.mixRows(server.aggregate);
   }
 
@@ -194,17 +201,15 @@ export class BatchedWorld implements World {
     if (step.participants.length !== this.P) throw new ConfigError('heterogeneity.participation: engine: batched mixes every peer in every step; use engine: per-peer');
     this.allEqual = false;
     const rows = compressedRows(mixing);
-    const links = rows.cols.length;
     const codec = this.run.codec;
     if (codec.choco) {
       const { bytes, neighbours } = await this.chocoMessages(step);
-      // Every sender's message goes to each peer that averages it.
-      for (let j = 0; j < this.P; j++) this.count(bytes[j] * mixing.outNeighbours(j).length);
+      this.countLinks(mixing, bytes);
       await this.engine.mixRows({ ...rows, scale: this.chocoStep, neighbours, reference: 'neighbours' });
       return;
     }
     if (codec.method === 'identity') {
-      this.count(this.modelBytes * links);
+      this.countLinks(mixing, new Float64Array(this.P).fill(this.modelBytes));
       await this.engine.mixRows({ ...rows, scale: 1 });
       return;
     }
@@ -212,18 +217,24 @@ export class BatchedWorld implements World {
     const stack = await this.engine.readAll();
     const d = this.run.model.layout.size;
     const decoded = new Float32Array(this.P * d);
+    const sizes = new Float64Array(this.P);
     for (let j = 0; j < this.P; j++) {
       const meta = { round: step.round, phase: step.phase, sender: j };
       const bytes = codec.model.encode(paramsFrom(this.run.model.layout, stack.subarray(j * d, (j + 1) * d)), meta);
       decoded.set(codec.model.decode(bytes, meta).data, j * d);
-      this.count(bytes.byteLength * mixing.outNeighbours(j).length);
+      sizes[j] = bytes.byteLength;
     }
+    this.countLinks(mixing, sizes);
     await this.engine.mixRows({ ...rows, scale: 1, neighbours: decoded });
   }
 
   async exactMerge(_round: number, group: readonly number[], _deadlineMs: number): Promise<void> {
     const g = group.length;
-    this.count(this.exactBytes * g * (g - 1));
+    // Every member sends its model to the g − 1 others and receives theirs.
+    for (const i of group) {
+      this.sentBy[i] += this.exactBytes * (g - 1);
+      this.receivedBy[i] += this.exactBytes * (g - 1);
+    }
     await this.engine.mergeRows(group);
     this.allEqual = g === this.P;
   }
@@ -250,10 +261,19 @@ export class BatchedWorld implements World {
   }
 
   takeTraffic(): Traffic {
-    const t = { sent: this.sent, received: this.received };
-    this.sent = 0;
-    this.received = 0;
-    return t;
+    const byPeer = new Map<number, PeerTraffic>();
+    const server = this.server ? this.serverTraffic : undefined;
+    let sent = server?.sent ?? 0;
+    let received = server?.received ?? 0;
+    for (let i = 0; i < this.P; i++) {
+      byPeer.set(i, { sent: this.sentBy[i], received: this.receivedBy[i] });
+      sent += this.sentBy[i];
+      received += this.receivedBy[i];
+    }
+    this.sentBy.fill(0);
+    this.receivedBy.fill(0);
+    this.serverTraffic = { sent: 0, received: 0 };
+    return { sent, received, byPeer, ...(server ? { server } : {}) };
   }
 
   async finalModels(which: FinalModels = 'all'): Promise<{ readonly models: readonly Params[]; readonly merged: Params | null }> {
@@ -274,10 +294,19 @@ export class BatchedWorld implements World {
     this.engine.dispose();
   }
 
-  /** Every link carries one message and delivers it (no loss, no deadline). */
-  private count(bytes: number): void {
-    this.sent += bytes;
-    this.received += bytes;
+  /**
+   * One gossip step's messages: sender j's message (bytes[j]) goes to each peer that averages
+   * it, and every link delivers it (no loss, no deadline).
+   */
+  private countLinks(mixing: SparseMixing, bytes: Float64Array): void {
+    const { rowStart, cols } = mixing;
+    for (let i = 0; i < this.P; i++) {
+      for (let k = rowStart[i]; k < rowStart[i + 1]; k++) {
+        const j = cols[k];
+        this.sentBy[j] += bytes[j];
+        this.receivedBy[i] += bytes[j];
+      }
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // QUIC as a node transport: the option's checks, and two real peers (one process, loopback UDP)
 // that train a few rounds over QUIC and end with an exact merge. Skipped, with the reason, where
 // the native QUIC module cannot be loaded (a platform without a prebuilt binary).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -10,7 +10,7 @@ import { createGossipflNode, loadQuicTransport } from '../../src/node/create-nod
 import { resolveNodeOptions } from '../../src/node/options.js';
 import { runPeer } from '../../src/node/run-peer.js';
 import { parseConfig } from '../../src/peer/config.js';
-import type { RunSummary } from '../../src/report/metrics.js';
+import type { RoundMetrics, RunSummary } from '../../src/report/metrics.js';
 
 const quicMissing = await loadQuicTransport().then(
   () => null,
@@ -94,5 +94,16 @@ describe.skipIf(quicMissing !== null)('peers over QUIC', () => {
     // After the exact final merge both hold the same model, so both evaluate it alike.
     expect(sa.mergedAccuracy).not.toBeNull();
     expect(sa.mergedAccuracy).toBe(sb.mergedAccuracy);
+    // Each peer's metrics list its own row, whose bytes are the round's (a peer counts only its own traffic).
+    for (const peer of ['a', 'b']) {
+      const rounds = readFileSync(join(out, peer, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RoundMetrics);
+      expect(rounds).toHaveLength(3);
+      for (const m of rounds) {
+        expect(m.perPeer!.peer).toHaveLength(1);
+        expect(m.perPeer!.bytesSent).toEqual([m.bytesSent]);
+        expect(m.perPeer!.bytesReceived).toEqual([m.bytesReceived]);
+        expect(m.bytesSent).toBeGreaterThan(0);
+      }
+    }
   }, 90_000);
 });

@@ -45,7 +45,11 @@ async function expectParity(input: RunConfigInput): Promise<void> {
       expect(m.perPeer!.peer).toEqual([k]);
       expect(Object.is(m.perPeer!.trainLoss[0], perPeer.trainLoss[j])).toBe(true);
       expect(m.localAccuracyMean).toBe(perPeer.accuracy[j]);
+      expect([m.perPeer!.bytesSent, m.perPeer!.bytesReceived]).toEqual([[perPeer.bytesSent![j]], [perPeer.bytesReceived![j]]]);
     });
+    // The real server's own bytes are the simulated server's; it lists no client.
+    expect(server.perPeer!.peer).toEqual([]);
+    expect(server.perPeer!.server).toEqual(perPeer.server);
     const sent = real.metrics.reduce((n, metrics) => n + metrics[r].bytesSent, server.bytesSent);
     const got = real.metrics.reduce((n, metrics) => n + metrics[r].bytesReceived, server.bytesReceived);
     expect(sent).toBe(s.bytesSent);

@@ -40,6 +40,8 @@ describe('one algorithm in the simulator and between real peers', () => {
         expect(Object.is(m.trainLoss, perPeer.trainLoss[k])).toBe(true);
         expect(m.localAccuracyMean).toBe(perPeer.accuracy[k]);
         expect(m.globalMerge).toBe(s.globalMerge);
+        // A real peer's own row of bytes is the simulated peer's.
+        expect([m.perPeer!.bytesSent, m.perPeer!.bytesReceived]).toEqual([[perPeer.bytesSent![k]], [perPeer.bytesReceived![k]]]);
       });
       expect(peers.reduce((n, metrics) => n + metrics[r].bytesSent, 0)).toBe(s.bytesSent);
       expect(peers.reduce((n, metrics) => n + metrics[r].bytesReceived, 0)).toBe(s.bytesReceived);

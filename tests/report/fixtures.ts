@@ -19,6 +19,8 @@ export interface SyntheticRun {
   numClasses?: number;
   /** Record each peer's accuracy in `perPeer` on evaluated rounds. */
   perPeer?: boolean;
+  /** With perPeer: record each peer's bytes too, peer p sending (p + 1) shares of the round's bytes. */
+  perPeerBytes?: boolean;
   /** Record privacy ε growing as √round up to this value at the last round (δ = 1e-5). */
   epsilon?: number;
   /** Extra keys of summary.config (how the run was set up). */
@@ -72,6 +74,7 @@ export function syntheticMetrics(run: SyntheticRun): RoundMetrics[] {
               // Spread evenly over [local − spread, local + spread/2], the recorded min and max.
               accuracy: Array.from({ length: run.peers }, (_, p) => local - spread + (1.5 * spread * p) / Math.max(1, run.peers - 1)),
               loss: Array.from({ length: run.peers }, () => 0.4),
+              ...(run.perPeerBytes ? { bytesSent: shares(bytesPerRound, run.peers), bytesReceived: shares(bytesPerRound, run.peers) } : {}),
             },
           }
         : {}),
@@ -79,6 +82,14 @@ export function syntheticMetrics(run: SyntheticRun): RoundMetrics[] {
     });
   }
   return records;
+}
+
+/** `total` split over `peers` as 1, 2, …, peers shares (whole bytes; the last peer takes the rounding). */
+function shares(total: number, peers: number): number[] {
+  const unit = total / ((peers * (peers + 1)) / 2);
+  const out = Array.from({ length: peers }, (_, p) => Math.floor(unit * (p + 1)));
+  out[peers - 1] += total - out.reduce((a, b) => a + b, 0);
+  return out;
 }
 
 export function syntheticPartition(peers: number, numClasses: number, seed: number): PartitionSummary {

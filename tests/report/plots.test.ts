@@ -43,6 +43,27 @@ describe('buildPlots', () => {
     }
   });
 
+  it('adds accuracy vs simulated time where a run has stragglers or network delays, and bytes per peer where runs recorded them; the specs compile without warnings', () => {
+    const plain = run('plain', 12, false);
+    const slow: NamedRun = { ...run('slow', 12, false), summary: { config: { timing: { slowPeers: [{ peer: 1, delayMs: 500 }] } } } };
+    const withBytes: NamedRun = { ...plain, name: 'bytes', metrics: syntheticMetrics({ rounds: 12, peers: 6, seed: 1, perPeer: true, perPeerBytes: true }) };
+    expect(buildPlots([plain]).map((p) => p.id)).toEqual(['accuracy', 'accuracy-vs-bytes', 'consensus', 'loss']);
+    expect(buildPlots([plain, slow]).map((p) => p.id)).toEqual(['accuracy', 'accuracy-vs-bytes', 'accuracy-vs-time', 'consensus', 'loss']);
+    const plots = buildPlots([withBytes, slow]);
+    expect(plots.map((p) => p.id)).toEqual(['accuracy', 'accuracy-vs-bytes', 'accuracy-vs-time', 'consensus', 'loss', 'bytes-per-peer']);
+    const warnings: string[] = [];
+    for (const plot of plots) compile(plot.spec, { logger: recordingLogger(warnings) });
+    expect(warnings).toEqual([]);
+    // Against time every run is drawn, x being each round's simSeconds (1.5 s a round here).
+    const time = plots.find((p) => p.id === 'accuracy-vs-time')!.spec as { layer: Array<{ data: { values: Array<Record<string, unknown>> }; encoding: { x: { field: string } } }> };
+    const lines = time.layer[3];
+    expect(lines.encoding.x.field).toBe('seconds');
+    expect(new Set(lines.data.values.map((r) => r.run))).toEqual(new Set(['bytes', 'slow']));
+    expect(lines.data.values.filter((r) => r.run === 'slow' && r.series === 'merged').map((r) => r.seconds)).toEqual(Array.from({ length: 12 }, (_, i) => (i + 1) * 1.5));
+    // Each peer's faint accuracy line is drawn against time too.
+    expect(time.layer[2].data.values).toHaveLength(12 * 6);
+  });
+
   it('leaves the label plot out when no run has a partition, and colours runs in a fixed order', () => {
     const runs = [run('b', 10, false), run('a', 10, false)];
     const plots = buildPlots(runs);

@@ -139,6 +139,13 @@ describe('parseMetricsLines', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('reads per-peer bytes and the server\'s, refusing a negative count or a list of the wrong length', () => {
+    const perPeer = { peer: [0, 1], trainLoss: [1, 1], accuracy: [null, null], loss: [null, null], bytesSent: [3, 4], bytesReceived: [5, 0], server: { bytesSent: 5, bytesReceived: 7 } };
+    expect(parseMetricsLines(record(1, { perPeer }), 'm.jsonl', [])[0].perPeer).toEqual(perPeer);
+    expect(() => parseMetricsLines(record(1, { perPeer: { ...perPeer, server: { bytesSent: -1, bytesReceived: 7 } } }), 'm.jsonl', [])).toThrow(/field 'perPeer.server.bytesSent'/);
+    expect(() => parseMetricsLines(record(1, { perPeer: { ...perPeer, bytesSent: [3] } }), 'm.jsonl', [])).toThrow(/field 'perPeer.bytesSent': has 1 entries for 2 peers/);
+  });
+
   it('refuses accuracies outside [0, 1] and a file without any complete record', () => {
     expect(() => parseMetricsLines(record(1, { mergedAccuracy: 91.5 }), 'm.jsonl', [])).toThrow(/line 1: .*field 'mergedAccuracy'/);
     expect(() => parseMetricsLines('{"round": 1, "activePe', 'm.jsonl', [])).toThrow('m.jsonl holds no complete round record');

@@ -28,6 +28,7 @@ describe('asynchronous rounds in the simulator', () => {
       expect(a.perPeer!.trainLoss).toEqual(s.perPeer!.trainLoss);
       expect(a.perPeer!.accuracy).toEqual(s.perPeer!.accuracy);
       expect([a.bytesSent, a.bytesReceived]).toEqual([s.bytesSent, s.bytesReceived]);
+      expect([a.perPeer!.bytesSent, a.perPeer!.bytesReceived]).toEqual([s.perPeer!.bytesSent, s.perPeer!.bytesReceived]);
       expect(a.simSeconds).toBe(s.simSeconds);
     });
     expect(async.summary.mergedAccuracy).toBe(sync.summary.mergedAccuracy);

@@ -46,6 +46,8 @@ function expectAgreement(perPeer: RoundMetrics[], batched: RoundMetrics[], toler
     const b = batched[r];
     expect(b.bytesSent).toBe(m.bytesSent);
     expect(b.bytesReceived).toBe(m.bytesReceived);
+    expect(b.perPeer?.bytesSent).toEqual(m.perPeer?.bytesSent);
+    expect(b.perPeer?.bytesReceived).toEqual(m.perPeer?.bytesReceived);
     expect(b.activePeers).toBe(m.activePeers);
     expect(b.globalMerge).toBe(m.globalMerge);
     expect(b.simSeconds).toBeCloseTo(m.simSeconds, 9);
