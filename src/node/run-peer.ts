@@ -14,7 +14,7 @@ import { runRounds, strategyOf } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
 import type { Peer } from '../peer/peer.js';
 import type { Transport } from '../peer/transport.js';
-import { Adversary, chooseAttackers, flipLabels } from '../peer/attacks.js';
+import { Adversary, chooseAttackers, flipLabels, refuseAsyncAttack } from '../peer/attacks.js';
 import { poisoningTransport } from '../peer/attack-payloads.js';
 import { RunDirectory } from '../report/run-dir.js';
 import { REPORT_FILE, writeRunReport } from '../report/write-report.js';
@@ -106,6 +106,7 @@ async function runOverNetwork(opts: PeerRunOptions, log: (line: string) => void)
   // Asynchronous rounds: each peer at its own pace, mixing the latest model of each neighbour
   // (parseConfig has refused the configs that cannot run so).
   const async = config.timing.mode === 'async';
+  if (async) refuseAsyncAttack(config.attack);
   // Peers that may be many rounds apart by design: async peers, and MoDeST members with no role
   // in a round (they pass it at once). They keep messages of any later round and never skip
   // ahead (a skipped round could be one where the peer must train or aggregate).

@@ -12,6 +12,7 @@
 import type { Params } from '../params/index.js';
 import { cloneParams } from '../params/index.js';
 import { Rng } from '../util/rng.js';
+import { ConfigError } from '../util/errors.js';
 
 export type AttackKind = 'sign-flip' | 'scale' | 'noise' | 'alie' | 'nan' | 'label-flip';
 
@@ -117,5 +118,15 @@ export class Adversary {
     const honest = participants.filter((q) => !this.attackers.has(q.index)).map((q) => q.params);
     const reference = this.roundStart.get(peer.index) ?? peer.params;
     return corruptModel(this.spec, peer.params, reference, honest, Rng.derive(this.seed, 'attack', round, peer.index));
+  }
+}
+
+/**
+ * Attacks an asynchronous peer cannot mount: ALIE needs the round's honest models (an async peer
+ * sees only its neighbours' latest), and the NaN payload is written by the synchronous wire.
+ */
+export function refuseAsyncAttack(attack: AttackSpec | undefined): void {
+  if (attack?.kind === 'alie' || attack?.kind === 'nan') {
+    throw new ConfigError(`attack.kind ${attack.kind} with timing.mode async: ${attack.kind === 'alie' ? "ALIE needs every honest model of a round, which an asynchronous peer does not see" : 'the NaN payload is written into synchronous exchanges only'}; use timing.mode sync for it, or another attack (sign-flip, scale, noise, label-flip)`);
   }
 }

@@ -451,7 +451,8 @@ export class PeerWorld implements World {
       const row = step.mixing.row(i);
       transport.setAsyncSenders(Array.from(row.peers, (j) => members[j]));
       const plan = { round: step.round, phase: step.phase, members, selfIndex: i, row, sendTo: step.mixing.outNeighbours(i), maxStaleness };
-      const wire = gossipWire(this.run.codec, p.params, this.aggStates.get(p.id)!);
+      // What it sends: its model, or an attacker's corruption of it (as in the synchronous step).
+      const wire = gossipWire(this.run.codec, this.outgoing(p, step.round, peers), this.aggStates.get(p.id)!);
       publishModel(plan, transport, wire);
       await transport.beforeMix?.();
       const o = mixLatest(p.params, plan, transport, wire, this.ruleOf(p));

@@ -7,6 +7,8 @@ import type { Params } from '../params/index.js';
 import { Trainer } from '../model/trainer.js';
 import { globalAverage } from '../aggregation/fedavg.js';
 import { makePeer, type Run } from '../peer/run.js';
+import type { Peer } from '../peer/peer.js';
+import { Adversary, chooseAttackers, flipLabels, refuseAsyncAttack } from '../peer/attacks.js';
 import { runRounds } from '../peer/driver.js';
 import { PeerWorld } from '../peer/peer-world.js';
 import { consensusDistance } from '../peer/consensus.js';
@@ -27,10 +29,15 @@ export interface AsyncSimulation {
 export async function simulateAsync(run: Run, network: NetworkModel, onRound: (m: RoundMetrics) => void, log: (line: string) => void): Promise<AsyncSimulation> {
   const { config, model } = run;
   if (config.heterogeneity.churn.length) throw new ConfigError('heterogeneity.churn with timing.mode async is not simulated yet; use timing.mode sync for churn');
-  if (config.attack) throw new ConfigError('attack with timing.mode async is not simulated yet; use timing.mode sync for Byzantine studies');
+  refuseAsyncAttack(config.attack);
   const P = config.peers;
   const members = Array.from({ length: P }, (_, i) => `p${i}`);
   const peers = members.map((id, i) => makePeer(run, { id, shard: i }));
+  // Byzantine peers, chosen and corrupting as in the synchronous simulator and on real peers.
+  const adversary = config.attack ? new Adversary(config.attack, config.seed, chooseAttackers(P, config.attack.fraction, config.seed)) : undefined;
+  if (adversary && config.attack!.kind === 'label-flip') {
+    for (const i of adversary.attackers) flipLabels(peers[i].data.y, run.train.numClasses);
+  }
   const netSeed = Rng.derive(config.seed, 'network').nextUint32();
   const net = new SimNetwork(network, netSeed);
   net.setMembers(members);
@@ -51,6 +58,7 @@ export async function simulateAsync(run: Run, network: NetworkModel, onRound: (m
           hub: net,
           seesAll: false,
           roster: () => ({ members, live: all, local: [i], honest: all }),
+          ...(adversary ? { beforeTrain: (q: Peer) => adversary.beforeTrain(q), outgoing: (q: Peer, t: number, ps: readonly Peer[]) => adversary.outgoing(q, t, ps) } : {}),
           afterTrain: async (q, steps) => {
             net.advance(q.id, (steps * config.heterogeneity.stepMs) / speeds[i] + slowDelayMs[i]);
             await scheduler.at(i, net.clock(q.id));

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type RunConfigInput } from '../../src/peer/config.js';
 import { simulate } from '../../src/sim/simulator.js';
+import type { RoundMetrics } from '../../src/report/metrics.js';
 
 const base: RunConfigInput = {
   seed: 4,
@@ -48,5 +49,26 @@ describe('asynchronous rounds in the simulator', () => {
     expect(last.globalMerge).toBe(true);
     expect(last.localAccuracyStd).toBe(0);
     expect(last.mergedAccuracy).toBe(last.localAccuracyMean);
+  });
+
+  it.each(['sign-flip', 'label-flip'] as const)('with %s attackers at equal speeds: the synchronous run bit for bit (attackers corrupt what they publish)', async (kind) => {
+    const attacked = { ...base, attack: { kind, fraction: 0.25 } };
+    const sync = await simulate(parseConfig(attacked));
+    const async = await simulate(parseConfig({ ...attacked, timing: { mode: 'async', maxStaleness: 0 } }));
+    // The synchronous simulator lists the honest peers; an asynchronous peer reports itself, attacker or not.
+    const honest = (m: RoundMetrics, peers: readonly number[]) => peers.map((i) => ({ loss: m.perPeer!.trainLoss[m.perPeer!.peer.indexOf(i)], accuracy: m.perPeer!.accuracy[m.perPeer!.peer.indexOf(i)] }));
+    async.metrics.forEach((a, r) => {
+      const s = sync.metrics[r];
+      expect(s.perPeer!.peer.length).toBe(3);
+      expect(honest(a, s.perPeer!.peer)).toEqual(honest(s, s.perPeer!.peer));
+    });
+    expect(async.summary.mergedAccuracy).toBe(sync.summary.mergedAccuracy);
+    // The attack did something: the honest run differs.
+    const clean = await simulate(parseConfig({ ...base, timing: { mode: 'async', maxStaleness: 0 } }));
+    expect(clean.metrics.at(-1)!.perPeer!.trainLoss).not.toEqual(async.metrics.at(-1)!.perPeer!.trainLoss);
+  });
+
+  it.each(['alie', 'nan'] as const)('refuses attack.kind %s with async rounds, naming the key', async (kind) => {
+    await expect(simulate(parseConfig({ ...base, attack: { kind, fraction: 0.25 }, timing: { mode: 'async' } }))).rejects.toThrow(`attack.kind ${kind} with timing.mode async`);
   });
 });
