@@ -11,7 +11,8 @@ export { Membership, JOIN_MARGIN, identityMismatch, compareIds, type RunIdentity
 export { Inbox, type InboxLimits, type OfferResult } from './inbox.js';
 export { UPDATE_PROTOCOL, sendUpdate, handleUpdateProtocol, type DirectProtocolOptions, type UpdateHandler } from './direct.js';
 export { encodeMessage, decodeMessage, WIRE_VERSION, type NodeMessage, type AnnounceMessage, type UpdateMessage, type LeaveMessage, type AckMessage, type AckStatus } from './wire.js';
-export { runPeer, configHash, type PeerRunOptions } from './run-peer.js';
+export { runPeer, type PeerRunOptions } from './run-peer.js';
+export { configHash } from './config-hash.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './checkpoint.js';
 export { LatestInbox, type LatestOfferResult } from './latest-inbox.js';
 export { LatestSender, type PostResult } from './latest-sender.js';

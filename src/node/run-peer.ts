@@ -19,6 +19,7 @@ import { poisoningTransport } from '../peer/attack-payloads.js';
 import { RunDirectory } from '../report/run-dir.js';
 import { REPORT_FILE, writeRunReport } from '../report/write-report.js';
 import { METRICS_FILE } from '../report/read-run.js';
+import { configHash } from './config-hash.js';
 import { ConfigError, GossipflError } from '../util/errors.js';
 import { createGossipflNode, type GossipflNode } from './create-node.js';
 import type { NodeOptions } from './options.js';
@@ -61,12 +62,6 @@ export interface PeerRunOptions {
   readonly plugins?: RunPlugins;
   /** Serve a `mode: federated` run: aggregate the clients' uploads and send the global model (trains nothing). */
   readonly serve?: boolean;
-}
-
-/** Hash of what peers must agree on to train together (everything but names and the backend). */
-export function configHash(config: RunConfig): string {
-  const { name: _name, backend: _backend, eval: _eval, ...shared } = config;
-  return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
 }
 
 /**

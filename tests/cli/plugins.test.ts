@@ -18,7 +18,7 @@ import { simulate } from '../../src/sim/simulator.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { compression, paramsFrom, type ParamLayout } from '../../src/index.js';
 import type { RoundMetrics } from '../../src/report/metrics.js';
-import { configHash } from '../../src/node/run-peer.js';
+import { configHash } from '../../src/node/config-hash.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
 const PLUGIN = 'tests/fixtures/cli-plugin.ts'; // compressor seeded-rand-k, topology two-hop-ring

@@ -9,7 +9,7 @@ import type { GroupMessage, GroupStep } from '../../src/compression/group.js';
 import { sampleSortedIndices } from '../../src/compression/select.js';
 import { encodeMessage } from '../../src/node/wire.js';
 import { framePrefix } from '../../src/node/frame.js';
-import { configHash } from '../../src/node/run-peer.js';
+import { configHash } from '../../src/node/config-hash.js';
 import { parseConfig } from '../../src/peer/config.js';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
 

@@ -14,7 +14,7 @@ import { PeerWorld } from '../../peer/peer-world.js';
 import { ConfigError } from '../../util/errors.js';
 import { Libp2pTransport } from '../transport.js';
 import { payloadBounds } from '../transport-options.js';
-import { configHash } from '../run-peer.js';
+import { configHash } from '../config-hash.js';
 import { codecValidator } from '../validate-update.js';
 import { createBrowserNode } from './browser-node.js';
 import { linksOf, type Link } from './webrtc-links.js';
