@@ -41,6 +41,7 @@ export function strategiesResults(s: StudySweep): ResultsDoc {
     aheadVerdict(s, 'scaffold', 'fedavg', 'SCAFFOLD is ahead of FedAvg under client drift (Karimireddy et al. 2020) on every seed', conditions),
     aheadVerdict(s, 'fedprox-mu-0.1', 'fedavg', `FedProx (μ = ${mu}) is ahead of FedAvg under client drift (Li et al. 2020) on every seed`, conditions),
     aheadVerdict(s, 'ring_d2', 'ring_gossip', 'D² (lazy mixing) is ahead of plain ring gossip under client drift (Tang et al. 2018) on every seed', conditions),
+    aheadVerdict(s, 'ring_scaffold-gossip', 'ring_gossip', 'SCAFFOLD over gossip (K-GT) is ahead of plain ring gossip under client drift (Liu et al. 2024) on every seed', conditions),
   ];
   return {
     title: `Strategies under client drift (Dirichlet α = ${alpha}, ${c0.schedule.localSteps} local steps)`,
