@@ -214,6 +214,18 @@ export class Membership {
     return this.computeSet(round);
   }
 
+  /**
+   * Who this peer would start with: before the run the start set so far; once the members are
+   * running, the members at the round it would join. Some of those joined late themselves (they
+   * saw the run begin before they knew everyone), so counting only the start set would leave a
+   * newcomer waiting for members that never join at round 0.
+   */
+  startSet(): readonly string[] {
+    if (this.active >= 0) return this.set;
+    const join = this.joinRoundForNewcomer();
+    return join === 0 ? this.set : this.computeSet(join);
+  }
+
   /** The member set of the active round (before the first round: the start set so far). */
   members(): readonly string[] {
     return this.set;
@@ -279,22 +291,29 @@ export class Membership {
    * CONFIRMATIONS of them, or by the only other one; -1 if none started.
    */
   confirmedRound(): number {
-    const rounds = this.currentOthers()
-      .map((id) => this.peers.get(id)!.round)
-      .sort((a, b) => b - a);
-    if (rounds.length === 0) return -1;
-    return rounds[Math.min(CONFIRMATIONS, rounds.length) - 1];
+    return this.confirmedAmong(this.currentOthers());
   }
 
   /**
    * The round a peer about to start round `current` should go to instead, or null: the
    * confirmed round when it is two or more rounds ahead (one round apart is normal drift in
-   * step), or the round this peer re-joins at after being dropped.
+   * step), or the round this peer re-joins at after being dropped. Given the peer's topology
+   * neighbours, only they confirm: over a sparse graph peers k hops apart legitimately drift up
+   * to k rounds apart (on a 64-peer ring, 32), so the far side being ahead says nothing; a
+   * neighbour two rounds ahead has stopped waiting for this peer, which is what falling behind is.
    */
-  roundAhead(current: number): number | null {
+  roundAhead(current: number, neighbours?: readonly string[]): number | null {
     if (this.rejoinAt !== null && this.rejoinAt > current) return this.rejoinAt;
-    const r = this.confirmedRound();
+    const near = neighbours?.filter((id) => id !== this.self && this.isCurrent(id)) ?? [];
+    const r = near.length ? this.confirmedAmong(near) : this.confirmedRound();
     return r > current + 1 ? r : null;
+  }
+
+  /** The round reported by CONFIRMATIONS of `ids` (all of them if fewer); -1 if none. */
+  private confirmedAmong(ids: readonly string[]): number {
+    const rounds = ids.map((id) => this.peers.get(id)!.round).sort((a, b) => b - a);
+    if (rounds.length === 0) return -1;
+    return rounds[Math.min(CONFIRMATIONS, rounds.length) - 1];
   }
 
   /** The round a peer starting now should join at: 0 if the run has not started, else past the confirmed round. */

@@ -145,14 +145,16 @@ export class Libp2pTransport implements Transport, AsyncTransport {
 
   /**
    * The round a peer about to run round `current` should skip to, or null to run it: the
-   * highest round confirmed by the current members (reported, in their own signed
-   * announcements or valid updates, by at least two of them or by the only other one) when it
+   * highest round confirmed by the current members, or in a gossip run by its topology
+   * neighbours of that round (reported, in their own signed announcements or valid updates,
+   * by at least two of them or by the only other one) when it
    * is two or more rounds past `current`, or the round this peer re-joins at after the others dropped it.
    * One member's claim, and anything said by a peer that is not a member, changes nothing.
    */
   confirmedRoundAhead(current: number): number | null {
     this.checkFrozen();
-    return this.membership.roundAhead(current);
+    const members = this.membership.setOf(current);
+    return this.membership.roundAhead(current, this.options.neighbours?.(current, members));
   }
 
   /**
@@ -212,7 +214,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
    */
   async waitForMembers(count: number, timeoutMs: number): Promise<StartInfo> {
     const t0 = this.now();
-    while (this.membership.members().length < count) {
+    while (this.membership.startSet().length < count) {
       if (this.closed) throw new GossipflError('network', 'transport closed while waiting for members');
       if (this.now() - t0 > timeoutMs) throw this.membersTimeout(count, timeoutMs);
       await sleep(25);
@@ -223,7 +225,7 @@ export class Libp2pTransport implements Transport, AsyncTransport {
     }
     const startRound = this.membership.activeRound >= 0 ? this.membership.activeRound : this.joinRound;
     await this.announcer.announce();
-    return { members: this.membership.members(), startRound };
+    return { members: this.membership.startSet(), startRound };
   }
 
   private membersTimeout(count: number, timeoutMs: number): GossipflError {

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { freePorts, runCluster } from '../../src/cli/commands/cluster.js';
+import { runCluster } from '../../src/cli/commands/cluster.js';
+import { freePorts } from '../../src/util/free-ports.js';
 import { loadOrCreatePrivateKey } from '../../src/node/keys.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];

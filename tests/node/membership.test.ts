@@ -47,6 +47,40 @@ describe('Membership', () => {
     expect(m.joinRoundForNewcomer()).toBe(7 + JOIN_MARGIN);
   });
 
+  it('a newcomer counts the members at the round it would join, late joiners among them, not only the start set', () => {
+    // 64 processes on a busy host: most started at round 0, 'c' saw them running before it knew
+    // everyone and joined at round 0 + JOIN_MARGIN; 'd', later still, must not wait for 'c' at round 0.
+    const m = new Membership('d', identity);
+    m.onAnnounce('a', ann({ round: 1 }), 0);
+    m.onAnnounce('b', ann({ round: 1 }), 0);
+    m.onAnnounce('c', ann({ round: -1, joinRound: JOIN_MARGIN }), 0);
+    expect(m.members()).toEqual(['a', 'b', 'd']);
+    expect(m.joinRoundForNewcomer()).toBe(1 + JOIN_MARGIN);
+    expect(m.startSet()).toEqual(['a', 'b', 'c', 'd']);
+    // Before anyone runs, the start set is the peers that start at round 0.
+    const fresh = new Membership('d', identity);
+    fresh.onAnnounce('a', ann(), 0);
+    fresh.onAnnounce('c', ann({ joinRound: 5 }), 0);
+    expect(fresh.startSet()).toEqual(['a', 'd']);
+  });
+
+  it('over a sparse topology only the neighbours confirm a round to skip to: the far side of a ring may be rounds ahead', () => {
+    const m = new Membership('p3', identity);
+    for (const id of ['p1', 'p2', 'p4', 'p5', 'p6', 'p7']) m.onAnnounce(id, ann(), 0);
+    m.beginRound(0);
+    // p3's ring neighbours p2 and p4 are one round ahead at most; p6 and p7, across the ring, are at round 9.
+    for (const [id, round] of [['p2', 5], ['p4', 4], ['p1', 6], ['p5', 6], ['p6', 9], ['p7', 9]] as const) m.onAnnounce(id, ann({ round }), 1);
+    expect(m.roundAhead(4)).toBe(9); // every member counting: it would skip 4 rounds it could train
+    expect(m.roundAhead(4, ['p2', 'p4'])).toBeNull();
+    // Both neighbours two or more rounds ahead: they stopped waiting for it, it is behind.
+    m.onAnnounce('p4', ann({ round: 7 }), 2);
+    m.onAnnounce('p2', ann({ round: 8 }), 2);
+    expect(m.roundAhead(4, ['p2', 'p4'])).toBe(7);
+    // One neighbour's claim is not enough when it has two.
+    expect(m.roundAhead(4, ['p2', 'p1'])).toBe(6);
+    expect(m.roundAhead(4, ['p2', 'p1', 'stranger'])).toBe(6);
+  });
+
   it('drops silent members JOIN_MARGIN rounds on and re-admits them only at a future join round', () => {
     const m = new Membership('a', identity);
     m.onAnnounce('b', ann(), 0);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadOrCreatePrivateKey } from '../../src/node/keys.js';
-import { freePorts } from '../../src/cli/commands/cluster.js';
+import { freePorts } from '../../src/util/free-ports.js';
 import type { RoundMetrics } from '../../src/report/metrics.js';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];

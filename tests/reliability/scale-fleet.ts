@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadOrCreatePrivateKey } from '../../src/node/keys.js';
 import type { RoundMetrics, RunSummary } from '../../src/report/metrics.js';
@@ -19,6 +18,8 @@ const BUNDLE = resolve('node_modules/.cache/gossipfl-scale/peer.mjs');
 
 /** Bundles tests/reliability/scale-peer-cli.ts (about 5 s); returns the file to run with node. */
 export async function bundlePeerCli(): Promise<string> {
+  // Imported here: a packed scale run (scale-main.ts) brings its peer bundle and has no esbuild.
+  const { build } = await import('esbuild');
   await build({
     entryPoints: [resolve('tests/reliability/scale-peer-cli.ts')],
     bundle: true,

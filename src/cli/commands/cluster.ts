@@ -3,7 +3,6 @@
 // `mode: federated` run gets one more process that serves (`peer --serve`, folder server/). Each
 // process trains the shard of its place in the topology, so the cluster runs what `simulate` runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -14,6 +13,7 @@ import { peerIdOfKeyFile, readPskFile, writeNewPskFile } from '../../node/keys.j
 import type { EncryptionChoice, TransportChoice } from '../../node/options.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../compute/backend.js';
 import { GossipflError } from '../../util/errors.js';
+import { freePorts } from '../../util/free-ports.js';
 import { positiveInt } from '../options.js';
 import { pluginArgs, pluginOption } from '../plugins.js';
 import { REPORT_FILE, writeReport } from '../../report/write-report.js';
@@ -157,21 +157,4 @@ export function clusterPsk(value: string, out: string): string {
   rmSync(file, { force: true });
   writeNewPskFile(file);
   return file;
-}
-
-/** Ports the OS says are free now (bound to port 0 and released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < n) {
-    const port = await new Promise<number>((res, rej) => {
-      const s = createServer();
-      s.once('error', rej);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => res(p));
-      });
-    });
-    if (!ports.includes(port)) ports.push(port);
-  }
-  return ports;
 }
