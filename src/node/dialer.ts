@@ -62,9 +62,6 @@ export class Dialer {
     private readonly graceMs: number,
   ) {}
 
-  /** When this peer's first round began (ms): connections opened before are start-up ones. */
-  private firstRoundAt: number | undefined;
-
   /** Marks peers as used by an exchange now (their connections are kept for the grace period). */
   used(peers: Iterable<PeerId>): void {
     const now = this.core.now();
@@ -138,10 +135,7 @@ export class Dialer {
     }
     this.retryBootstrap();
     this.closeOffTopic(now);
-    if (this.core.membership.activeRound >= 0) {
-      this.firstRoundAt ??= now;
-      this.closeUnneeded(want, now);
-    }
+    if (this.core.membership.activeRound >= 0) this.closeUnneeded(want, now);
     this.maxSeen = Math.max(this.maxSeen, this.connectedPeers());
   }
 
@@ -246,10 +240,7 @@ export class Dialer {
     for (const conn of libp2p.getConnections()) {
       const id = conn.remotePeer.toString();
       if (want.has(id) || this.holds.has(id) || !membership.isAccepted(id) || membership.joinsLater(id) || this.carriesRelay(conn.remotePeer)) continue;
-      // A fresh connection is spared (an exchange may be about to use it), but not one left over
-      // from start-up: in a run of fast rounds the grace would keep the whole start-up mesh.
-      const fresh = now - conn.timeline.open < this.graceMs && conn.timeline.open >= (this.firstRoundAt ?? now);
-      if (now - (this.lastUsed.get(id) ?? 0) < this.graceMs || fresh) continue;
+      if (now - (this.lastUsed.get(id) ?? 0) < this.graceMs || now - conn.timeline.open < this.graceMs) continue;
       // An update in flight on it is never cut.
       if (conn.streams.some((st) => st.protocol === UPDATE_PROTOCOL)) continue;
       this.closedCount++;
