@@ -304,7 +304,7 @@ export class Membership {
    */
   roundAhead(current: number, neighbours?: readonly string[]): number | null {
     if (this.rejoinAt !== null && this.rejoinAt > current) return this.rejoinAt;
-    const near = neighbours?.filter((id) => id !== this.self && this.isCurrent(id)) ?? [];
+    const near = neighbours?.filter((id) => this.isCurrent(id)) ?? [];
     const r = near.length ? this.confirmedAmong(near) : this.confirmedRound();
     return r > current + 1 ? r : null;
   }

@@ -153,8 +153,8 @@ export class Libp2pTransport implements Transport, AsyncTransport {
    */
   confirmedRoundAhead(current: number): number | null {
     this.checkFrozen();
-    const members = this.membership.setOf(current);
-    return this.membership.roundAhead(current, this.options.neighbours?.(current, members));
+    const { neighbours } = this.options;
+    return this.membership.roundAhead(current, neighbours?.(current, this.membership.setOf(current)));
   }
 
   /**

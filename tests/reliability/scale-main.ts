@@ -3,7 +3,7 @@
 //   node scale.mjs --peer-bundle peer.mjs [--peers 64] [--topology ring|exponential|both] [--out scale.json]
 // Prints each topology's report and problems, writes them all as JSON to --out, exits 1 if any
 // check failed. The peers run from --peer-bundle with this process's node.
-import './../../src/util/polyfills.js';
+import '../../src/util/polyfills.js';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -20,9 +20,9 @@ const { values } = parseArgs({
   },
 });
 const peers = Number(values.peers);
-type Topology = 'ring' | 'exponential';
-const topologies = (values.topology === 'both' ? ['ring', 'exponential'] : [values.topology]) as Topology[];
-if (!values['peer-bundle'] || !Number.isInteger(peers) || peers < 2 || !topologies.every((t: string) => t === 'ring' || t === 'exponential')) {
+const TOPOLOGIES = ['ring', 'exponential'] as const;
+const topologies = TOPOLOGIES.filter((t) => values.topology === 'both' || values.topology === t);
+if (!values['peer-bundle'] || !Number.isInteger(peers) || peers < 2 || topologies.length === 0) {
   process.stderr.write('usage: scale.mjs --peer-bundle FILE [--peers N>=2] [--topology ring|exponential|both] [--out FILE] [--start-timeout MS]\n');
   process.exit(2);
 }

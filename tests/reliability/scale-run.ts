@@ -102,7 +102,6 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleOutcome> {
     const wanted = wantedConnections(topology, peers);
     if (!(report.connectionsMean <= wanted + 1)) problems.push(`mean connections per peer ${report.connectionsMean} above ${wanted + 1}`);
     if (!(report.connectionsMaxOfMeans <= 2 * wanted)) problems.push(`a peer's mean connections ${report.connectionsMaxOfMeans} above ${2 * wanted}`);
-    writeFileSync(join(dir, `scale-${topology}.json`), `${JSON.stringify(report, null, 2)}\n`);
     return { report, problems, dir };
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
