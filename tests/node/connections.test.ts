@@ -96,6 +96,8 @@ describe('connections follow the topology', () => {
     for (const m of running) m.transport.beginRound(3);
     await settle(running, (m) => wantAt(m, [3, 4]), ids, 'the round-3 neighbour set');
     expect(peersOf(a)).not.toContain(far.node.peerId);
-    expect(a.transport.connectionStats().closed).toBeGreaterThan(0);
+    // Both ends stop wanting it at the same boundary and either may close it first (the other then
+    // finds nothing to close): one of them closed it, as unneeded, not the far peer leaving.
+    expect(a.transport.connectionStats().closed + far.transport.connectionStats().closed).toBeGreaterThan(0);
   }, 240_000);
 });
